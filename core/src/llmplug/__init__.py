@@ -1,0 +1,125 @@
+"""llmplug: one LLM interface, providers loaded by name from a config string.
+
+``import llmplug`` is kept light: the names below are imported on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from llmplug._version import __version__
+
+# name -> the private module that defines it (imported on first attribute access)
+_LAZY: dict[str, str] = {
+    # messages and content blocks
+    "AudioBlock": "llmplug._blocks",
+    "CacheControl": "llmplug._blocks",
+    "CachePoint": "llmplug._blocks",
+    "CitableBlock": "llmplug._blocks",
+    "CitationBlock": "llmplug._blocks",
+    "ContentBlock": "llmplug._blocks",
+    "DocumentBlock": "llmplug._blocks",
+    "ImageBlock": "llmplug._blocks",
+    "TextBlock": "llmplug._blocks",
+    "ThinkingBlock": "llmplug._blocks",
+    "ToolCallBlock": "llmplug._blocks",
+    "VideoBlock": "llmplug._blocks",
+    "ChatMessage": "llmplug._messages",
+    "MessageRole": "llmplug._messages",
+    # responses
+    "ChatResponse": "llmplug._responses",
+    "ChatResponseAsyncGen": "llmplug._responses",
+    "ChatResponseGen": "llmplug._responses",
+    "CompletionResponse": "llmplug._responses",
+    "CompletionResponseAsyncGen": "llmplug._responses",
+    "CompletionResponseGen": "llmplug._responses",
+    "LLMMetadata": "llmplug._responses",
+    "LogProb": "llmplug._responses",
+    "Usage": "llmplug._responses",
+    # prompts and output parsers
+    "BaseOutputParser": "llmplug._output_parsers",
+    "BasePromptTemplate": "llmplug._prompts",
+    "ChatPromptTemplate": "llmplug._prompts",
+    "PromptTemplate": "llmplug._prompts",
+    "PromptType": "llmplug._prompts",
+    # the LLM interface
+    "LLM": "llmplug._llm",
+    "ChatLLM": "llmplug._llm",
+    "CustomLLM": "llmplug._llm",
+    "Capabilities": "llmplug._llm",
+    "PydanticProgramMode": "llmplug._llm",
+    "CallContext": "llmplug._calls",
+    # registry and configuration
+    "ProviderInfo": "llmplug._registry",
+    "ProviderSpec": "llmplug._registry",
+    "hookimpl": "llmplug._registry",
+    "plugin_manager": "llmplug._registry",
+    "providers": "llmplug._registry",
+    "register_plugin": "llmplug._registry",
+    "unregister_plugin": "llmplug._registry",
+    "ModelSpec": "llmplug._config",
+    "load": "llmplug._config",
+    "parse_spec": "llmplug._config",
+    # mock provider
+    "MockLLM": "llmplug.mock",
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmplug' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from llmplug._blocks import (
+        AudioBlock,
+        CacheControl,
+        CachePoint,
+        CitableBlock,
+        CitationBlock,
+        ContentBlock,
+        DocumentBlock,
+        ImageBlock,
+        TextBlock,
+        ThinkingBlock,
+        ToolCallBlock,
+        VideoBlock,
+    )
+    from llmplug._calls import CallContext
+    from llmplug._config import ModelSpec, load, parse_spec
+    from llmplug._llm import LLM, Capabilities, ChatLLM, CustomLLM, PydanticProgramMode
+    from llmplug._messages import ChatMessage, MessageRole
+    from llmplug._output_parsers import BaseOutputParser
+    from llmplug._prompts import BasePromptTemplate, ChatPromptTemplate, PromptTemplate, PromptType
+    from llmplug._registry import (
+        ProviderInfo,
+        ProviderSpec,
+        hookimpl,
+        plugin_manager,
+        providers,
+        register_plugin,
+        unregister_plugin,
+    )
+    from llmplug._responses import (
+        ChatResponse,
+        ChatResponseAsyncGen,
+        ChatResponseGen,
+        CompletionResponse,
+        CompletionResponseAsyncGen,
+        CompletionResponseGen,
+        LLMMetadata,
+        LogProb,
+        Usage,
+    )
+    from llmplug.mock import MockLLM

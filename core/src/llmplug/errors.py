@@ -1,0 +1,339 @@
+"""The llmplug exception tree.
+
+Every error llmplug raises derives from :class:`LLMError`, names the provider it came
+from where there is one, and keeps the native exception as ``__cause__``::
+
+    LLMError
+    ├── ConfigError                     bad config string, option, alias or config file
+    │   ├── UnknownProviderError        no installed provider has that name
+    │   └── InvalidOptionError          an option the provider does not accept, or a bad value
+    ├── PluginLoadError                 a plugin failed to import, register or is incompatible
+    │   └── DuplicateProviderError      two distributions claim one provider name
+    ├── HookError                       a hookimpl raised; names the plugin
+    │   └── CallRefusedError            a ``before_call`` hook refused the call (guardrail)
+    ├── APIError                        the provider's API failed
+    │   ├── APIStatusError              an HTTP status >= 400 (``status_code``, ``request_id``)
+    │   │   ├── BadRequestError             400
+    │   │   │   └── ContextWindowExceededError  the prompt does not fit the model
+    │   │   ├── AuthenticationError         401
+    │   │   ├── PermissionDeniedError       403
+    │   │   ├── NotFoundError               404
+    │   │   ├── ConflictError               409
+    │   │   ├── UnprocessableEntityError    422
+    │   │   ├── RateLimitError              429
+    │   │   └── InternalServerError         >= 500 (incl. 529 overloaded)
+    │   └── APIConnectionError          the request never got an answer
+    │       └── APITimeoutError
+    ├── StreamError                     a stream broke
+    │   ├── IncompleteStreamError       the body ended before the stream's end marker
+    │   └── StreamInterruptedError      the connection dropped mid-stream (``partial``)
+    ├── StructuredOutputError           the model's output did not validate (``raw``, ``errors``)
+    └── UnsupportedContentError         a content block the provider cannot send
+
+``ContextWindowExceededError`` also derives from :class:`ValueError` and
+``UnsupportedContentError`` from :class:`TypeError`, so code written for plain Python
+exceptions keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CallRefusedError",
+    "ConfigError",
+    "ConflictError",
+    "ContextWindowExceededError",
+    "DuplicateProviderError",
+    "HookError",
+    "IncompleteStreamError",
+    "InternalServerError",
+    "InvalidOptionError",
+    "LLMError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PluginLoadError",
+    "RateLimitError",
+    "StreamError",
+    "StreamInterruptedError",
+    "StructuredOutputError",
+    "UnknownProviderError",
+    "UnprocessableEntityError",
+    "UnsupportedContentError",
+]
+
+
+class LLMError(Exception):
+    """Base of every llmplug error.
+
+    Args:
+        message: What went wrong and, where possible, what to do next.
+        provider: The provider name the error came from, if any.
+    """
+
+    def __init__(self, message: str, *, provider: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+
+    def __str__(self) -> str:
+        if self.provider and not self.message.startswith(f"[{self.provider}]"):
+            return f"[{self.provider}] {self.message}"
+        return self.message
+
+
+class ConfigError(LLMError):
+    """A config string, option, alias or config file is wrong."""
+
+
+class UnknownProviderError(ConfigError):
+    """No installed provider has the requested name.
+
+    Attributes:
+        name: The name that was asked for.
+        available: The installed provider names.
+        suggestion: The closest installed name, if any is close.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        name: str,
+        available: list[str],
+        suggestion: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.name = name
+        self.available = available
+        self.suggestion = suggestion
+
+
+class InvalidOptionError(ConfigError):
+    """An option the provider does not accept, or a value of the wrong type.
+
+    Attributes:
+        option: The offending option name (``None`` when several are wrong).
+        valid_options: The options the provider accepts.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        option: str | None = None,
+        valid_options: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.option = option
+        self.valid_options = valid_options or []
+
+
+class PluginLoadError(LLMError):
+    """A plugin could not be imported, registered, or is incompatible.
+
+    Attributes:
+        plugin: The entry point name (or plugin name) that failed.
+        distribution: The distribution that declared it, if known.
+        entry_point: The entry point's value (``module`` or ``module:attr``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        plugin: str,
+        distribution: str | None = None,
+        entry_point: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.plugin = plugin
+        self.distribution = distribution
+        self.entry_point = entry_point
+
+
+class DuplicateProviderError(PluginLoadError):
+    """Two distributions (or two registrations) claim the same provider name.
+
+    Attributes:
+        claimants: Who claims the name, e.g. ``["llmplug-foo 1.0", "other-foo 2.1"]``.
+    """
+
+    def __init__(self, message: str, *, plugin: str, claimants: list[str]) -> None:
+        super().__init__(message, plugin=plugin)
+        self.claimants = claimants
+
+
+class HookError(LLMError):
+    """A hookimpl raised while handling a call.
+
+    Attributes:
+        plugin: The name of the plugin whose hookimpl raised.
+        hook: The hook's name.
+    """
+
+    def __init__(
+        self, message: str, *, plugin: str, hook: str, provider: str | None = None
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.plugin = plugin
+        self.hook = hook
+
+
+class CallRefusedError(HookError):
+    """A ``before_call`` hook refused the call (a guardrail said no).
+
+    Raise it from a ``before_call`` hookimpl with a reason; llmplug fills in the plugin.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        plugin: str = "",
+        hook: str = "before_call",
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, plugin=plugin, hook=hook, provider=provider)
+
+
+class APIError(LLMError):
+    """The provider's API failed.
+
+    Attributes:
+        body: An excerpt of the response body, if any (secrets redacted).
+    """
+
+    def __init__(self, message: str, *, provider: str | None = None, body: Any = None) -> None:
+        super().__init__(message, provider=provider)
+        self.body = body
+
+
+class APIStatusError(APIError):
+    """The API answered with an HTTP status of 400 or more.
+
+    Attributes:
+        status_code: The HTTP status.
+        request_id: The provider's request id, if it sent one.
+        retry_after: Seconds the server asked us to wait, if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        provider: str | None = None,
+        body: Any = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, body=body)
+        self.status_code = status_code
+        self.request_id = request_id
+        self.retry_after = retry_after
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400: the request was malformed or rejected."""
+
+
+class ContextWindowExceededError(BadRequestError, ValueError):
+    """The prompt (plus the requested output) does not fit the model's context window."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403: the key is valid but may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: unknown model or endpoint."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429: too many requests or tokens."""
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 500 and above, including 529 (overloaded)."""
+
+
+class APIConnectionError(APIError):
+    """The request did not get an answer (DNS, refused, reset, TLS...)."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A timeout expired (connect, read, first event, idle, or the total deadline)."""
+
+
+class StreamError(LLMError):
+    """A stream broke before its end.
+
+    Attributes:
+        partial: The text received before the stream broke.
+    """
+
+    def __init__(self, message: str, *, provider: str | None = None, partial: str = "") -> None:
+        super().__init__(message, provider=provider)
+        self.partial = partial
+
+
+class IncompleteStreamError(StreamError):
+    """The response body ended before the stream's end marker."""
+
+
+class StreamInterruptedError(StreamError):
+    """The connection dropped mid-stream; ``partial`` holds what arrived."""
+
+
+class StructuredOutputError(LLMError):
+    """The model's output did not validate against the requested schema.
+
+    Attributes:
+        raw: The model's raw text.
+        errors: The validation errors (pydantic's ``errors()`` list).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        raw: str = "",
+        errors: list[Any] | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.raw = raw
+        self.errors = errors or []
+
+
+class UnsupportedContentError(LLMError, TypeError):
+    """A content block the provider cannot send; raised before any request.
+
+    Attributes:
+        block_type: The block's ``block_type`` (``"video"``, ``"audio"``...).
+    """
+
+    def __init__(self, message: str, *, provider: str | None = None, block_type: str = "") -> None:
+        super().__init__(message, provider=provider)
+        self.block_type = block_type
