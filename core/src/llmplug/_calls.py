@@ -1,0 +1,466 @@
+"""Call instrumentation: lifecycle hooks around the eight LLM endpoints.
+
+``LLM.__pydantic_init_subclass__`` wraps every endpoint a class defines with one of the
+four wrappers below (sync/async x plain/stream). A wrapper:
+
+1. detects a nested call on the same LLM (``complete`` derived from ``chat``, a provider
+   calling ``self.chat``) and passes it straight through, so hooks fire once per user
+   call and the system prompt is applied once;
+2. applies ``system_prompt`` / ``completion_to_prompt`` (the LLM's ``_prepare_*``);
+3. runs the hooks: ``before_call`` (may change or refuse), ``answer_call`` (may answer),
+   the provider, then ``on_stream_chunk`` per chunk and ``after_call`` or
+   ``on_call_error``.
+
+With no lifecycle hookimpls registered the cost is one context-variable set and reset.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from llmplug._registry import HookSet, registry
+from llmplug.errors import CallRefusedError, HookError
+
+if TYPE_CHECKING:
+    from pluggy import HookImpl
+
+    from llmplug._llm import LLM
+    from llmplug._messages import ChatMessage
+    from llmplug._responses import ChatResponse, CompletionResponse, Usage
+
+__all__ = ["CHAT_ENDPOINTS", "ENDPOINTS", "CallContext", "instrument"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The LLM currently inside an instrumented call in this context (for nesting).
+_ACTIVE: ContextVar[object | None] = ContextVar("llmplug_active_llm", default=None)
+
+CHAT_ENDPOINTS = frozenset({"chat", "stream_chat", "achat", "astream_chat"})
+ENDPOINTS = (
+    "chat",
+    "complete",
+    "stream_chat",
+    "stream_complete",
+    "achat",
+    "acomplete",
+    "astream_chat",
+    "astream_complete",
+)
+
+
+@dataclass(eq=False)
+class CallContext:
+    """One call to an LLM endpoint, as the lifecycle hooks see it.
+
+    Hooks may change ``messages``, ``prompt`` and ``kwargs`` in ``before_call`` and keep
+    their own per-call data in ``state``.
+
+    Attributes:
+        llm: The LLM instance called.
+        endpoint: ``"chat"``, ``"complete"``, ``"stream_chat"``, ``"stream_complete"``,
+            ``"achat"``, ``"acomplete"``, ``"astream_chat"`` or ``"astream_complete"``.
+        messages: The messages sent (chat endpoints), system prompt applied.
+        prompt: The prompt sent (completion endpoints), formatting applied.
+        kwargs: Per-call options passed to the endpoint.
+        provider: The provider name the LLM was loaded as (or its class name).
+        started: ``time.perf_counter()`` at the start of the call.
+        ended: ``time.perf_counter()`` at the end, once it ended.
+        response: The final response (for streams: the last chunk), once there is one.
+        error: The exception the call failed with, if it did.
+        cancelled: True when a stream's consumer stopped before its end.
+        chunks: How many chunks a stream delivered so far.
+        answered_by: The plugin whose ``answer_call`` answered, if one did.
+        state: Free space for plugins (keep per-call data here, keyed by plugin).
+    """
+
+    llm: LLM
+    endpoint: str
+    messages: list[ChatMessage] | None = None
+    prompt: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    provider: str = ""
+    started: float = field(default_factory=time.perf_counter)
+    ended: float | None = None
+    response: ChatResponse | CompletionResponse | None = None
+    error: BaseException | None = None
+    cancelled: bool = False
+    chunks: int = 0
+    answered_by: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_async(self) -> bool:
+        """True for ``achat``, ``acomplete``, ``astream_chat``, ``astream_complete``."""
+        return self.endpoint.startswith("a")
+
+    @property
+    def is_stream(self) -> bool:
+        """True for the four streaming endpoints."""
+        return "stream" in self.endpoint
+
+    @property
+    def is_chat(self) -> bool:
+        """True for chat endpoints (``messages`` is set), false for completion ones."""
+        return self.endpoint in CHAT_ENDPOINTS
+
+    @property
+    def model(self) -> str:
+        """The model name from the LLM's metadata."""
+        return self.llm.metadata.model_name
+
+    @property
+    def latency(self) -> float | None:
+        """Seconds from the start to the end of the call, once it ended."""
+        return None if self.ended is None else self.ended - self.started
+
+    @property
+    def usage(self) -> Usage | None:
+        """The token usage of the response, if the provider reported it."""
+        return None if self.response is None else self.response.usage
+
+
+# -- running hooks -----------------------------------------------------------------------
+
+
+def _args(impl: HookImpl, values: dict[str, Any]) -> list[Any]:
+    return [values[name] for name in impl.argnames]
+
+
+def _observe(impls: tuple[HookImpl, ...], hook: str, values: dict[str, Any]) -> None:
+    """Run observer hooks; a failing observer is logged with its plugin's name."""
+    for impl in impls:
+        try:
+            impl.function(*_args(impl, values))
+        except Exception:
+            import logging
+
+            logging.getLogger("llmplug").exception(
+                "plugin %r raised in %s; the call's result is kept", impl.plugin_name, hook
+            )
+
+
+def _before(hooks: HookSet, call: CallContext) -> Any:
+    """Run ``before_call`` then ``answer_call``; return an answer or ``None``."""
+    values = {"call": call}
+    hook = "before_call"
+    impls = hooks.before_call
+    impl = None
+    try:
+        for impl in impls:
+            impl.function(*_args(impl, values))
+        hook, impls = "answer_call", hooks.answer_call
+        for impl in impls:
+            answer = impl.function(*_args(impl, values))
+            if answer is not None:
+                _check_answer(call, answer, impl.plugin_name)
+                call.answered_by = impl.plugin_name
+                return answer
+    except CallRefusedError as exc:
+        if impl is not None and not exc.plugin:
+            exc.plugin = impl.plugin_name
+        exc.provider = exc.provider or call.provider
+        raise
+    except HookError:
+        raise
+    except Exception as exc:
+        name = impl.plugin_name if impl is not None else "?"
+        raise HookError(
+            f"plugin {name!r} raised in {hook}: {type(exc).__name__}: {exc}",
+            plugin=name,
+            hook=hook,
+            provider=call.provider,
+        ) from exc
+    return None
+
+
+def _check_answer(call: CallContext, answer: Any, plugin: str) -> None:
+    from llmplug._responses import ChatResponse, CompletionResponse
+
+    expected = ChatResponse if call.is_chat else CompletionResponse
+    if not isinstance(answer, expected):
+        raise HookError(
+            f"plugin {plugin!r} answered {call.endpoint} with {type(answer).__name__}; "
+            f"answer_call must return a {expected.__name__} or None",
+            plugin=plugin,
+            hook="answer_call",
+            provider=call.provider,
+        )
+
+
+def _finish(hooks: HookSet, call: CallContext, response: Any) -> None:
+    call.ended = time.perf_counter()
+    call.response = response
+    _observe(hooks.after_call, "after_call", {"call": call, "response": response})
+
+
+def _failed(hooks: HookSet, call: CallContext, error: BaseException) -> None:
+    call.ended = time.perf_counter()
+    call.error = error
+    _observe(hooks.on_call_error, "on_call_error", {"call": call, "error": error})
+
+
+def _as_stream_chunk(answer: Any) -> Any:
+    if answer.delta is None:
+        text = answer.message.content if hasattr(answer, "message") else answer.text
+        return answer.model_copy(update={"delta": text or ""})
+    return answer
+
+
+def _context(llm: LLM, endpoint: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    call = CallContext(llm=llm, endpoint=endpoint, kwargs=kwargs, provider=llm.provider_label)
+    if endpoint in CHAT_ENDPOINTS:
+        call.messages = args[0]
+    else:
+        call.prompt = args[0]
+    return call
+
+
+def _call_args(call: CallContext, rest: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (call.messages if call.is_chat else call.prompt, *rest)
+
+
+# -- the four wrappers -------------------------------------------------------------------
+
+
+def instrument(endpoint: str, impl: F) -> F:
+    """Wrap one endpoint implementation with nesting detection, preparation and hooks."""
+    if getattr(impl, "__llmplug_instrumented__", False):
+        return impl
+    is_chat = endpoint in CHAT_ENDPOINTS
+    is_stream = "stream" in endpoint
+    is_async = endpoint.startswith("a")
+    # completion endpoints derived from chat format their own prompt (as messages)
+    prepares = is_chat or not getattr(impl, "__llmplug_via_chat__", False)
+
+    def prepare(self: LLM, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        if not prepares:
+            return args
+        if is_chat:
+            return (self._prepare_messages(args[0]), *args[1:])
+        return self._prepare_prompt(args, kwargs)
+
+    if not is_stream and not is_async:
+
+        @functools.wraps(impl)
+        def sync_call(self: LLM, *args: Any, **kwargs: Any) -> Any:
+            if _ACTIVE.get() is self:
+                return impl(self, *args, **kwargs)
+            token = _ACTIVE.set(self)
+            try:
+                args = prepare(self, args, kwargs)
+                hooks = registry().hookset()
+                if hooks is None:
+                    return impl(self, *args, **kwargs)
+                call = _context(self, endpoint, args, kwargs)
+                answer = _before(hooks, call)
+                try:
+                    if answer is not None:
+                        result = answer
+                    else:
+                        result = impl(self, *_call_args(call, args[1:]), **call.kwargs)
+                except BaseException as exc:
+                    _failed(hooks, call, exc)
+                    raise
+                _finish(hooks, call, result)
+                return result
+            finally:
+                _ACTIVE.reset(token)
+
+        wrapper: Any = sync_call
+
+    elif not is_stream:
+
+        @functools.wraps(impl)
+        async def async_call(self: LLM, *args: Any, **kwargs: Any) -> Any:
+            if _ACTIVE.get() is self:
+                return await impl(self, *args, **kwargs)
+            token = _ACTIVE.set(self)
+            try:
+                args = prepare(self, args, kwargs)
+                hooks = registry().hookset()
+                if hooks is None:
+                    return await impl(self, *args, **kwargs)
+                call = _context(self, endpoint, args, kwargs)
+                answer = _before(hooks, call)
+                try:
+                    if answer is not None:
+                        result = answer
+                    else:
+                        result = await impl(self, *_call_args(call, args[1:]), **call.kwargs)
+                except BaseException as exc:
+                    _failed(hooks, call, exc)
+                    raise
+                _finish(hooks, call, result)
+                return result
+            finally:
+                _ACTIVE.reset(token)
+
+        wrapper = async_call
+
+    elif not is_async:
+
+        @functools.wraps(impl)
+        def stream_call(self: LLM, *args: Any, **kwargs: Any) -> Any:
+            if _ACTIVE.get() is self:
+                return impl(self, *args, **kwargs)
+            token = _ACTIVE.set(self)
+            try:
+                args = prepare(self, args, kwargs)
+                hooks = registry().hookset()
+                call = None
+                if hooks is not None:
+                    call = _context(self, endpoint, args, kwargs)
+                    answer = _before(hooks, call)
+                    if answer is not None:
+                        return _watch(self, iter([_as_stream_chunk(answer)]), hooks, call)
+                    args = _call_args(call, args[1:])
+                    kwargs = call.kwargs
+                try:
+                    gen = impl(self, *args, **kwargs)
+                except BaseException as exc:
+                    if hooks is not None and call is not None:
+                        _failed(hooks, call, exc)
+                    raise
+                return _watch(self, gen, hooks, call)
+            finally:
+                _ACTIVE.reset(token)
+
+        wrapper = stream_call
+
+    else:
+
+        @functools.wraps(impl)
+        async def astream_call(self: LLM, *args: Any, **kwargs: Any) -> Any:
+            if _ACTIVE.get() is self:
+                return await _maybe_await(impl(self, *args, **kwargs))
+            token = _ACTIVE.set(self)
+            try:
+                args = prepare(self, args, kwargs)
+                hooks = registry().hookset()
+                call = None
+                if hooks is not None:
+                    call = _context(self, endpoint, args, kwargs)
+                    answer = _before(hooks, call)
+                    if answer is not None:
+                        return _awatch(self, _one(_as_stream_chunk(answer)), hooks, call)
+                    args = _call_args(call, args[1:])
+                    kwargs = call.kwargs
+                try:
+                    agen = await _maybe_await(impl(self, *args, **kwargs))
+                except BaseException as exc:
+                    if hooks is not None and call is not None:
+                        _failed(hooks, call, exc)
+                    raise
+                return _awatch(self, agen, hooks, call)
+            finally:
+                _ACTIVE.reset(token)
+
+        wrapper = astream_call
+
+    wrapper.__llmplug_instrumented__ = True
+    return wrapper  # type: ignore[no-any-return]
+
+
+async def _maybe_await(value: Any) -> Any:
+    # ``async def astream_chat(...)`` may return an async generator (LlamaIndex style)
+    # or be an async generator function itself; accept both.
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+async def _one(item: Any) -> AsyncIterator[Any]:
+    yield item
+
+
+def _watch(
+    llm: LLM, gen: Iterator[Any], hooks: HookSet | None, call: CallContext | None
+) -> Iterator[Any]:
+    """Re-yield a provider's stream, marking nesting and firing the chunk/end hooks."""
+    last = None
+    try:
+        while True:
+            token = _ACTIVE.set(llm)
+            try:
+                chunk = next(gen)
+            except StopIteration:
+                break
+            finally:
+                _ACTIVE.reset(token)
+            last = chunk
+            if hooks is not None and call is not None:
+                call.chunks += 1
+                _observe(
+                    hooks.on_stream_chunk, "on_stream_chunk", {"call": call, "chunk": chunk}
+                )
+            yield chunk
+    except GeneratorExit:
+        close = getattr(gen, "close", None)
+        if close is not None:
+            close()
+        if hooks is not None and call is not None:
+            call.cancelled = True
+            _finish(hooks, call, last)
+        raise
+    except BaseException as exc:
+        if hooks is not None and call is not None:
+            _failed(hooks, call, exc)
+        raise
+    if hooks is not None and call is not None:
+        _finish(hooks, call, last)
+
+
+async def _awatch(
+    llm: LLM, agen: AsyncIterator[Any], hooks: HookSet | None, call: CallContext | None
+) -> AsyncIterator[Any]:
+    """The async twin of :func:`_watch`."""
+    last = None
+    try:
+        while True:
+            token = _ACTIVE.set(llm)
+            try:
+                chunk = await agen.__anext__()
+            except StopAsyncIteration:
+                break
+            finally:
+                _ACTIVE.reset(token)
+            last = chunk
+            if hooks is not None and call is not None:
+                call.chunks += 1
+                _observe(
+                    hooks.on_stream_chunk, "on_stream_chunk", {"call": call, "chunk": chunk}
+                )
+            yield chunk
+    except GeneratorExit:
+        aclose = getattr(agen, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        if hooks is not None and call is not None:
+            call.cancelled = True
+            _finish(hooks, call, last)
+        raise
+    except BaseException as exc:
+        aclose = getattr(agen, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        if hooks is not None and call is not None:
+            if isinstance(exc, _cancelled()):
+                call.cancelled = True
+                _finish(hooks, call, last)
+            else:
+                _failed(hooks, call, exc)
+        raise
+    if hooks is not None and call is not None:
+        _finish(hooks, call, last)
+
+
+def _cancelled() -> type[BaseException]:
+    import asyncio
+
+    return asyncio.CancelledError

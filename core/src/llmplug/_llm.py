@@ -1,0 +1,477 @@
+"""The LLM interface: LlamaIndex's ``LLM`` API, method for method.
+
+Three bases, by what a provider implements:
+
+* :class:`LLM`: all four sync endpoints (``chat``, ``complete``, ``stream_chat``,
+  ``stream_complete``) and ``metadata``; async ones optional.
+* :class:`CustomLLM`: ``metadata``, ``complete`` and ``stream_complete`` (as in
+  LlamaIndex); chat is derived through ``messages_to_prompt``.
+* :class:`ChatLLM`: ``metadata``, ``chat`` and ``stream_chat``; completion is derived
+  by sending the prompt as one user message.
+
+Any async endpoint not implemented natively runs the sync one in a worker thread, and
+streams are bridged chunk by chunk: async never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from llmplug._calls import ENDPOINTS, instrument
+from llmplug._messages import ChatMessage, MessageRole
+from llmplug._output_parsers import BaseOutputParser
+from llmplug._prompts import completion_to_prompt as default_completion_to_prompt
+from llmplug._prompts import messages_to_prompt as default_messages_to_prompt
+from llmplug._responses import (
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+)
+
+if TYPE_CHECKING:
+    from llmplug._prompts import BasePromptTemplate
+
+__all__ = [
+    "LLM",
+    "Capabilities",
+    "ChatLLM",
+    "CustomLLM",
+    "PydanticProgramMode",
+    "TokenAsyncGen",
+    "TokenGen",
+]
+
+TokenGen = Generator[str, None, None]
+TokenAsyncGen = AsyncGenerator[str, None]
+MessagesToPromptType = Callable[[Sequence[ChatMessage]], str]
+CompletionToPromptType = Callable[[str], str]
+
+
+class PydanticProgramMode(str, Enum):
+    """How structured output is produced (LlamaIndex's values)."""
+
+    DEFAULT = "default"
+    OPENAI = "openai"
+    LLM = "llm"
+    FUNCTION = "function"
+    GUIDANCE = "guidance"
+    LM_FORMAT_ENFORCER = "lm-format-enforcer"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider class can do, readable before any model is instantiated.
+
+    Attributes:
+        chat: Native chat (messages) rather than text completion.
+        streaming: Real token streaming (not one chunk at the end).
+        native_async: Async endpoints that do not use a worker thread.
+        tools: Function/tool calling.
+        json_schema: Native JSON-schema constrained output.
+        vision: Image input.
+        audio: Audio input.
+        video: Video input.
+        documents: Document (PDF, text) input.
+    """
+
+    chat: bool = True
+    streaming: bool = True
+    native_async: bool = False
+    tools: bool = False
+    json_schema: bool = False
+    vision: bool = False
+    audio: bool = False
+    video: bool = False
+    documents: bool = False
+
+
+def _via_chat(fn: Any) -> Any:
+    """Mark a completion endpoint that is derived from chat (it formats its own prompt)."""
+    fn.__llmplug_via_chat__ = True
+    return fn
+
+
+def _instrument_class(cls: type[LLM]) -> None:
+    for name in ENDPOINTS:
+        fn = cls.__dict__.get(name)
+        if fn is None or getattr(fn, "__isabstractmethod__", False):
+            continue
+        setattr(cls, name, instrument(name, fn))
+
+
+class LLM(BaseModel, ABC):
+    """The LLM interface every provider implements (LlamaIndex's ``LLM`` API).
+
+    A provider's pydantic fields are its options: ``llmplug.load("name:model?key=value")``
+    validates the options against them. Subclasses implement ``metadata`` and the four
+    sync endpoints (or derive from :class:`CustomLLM` / :class:`ChatLLM`); the async
+    endpoints, ``predict``/``stream`` and the lifecycle hooks come for free.
+
+    Attributes:
+        system_prompt: Added as a system message (chat) or a prefix (completion) when the
+            call has none of its own.
+        messages_to_prompt: Renders messages as one prompt for completion models.
+        completion_to_prompt: Wraps a raw prompt for completion models.
+        output_parser: Parses ``predict`` output (and formats prompts for it).
+        pydantic_program_mode: How structured output is produced.
+    """
+
+    model_config = ConfigDict(
+        arbitrary_types_allowed=True,
+        extra="forbid",
+        protected_namespaces=(),
+        validate_assignment=False,
+    )
+
+    #: What this provider can do (override in the subclass).
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    #: The option a config string's model part fills (``"openai:gpt-4o"`` -> model).
+    model_field: ClassVar[str | None] = "model"
+
+    system_prompt: str | None = Field(
+        default=None, description="System prompt applied to every call that has none."
+    )
+    messages_to_prompt: MessagesToPromptType = Field(
+        default=default_messages_to_prompt, exclude=True, repr=False
+    )
+    completion_to_prompt: CompletionToPromptType = Field(
+        default=default_completion_to_prompt, exclude=True, repr=False
+    )
+    output_parser: BaseOutputParser | None = Field(default=None, exclude=True, repr=False)
+    pydantic_program_mode: PydanticProgramMode = PydanticProgramMode.DEFAULT
+
+    _provider: str | None = PrivateAttr(default=None)
+
+    @field_validator("messages_to_prompt", mode="before")
+    @classmethod
+    def _default_messages_to_prompt(cls, value: Any) -> Any:
+        return default_messages_to_prompt if value is None else value
+
+    @field_validator("completion_to_prompt", mode="before")
+    @classmethod
+    def _default_completion_to_prompt(cls, value: Any) -> Any:
+        return default_completion_to_prompt if value is None else value
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        _instrument_class(cls)
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The class's name, as LlamaIndex's ``class_name()``."""
+        return cls.__name__
+
+    @property
+    def provider_label(self) -> str:
+        """The provider name this LLM was loaded as, else its class name."""
+        return self._provider or self.class_name()
+
+    @property
+    @abstractmethod
+    def metadata(self) -> LLMMetadata:
+        """Context window, output size, chat/function-calling flags and model name."""
+
+    def convert_chat_messages(self, messages: Sequence[ChatMessage]) -> list[Any]:
+        """Convert messages to the provider's own format (identity by default)."""
+        return list(messages)
+
+    # -- the eight endpoints ---------------------------------------------------------
+
+    @abstractmethod
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Send messages, get one reply."""
+
+    @abstractmethod
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Complete a prompt. ``formatted=True`` skips ``completion_to_prompt``."""
+
+    @abstractmethod
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream a reply: each chunk holds the accumulated message and the new ``delta``."""
+
+    @abstractmethod
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        """Stream a completion: each chunk holds the accumulated ``text`` and ``delta``."""
+
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async :meth:`chat` (a worker thread unless the provider is natively async)."""
+        from llmplug._threads import run_in_thread
+
+        return await run_in_thread(self.chat, messages, **kwargs)
+
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        """Async :meth:`complete`."""
+        from llmplug._threads import run_in_thread
+
+        return await run_in_thread(self.complete, prompt, formatted, **kwargs)
+
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(...)``, then ``async for``."""
+        from llmplug._threads import aiter_in_thread
+
+        return aiter_in_thread(lambda: self.stream_chat(messages, **kwargs))  # type: ignore[return-value]
+
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        """Async :meth:`stream_complete`."""
+        from llmplug._threads import aiter_in_thread
+
+        return aiter_in_thread(  # type: ignore[return-value]
+            lambda: self.stream_complete(prompt, formatted, **kwargs)
+        )
+
+    # -- prompt preparation (applied once per user call, by the instrumentation) ---------
+
+    def _extend_messages(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+        """Prepend ``system_prompt`` as a system message unless one is there already."""
+        result = list(messages)
+        if self.system_prompt and not any(
+            m.role in (MessageRole.SYSTEM, MessageRole.DEVELOPER) for m in result
+        ):
+            result.insert(0, ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt))
+        return result
+
+    def _extend_prompt(self, prompt: str) -> str:
+        """Prefix ``system_prompt`` to a completion prompt."""
+        if self.system_prompt:
+            return f"{self.system_prompt}\n\n{prompt}"
+        return prompt
+
+    def _prepare_messages(self, messages: Any) -> list[ChatMessage]:
+        if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
+            raise TypeError(
+                f"{self.provider_label}: chat endpoints take a list of ChatMessage, got "
+                f"{type(messages).__name__}; for one prompt use complete(prompt) or "
+                f"[ChatMessage(role='user', content=...)]"
+            )
+        for i, message in enumerate(messages):
+            if not isinstance(message, ChatMessage):
+                raise TypeError(
+                    f"{self.provider_label}: messages[{i}] is a {type(message).__name__}, "
+                    f"not a ChatMessage; build it with ChatMessage(role=..., content=...)"
+                )
+        return self._extend_messages(messages)
+
+    def _prepare_prompt(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        prompt, *rest = args
+        if not isinstance(prompt, str):
+            raise TypeError(
+                f"{self.provider_label}: completion endpoints take a prompt str, got "
+                f"{type(prompt).__name__}; for messages use chat()"
+            )
+        formatted = rest[0] if rest else kwargs.get("formatted", False)
+        if not formatted:
+            prompt = self.completion_to_prompt(self._extend_prompt(prompt))
+        kwargs["formatted"] = True
+        return (prompt,)
+
+    # -- predict and stream over prompt templates --------------------------------------
+
+    def _get_prompt(self, prompt: BasePromptTemplate, **prompt_args: Any) -> str:
+        formatted = prompt.format(llm=self, **prompt_args)
+        parser = self.output_parser or prompt.output_parser
+        if parser is not None:
+            formatted = parser.format(formatted)
+        return self._extend_prompt(formatted)
+
+    def _get_messages(self, prompt: BasePromptTemplate, **prompt_args: Any) -> list[ChatMessage]:
+        messages = prompt.format_messages(llm=self, **prompt_args)
+        parser = self.output_parser or prompt.output_parser
+        if parser is not None:
+            messages = parser.format_messages(messages)
+        return self._extend_messages(messages)
+
+    def _parse_output(self, output: str, prompt: BasePromptTemplate | None = None) -> str:
+        parser = self.output_parser or (prompt.output_parser if prompt is not None else None)
+        if parser is not None:
+            return str(parser.parse(output))
+        return output
+
+    def _no_parser_for_streams(self, prompt: BasePromptTemplate) -> None:
+        if self.output_parser is not None or prompt.output_parser is not None:
+            raise ValueError(
+                f"{self.provider_label}: stream()/astream() cannot apply an output parser to "
+                f"partial text; use predict()/apredict(), which parse the whole output, or "
+                f"remove output_parser from the LLM and the prompt"
+            )
+
+    def predict(self, prompt: BasePromptTemplate, **prompt_args: Any) -> str:
+        """Format ``prompt`` with ``prompt_args``, call the model, return (parsed) text."""
+        if self.metadata.is_chat_model:
+            messages = self._get_messages(prompt, **prompt_args)
+            output = self.chat(messages).message.content or ""
+        else:
+            output = self.complete(self._get_prompt(prompt, **prompt_args), formatted=True).text
+        return self._parse_output(output, prompt)
+
+    async def apredict(self, prompt: BasePromptTemplate, **prompt_args: Any) -> str:
+        """Async :meth:`predict`."""
+        if self.metadata.is_chat_model:
+            messages = self._get_messages(prompt, **prompt_args)
+            output = (await self.achat(messages)).message.content or ""
+        else:
+            formatted = self._get_prompt(prompt, **prompt_args)
+            output = (await self.acomplete(formatted, formatted=True)).text
+        return self._parse_output(output, prompt)
+
+    def stream(self, prompt: BasePromptTemplate, **prompt_args: Any) -> TokenGen:
+        """Like :meth:`predict`, yielding text deltas as they arrive."""
+        self._no_parser_for_streams(prompt)
+        if self.metadata.is_chat_model:
+            chunks: Any = self.stream_chat(self._get_messages(prompt, **prompt_args))
+        else:
+            formatted = self._get_prompt(prompt, **prompt_args)
+            chunks = self.stream_complete(formatted, formatted=True)
+        return (chunk.delta or "" for chunk in chunks)
+
+    async def astream(self, prompt: BasePromptTemplate, **prompt_args: Any) -> TokenAsyncGen:
+        """Async :meth:`stream`: ``gen = await llm.astream(...)``, then ``async for``."""
+        self._no_parser_for_streams(prompt)
+        if self.metadata.is_chat_model:
+            chunks: Any = await self.astream_chat(self._get_messages(prompt, **prompt_args))
+        else:
+            formatted = self._get_prompt(prompt, **prompt_args)
+            chunks = await self.astream_complete(formatted, formatted=True)
+        return _adeltas(chunks)
+
+
+async def _adeltas(chunks: Any) -> TokenAsyncGen:
+    async for chunk in chunks:
+        yield chunk.delta or ""
+
+
+def _chat_to_completion(response: ChatResponse) -> CompletionResponse:
+    return CompletionResponse(
+        text=response.message.content or "",
+        additional_kwargs=response.additional_kwargs,
+        raw=response.raw,
+        logprobs=response.logprobs,
+        delta=response.delta,
+        usage=response.usage,
+    )
+
+
+def _completion_to_chat(response: CompletionResponse) -> ChatResponse:
+    return ChatResponse(
+        message=ChatMessage(role=MessageRole.ASSISTANT, content=response.text),
+        additional_kwargs=response.additional_kwargs,
+        raw=response.raw,
+        logprobs=response.logprobs,
+        delta=response.delta,
+        usage=response.usage,
+    )
+
+
+class CustomLLM(LLM):
+    """A completion-first LLM: implement ``metadata``, ``complete``, ``stream_complete``.
+
+    Chat is derived: messages are rendered with ``messages_to_prompt`` and completed
+    with ``formatted=True``. Implement ``acomplete``/``astream_complete`` for native async.
+    """
+
+    capabilities: ClassVar[Capabilities] = Capabilities(chat=False)
+
+    @classmethod
+    def class_name(cls) -> str:
+        """``"custom_llm"`` for CustomLLM itself (LlamaIndex), else the class's name."""
+        return "custom_llm" if cls is CustomLLM else cls.__name__
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Chat through ``complete`` on ``messages_to_prompt(messages)``."""
+        prompt = self.messages_to_prompt(messages)
+        return _completion_to_chat(self.complete(prompt, formatted=True, **kwargs))
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream chat through ``stream_complete``."""
+        prompt = self.messages_to_prompt(messages)
+        for chunk in self.stream_complete(prompt, formatted=True, **kwargs):
+            yield _completion_to_chat(chunk)
+
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async chat through ``acomplete``."""
+        prompt = self.messages_to_prompt(messages)
+        return _completion_to_chat(await self.acomplete(prompt, formatted=True, **kwargs))
+
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        """Async stream chat through ``astream_complete``."""
+        prompt = self.messages_to_prompt(messages)
+        chunks = await self.astream_complete(prompt, formatted=True, **kwargs)
+
+        async def gen() -> ChatResponseAsyncGen:
+            async for chunk in chunks:
+                yield _completion_to_chat(chunk)
+
+        return gen()
+
+
+class ChatLLM(LLM):
+    """A chat-first LLM: implement ``metadata``, ``chat`` and ``stream_chat``.
+
+    Completion is derived: the prompt goes as one user message (after the system prompt).
+    Implement ``achat``/``astream_chat`` for native async; ``acomplete`` and
+    ``astream_complete`` then use them.
+    """
+
+    @_via_chat
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Complete by chatting with one user message."""
+        return _chat_to_completion(self.chat(self._prompt_messages(prompt), **kwargs))
+
+    @_via_chat
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        """Stream a completion by streaming a chat with one user message."""
+        for chunk in self.stream_chat(self._prompt_messages(prompt), **kwargs):
+            yield _chat_to_completion(chunk)
+
+    @_via_chat
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        """Async complete through ``achat``."""
+        return _chat_to_completion(await self.achat(self._prompt_messages(prompt), **kwargs))
+
+    @_via_chat
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        """Async stream complete through ``astream_chat``."""
+        chunks = await self.astream_chat(self._prompt_messages(prompt), **kwargs)
+
+        async def gen() -> CompletionResponseAsyncGen:
+            async for chunk in chunks:
+                yield _chat_to_completion(chunk)
+
+        return gen()
+
+    def _prompt_messages(self, prompt: str) -> list[ChatMessage]:
+        if not isinstance(prompt, str):
+            raise TypeError(
+                f"{self.provider_label}: completion endpoints take a prompt str, got "
+                f"{type(prompt).__name__}; for messages use chat()"
+            )
+        return self._extend_messages([ChatMessage(role=MessageRole.USER, content=prompt)])
+
+
+_instrument_class(LLM)

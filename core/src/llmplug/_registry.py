@@ -1,0 +1,588 @@
+"""Entry-point discovery, the plugin manager, and the provider registry.
+
+Two entry-point groups:
+
+* ``llmplug.providers``: one entry point per provider name; the module is imported only
+  when that provider is asked for, inside its own error boundary.
+* ``llmplug``: hook plugins; all loaded once, lazily, before the first call.
+
+Listing providers reads entry-point metadata only; nothing is imported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+import pluggy
+
+from llmplug import hookspecs
+from llmplug.errors import DuplicateProviderError, PluginLoadError, UnknownProviderError
+from llmplug.hookspecs import PLUGIN_API_VERSION, hookimpl
+
+if TYPE_CHECKING:
+    from pluggy import HookImpl
+
+    from llmplug._llm import LLM
+
+__all__ = [
+    "PROVIDERS_GROUP",
+    "HOOKS_GROUP",
+    "HookSet",
+    "ProviderInfo",
+    "ProviderSpec",
+    "Registry",
+    "hookimpl",
+    "plugin_manager",
+    "providers",
+    "register_plugin",
+    "registry",
+    "set_registry",
+    "unregister_plugin",
+]
+
+PROVIDERS_GROUP = "llmplug.providers"
+HOOKS_GROUP = "llmplug"
+#: Comma-separated entry-point or distribution names; when set, only these plugins load.
+ALLOW_ENV = "LLMPLUG_PLUGINS"
+#: When set (to anything but "", "0", "false", "no"), hook plugins are not autoloaded.
+NO_AUTOLOAD_ENV = "LLMPLUG_DISABLE_PLUGIN_AUTOLOAD"
+_CORE_DIST = "llmplug"
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_LIFECYCLE = ("before_call", "answer_call", "after_call", "on_stream_chunk", "on_call_error")
+
+
+class EntryPointLike(Protocol):
+    """What the registry needs of an entry point (``importlib_metadata.EntryPoint``)."""
+
+    @property
+    def name(self) -> str: ...  # noqa: D102
+    @property
+    def value(self) -> str: ...  # noqa: D102
+    @property
+    def group(self) -> str: ...  # noqa: D102
+    @property
+    def dist(self) -> Any: ...  # noqa: D102
+    def load(self) -> Any: ...  # noqa: D102
+
+
+def _installed_entry_points(group: str) -> list[EntryPointLike]:
+    import importlib_metadata  # lazy: ~20 ms, paid only when a plugin is looked up
+
+    return list(importlib_metadata.entry_points(group=group))
+
+
+def _dist_label(ep: EntryPointLike) -> tuple[str | None, str | None]:
+    dist = ep.dist
+    if dist is None:
+        return None, None
+    name = getattr(dist, "name", None) or dist.metadata["Name"]
+    return name, getattr(dist, "version", None)
+
+
+def _flag(env: str) -> bool:
+    return os.environ.get(env, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _allow_list() -> set[str] | None:
+    raw = os.environ.get(ALLOW_ENV)
+    if raw is None:
+        return None
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A registered provider: what ``register(...)`` recorded.
+
+    Attributes:
+        name: The provider name used in config strings.
+        cls: The :class:`~llmplug.LLM` subclass; its pydantic fields are the options.
+        aliases: Other names for the same provider.
+        key_env: The env var holding its API key, if it needs one.
+        description: One line for ``llmplug providers``.
+        plugin: The plugin (entry point) that registered it.
+        defaults: Options applied before the user's (presets of one class use these).
+    """
+
+    name: str
+    cls: type[LLM]
+    aliases: tuple[str, ...] = ()
+    key_env: str | None = None
+    description: str = ""
+    plugin: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """One installed provider, as listed without importing it.
+
+    Attributes:
+        name: The provider name (the entry point's name).
+        distribution: The distribution that declares it.
+        version: That distribution's version.
+        module: The entry point's value (the plugin module).
+        status: ``"available"`` (not imported yet), ``"loaded"``, ``"failed"``,
+            ``"blocked"`` (not in ``LLMPLUG_PLUGINS``) or ``"conflict"`` (claimed twice).
+        error: Why it failed or is blocked, if it did or is.
+        description: The provider's one-liner, once loaded.
+        key_env: The env var holding its key, once loaded.
+    """
+
+    name: str
+    distribution: str | None
+    version: str | None
+    module: str
+    status: str
+    error: str | None = None
+    description: str = ""
+    key_env: str | None = None
+
+
+class HookSet(NamedTuple):
+    """The lifecycle hookimpls in call order (empty tuples when none)."""
+
+    before_call: tuple[HookImpl, ...]
+    answer_call: tuple[HookImpl, ...]
+    after_call: tuple[HookImpl, ...]
+    on_stream_chunk: tuple[HookImpl, ...]
+    on_call_error: tuple[HookImpl, ...]
+
+
+class _PluginManager(pluggy.PluginManager):
+    """A PluginManager that counts registrations, so hook lists can be cached."""
+
+    generation = 0
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        result = super().register(plugin, name)
+        self.generation += 1
+        return result
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        result = super().unregister(plugin, name)
+        self.generation += 1
+        return result
+
+
+class Registry:
+    """The plugin host: a pluggy PluginManager plus the provider table.
+
+    Args:
+        entry_points: ``group -> entry points``; defaults to the installed ones.
+            Tests pass fake entry points here.
+    """
+
+    def __init__(
+        self, entry_points: Callable[[str], Iterable[EntryPointLike]] | None = None
+    ) -> None:
+        self._entry_points = entry_points or _installed_entry_points
+        self.pm = _PluginManager("llmplug")
+        self.pm.add_hookspecs(hookspecs)
+        self._lock = threading.RLock()
+        self._specs: dict[str, ProviderSpec] = {}  # name and alias -> spec
+        self._failed: dict[str, PluginLoadError] = {}  # entry point name -> error
+        self._hook_plugins_loaded = False
+        self._hook_plugin_errors: list[PluginLoadError] = []
+        self._hookset: HookSet | None = None
+        self._hookset_generation = -1
+
+    # -- discovery -------------------------------------------------------------------
+
+    def _group(self, group: str) -> list[EntryPointLike]:
+        seen: set[tuple[str, str, str | None]] = set()
+        unique = []
+        for ep in self._entry_points(group):
+            key = (ep.name, ep.value, _dist_label(ep)[0])
+            if key not in seen:  # the same dist found twice on sys.path
+                seen.add(key)
+                unique.append(ep)
+        return unique
+
+    def providers(self) -> list[ProviderInfo]:
+        """List installed providers from entry-point metadata, importing nothing."""
+        allow = _allow_list()
+        by_name: dict[str, list[EntryPointLike]] = {}
+        for ep in self._group(PROVIDERS_GROUP):
+            by_name.setdefault(ep.name, []).append(ep)
+        infos = []
+        for name in sorted(by_name):
+            eps = by_name[name]
+            for ep in eps:
+                dist, version = _dist_label(ep)
+                spec = self._specs.get(name)
+                failed = self._failed.get(name)
+                error = None
+                if len(eps) > 1:
+                    status, error = "conflict", self._conflict_message(name, eps)
+                elif failed is not None:
+                    status, error = "failed", str(failed)
+                elif not _allowed(allow, ep):
+                    status, error = "blocked", f"not in {ALLOW_ENV}"
+                elif spec is not None:
+                    status = "loaded"
+                else:
+                    status = "available"
+                infos.append(
+                    ProviderInfo(
+                        name=name,
+                        distribution=dist,
+                        version=version,
+                        module=ep.value,
+                        status=status,
+                        error=error,
+                        description=spec.description if spec else "",
+                        key_env=spec.key_env if spec else None,
+                    )
+                )
+        return infos
+
+    def names(self) -> list[str]:
+        """Every provider name known: installed entry points, registered names, aliases."""
+        names = {ep.name for ep in self._group(PROVIDERS_GROUP)}
+        names.update(self._specs)
+        return sorted(names)
+
+    # -- provider lookup ---------------------------------------------------------------
+
+    def get(self, name: str) -> ProviderSpec:
+        """Return the provider called ``name``, importing its plugin if needed.
+
+        Raises:
+            UnknownProviderError: No installed provider has that name.
+            DuplicateProviderError: Two distributions claim the name.
+            PluginLoadError: Its plugin failed to import, register, or is blocked.
+        """
+        spec = self._specs.get(name)
+        if spec is not None:
+            return spec
+        with self._lock:
+            spec = self._specs.get(name)
+            if spec is not None:
+                return spec
+            if name in self._failed:
+                raise self._failed[name]
+            eps = [ep for ep in self._group(PROVIDERS_GROUP) if ep.name == name]
+            if not eps:
+                raise self._unknown(name)
+            if len(eps) > 1:
+                raise DuplicateProviderError(
+                    self._conflict_message(name, eps),
+                    plugin=name,
+                    claimants=[_claimant(ep) for ep in eps],
+                )
+            ep = eps[0]
+            try:
+                self._load_provider_plugin(ep)
+            except PluginLoadError as exc:
+                self._failed[name] = exc
+                raise
+            spec = self._specs.get(name)
+            if spec is None:
+                registered = sorted(
+                    s.name for s in self._specs.values() if s.plugin == self._plugin_name(ep)
+                )
+                exc = PluginLoadError(
+                    f"plugin {ep.value!r} (entry point {name!r} of {_claimant(ep)}) loaded but "
+                    f"registered no provider named {name!r}; it registered: "
+                    f"{', '.join(registered) or 'nothing'}. Report this to the plugin's authors.",
+                    plugin=name,
+                    distribution=_dist_label(ep)[0],
+                    entry_point=ep.value,
+                )
+                self._failed[name] = exc
+                raise exc
+            return spec
+
+    def _unknown(self, name: str) -> UnknownProviderError:
+        available = self.names()
+        close = difflib.get_close_matches(name, available, n=1, cutoff=0.6)
+        suggestion = close[0] if close else None
+        parts = [f"unknown provider {name!r}."]
+        if suggestion:
+            parts.append(f"Did you mean {suggestion!r}?")
+        parts.append(f"Installed providers: {', '.join(available) or 'none'}.")
+        parts.append(f"If it is a plugin, install it: pip install llmplug-{name}")
+        return UnknownProviderError(
+            " ".join(parts), name=name, available=available, suggestion=suggestion
+        )
+
+    @staticmethod
+    def _conflict_message(name: str, eps: Sequence[EntryPointLike]) -> str:
+        who = " and ".join(_claimant(ep) for ep in eps)
+        return (
+            f"provider name {name!r} is claimed by {who}; uninstall one of them "
+            f"(pip uninstall ...) so the name means one thing."
+        )
+
+    @staticmethod
+    def _plugin_name(ep: EntryPointLike) -> str:
+        return f"{ep.group}:{ep.name}"
+
+    def _load_provider_plugin(self, ep: EntryPointLike) -> None:
+        dist = _dist_label(ep)[0]
+        if not _allowed(_allow_list(), ep):
+            raise PluginLoadError(
+                f"plugin {ep.name!r} ({_claimant(ep)}) is not loaded because it is not in "
+                f"{ALLOW_ENV}={os.environ.get(ALLOW_ENV, '')!r}; add {ep.name!r} to it.",
+                plugin=ep.name,
+                distribution=dist,
+                entry_point=ep.value,
+            )
+        module = self._import(ep)
+        plugin_name = self._plugin_name(ep)
+        if self.pm.is_registered(module):
+            # one module serving several names registered them all the first time
+            return
+        self._register_checked(module, plugin_name, ep)
+        register = self._register_callback(plugin_name, ep)
+        for impl in self.pm.hook.register_providers.get_hookimpls():
+            if impl.plugin is module:
+                try:
+                    impl.function(register)
+                except PluginLoadError:
+                    raise
+                except Exception as exc:
+                    self.pm.unregister(module)
+                    raise PluginLoadError(
+                        f"plugin {ep.name!r} ({_claimant(ep)}): its register_providers hook "
+                        f"raised {type(exc).__name__}: {exc}",
+                        plugin=ep.name,
+                        distribution=dist,
+                        entry_point=ep.value,
+                    ) from exc
+
+    def _import(self, ep: EntryPointLike) -> Any:
+        try:
+            return ep.load()
+        except Exception as exc:
+            raise PluginLoadError(
+                f"plugin {ep.name!r} ({_claimant(ep)}, entry point {ep.value!r}) failed to "
+                f"import: {type(exc).__name__}: {exc}. Reinstall or upgrade that distribution, "
+                f"or uninstall it.",
+                plugin=ep.name,
+                distribution=_dist_label(ep)[0],
+                entry_point=ep.value,
+            ) from exc
+
+    def _register_checked(self, module: Any, plugin_name: str, ep: EntryPointLike) -> None:
+        declared = getattr(module, "LLMPLUG_PLUGIN_API", PLUGIN_API_VERSION)
+        supported = declared if isinstance(declared, tuple | list | set) else (declared,)
+        if PLUGIN_API_VERSION not in supported:
+            raise PluginLoadError(
+                f"plugin {ep.name!r} ({_claimant(ep)}) is built for llmplug plugin API "
+                f"{declared!r}, but this llmplug speaks version {PLUGIN_API_VERSION}; "
+                f"install a version of the plugin made for it.",
+                plugin=ep.name,
+                distribution=_dist_label(ep)[0],
+                entry_point=ep.value,
+            )
+        try:
+            self.pm.register(module, plugin_name)
+        except Exception as exc:  # pluggy validation: bad hook names or signatures
+            raise PluginLoadError(
+                f"plugin {ep.name!r} ({_claimant(ep)}) is not a valid llmplug plugin: {exc}",
+                plugin=ep.name,
+                distribution=_dist_label(ep)[0],
+                entry_point=ep.value,
+            ) from exc
+
+    def _register_callback(self, plugin_name: str, ep: EntryPointLike | None) -> Any:
+        def register(
+            name: str,
+            cls: type[LLM],
+            *,
+            aliases: Sequence[str] = (),
+            key_env: str | None = None,
+            description: str = "",
+            defaults: dict[str, Any] | None = None,
+        ) -> None:
+            self.add_provider(
+                ProviderSpec(
+                    name=name,
+                    cls=cls,
+                    aliases=tuple(aliases),
+                    key_env=key_env,
+                    description=description,
+                    plugin=plugin_name,
+                    defaults=dict(defaults or {}),
+                )
+            )
+
+        return register
+
+    def add_provider(self, spec: ProviderSpec) -> None:
+        """Add a provider directly (what the ``register`` callback does).
+
+        Raises:
+            PluginLoadError: The name is malformed or ``cls`` is not an LLM subclass.
+            DuplicateProviderError: Another plugin already registered the name.
+        """
+        from llmplug._llm import LLM
+
+        for name in (spec.name, *spec.aliases):
+            if not isinstance(name, str) or not _NAME_RE.match(name):
+                raise PluginLoadError(
+                    f"plugin {spec.plugin!r} registered the provider name {name!r}; names "
+                    f"are lower-case letters, digits, '.', '_' or '-'.",
+                    plugin=spec.plugin,
+                )
+        if not (isinstance(spec.cls, type) and issubclass(spec.cls, LLM)):
+            raise PluginLoadError(
+                f"plugin {spec.plugin!r} registered {spec.name!r} with {spec.cls!r}, which "
+                f"is not a subclass of llmplug.LLM.",
+                plugin=spec.plugin,
+            )
+        with self._lock:
+            for name in (spec.name, *spec.aliases):
+                existing = self._specs.get(name)
+                if existing is not None and existing.plugin != spec.plugin:
+                    raise DuplicateProviderError(
+                        f"provider name {name!r} is registered by both {existing.plugin!r} "
+                        f"and {spec.plugin!r}; uninstall or disable one of them.",
+                        plugin=spec.plugin,
+                        claimants=[existing.plugin, spec.plugin],
+                    )
+            for name in (spec.name, *spec.aliases):
+                self._specs[name] = spec
+
+    # -- hook plugins ------------------------------------------------------------------
+
+    def load_hook_plugins(self) -> None:
+        """Load every ``llmplug`` entry point once; a failing one is logged, not fatal."""
+        if self._hook_plugins_loaded:
+            return
+        with self._lock:
+            if self._hook_plugins_loaded:
+                return
+            self._hook_plugins_loaded = True
+            if _flag(NO_AUTOLOAD_ENV):
+                return
+            allow = _allow_list()
+            for ep in self._group(HOOKS_GROUP):
+                if not _allowed(allow, ep):
+                    continue
+                try:
+                    module = self._import(ep)
+                    if not self.pm.is_registered(module):
+                        self._register_checked(module, self._plugin_name(ep), ep)
+                except PluginLoadError as exc:
+                    self._hook_plugin_errors.append(exc)
+                    import logging
+
+                    logging.getLogger("llmplug").error("hook plugin not loaded: %s", exc)
+
+    def hook_plugin_errors(self) -> list[PluginLoadError]:
+        """The hook plugins that failed to load, each as a PluginLoadError."""
+        return list(self._hook_plugin_errors)
+
+    def hook_plugins(self) -> list[tuple[str, str | None, str | None]]:
+        """The installed hook plugins: ``(name, distribution, version)``; imports nothing."""
+        return [(ep.name, *_dist_label(ep)) for ep in self._group(HOOKS_GROUP)]
+
+    def hookset(self) -> HookSet | None:
+        """The lifecycle hookimpls, or ``None`` when there are none (the fast path)."""
+        if not self._hook_plugins_loaded:
+            self.load_hook_plugins()
+        if self._hookset_generation != self.pm.generation:
+            lists = [
+                tuple(reversed(getattr(self.pm.hook, name).get_hookimpls()))
+                for name in _LIFECYCLE
+            ]
+            self._hookset = HookSet(*lists) if any(lists) else None
+            self._hookset_generation = self.pm.generation
+        return self._hookset
+
+
+def _claimant(ep: EntryPointLike) -> str:
+    dist, version = _dist_label(ep)
+    if dist is None:
+        return f"entry point {ep.value!r}"
+    return f"{dist} {version}" if version else dist
+
+
+def _allowed(allow: set[str] | None, ep: EntryPointLike) -> bool:
+    if allow is None:
+        return True
+    dist = _dist_label(ep)[0]
+    return dist == _CORE_DIST or ep.name in allow or (dist is not None and dist in allow)
+
+
+_registry: Registry | None = None
+_registry_lock = threading.Lock()
+
+
+def registry() -> Registry:
+    """The process-wide registry (created on first use)."""
+    global _registry
+    if _registry is None:
+        with _registry_lock:
+            if _registry is None:
+                _registry = Registry()
+    return _registry
+
+
+def set_registry(new: Registry | None) -> Registry | None:
+    """Swap the process-wide registry (for tests); returns the previous one."""
+    global _registry
+    old, _registry = _registry, new
+    return old
+
+
+def providers() -> list[ProviderInfo]:
+    """List the installed providers without importing any plugin."""
+    return registry().providers()
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The pluggy PluginManager behind llmplug (for advanced use)."""
+    return registry().pm
+
+
+def register_plugin(plugin: object, name: str | None = None) -> str:
+    """Register a hook plugin object (a module, class instance...) for this process.
+
+    Providers it registers through ``register_providers`` become loadable by name.
+
+    Returns:
+        The name it was registered under (for :func:`unregister_plugin`).
+    """
+    reg = registry()
+    reg.load_hook_plugins()  # installed plugins first, so the order is stable
+    if isinstance(plugin, ModuleType):
+        declared = getattr(plugin, "LLMPLUG_PLUGIN_API", PLUGIN_API_VERSION)
+        supported = declared if isinstance(declared, tuple | list | set) else (declared,)
+        if PLUGIN_API_VERSION not in supported:
+            raise PluginLoadError(
+                f"plugin {plugin.__name__!r} is built for llmplug plugin API {declared!r}, "
+                f"but this llmplug speaks version {PLUGIN_API_VERSION}.",
+                plugin=plugin.__name__,
+            )
+    registered = reg.pm.register(plugin, name)
+    assert registered is not None
+    register = reg._register_callback(registered, None)
+    for impl in reg.pm.hook.register_providers.get_hookimpls():
+        if impl.plugin is plugin:
+            impl.function(register)
+    return registered
+
+
+def unregister_plugin(plugin: object | str) -> None:
+    """Remove a plugin registered with :func:`register_plugin` (by object or name)."""
+    reg = registry()
+    if isinstance(plugin, str):
+        name = plugin
+        reg.pm.unregister(name=plugin)
+    else:
+        name = reg.pm.get_name(plugin) or ""
+        reg.pm.unregister(plugin)
+    with reg._lock:
+        for key in [k for k, s in reg._specs.items() if s.plugin == name]:
+            del reg._specs[key]

@@ -1,0 +1,98 @@
+"""Run sync provider code from async callers without blocking the event loop.
+
+A sync call runs in a worker thread; a sync stream is pulled one chunk per worker-thread
+hop, so the first chunk reaches the async consumer as soon as the provider yields it.
+Context variables are copied into the worker, as ``asyncio.to_thread`` does.
+
+When the consumer stops (``break`` + ``aclose()``, or task cancellation) the sync
+generator is closed; if a chunk is being produced in the worker at that moment, it is
+closed right after that chunk, in the worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+__all__ = ["aiter_in_thread", "run_in_thread"]
+
+T = TypeVar("T")
+
+_executor: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+_DONE = object()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        with _lock:
+            if _executor is None:
+                # LLM calls block on I/O or release the GIL: more threads than cores pay off
+                workers = min(64, (os.cpu_count() or 1) + 16)
+                _executor = ThreadPoolExecutor(workers, thread_name_prefix="llmplug")
+    return _executor
+
+
+def _submit(fn: Callable[..., T], *args: Any) -> Future[T]:
+    ctx = contextvars.copy_context()
+    return _pool().submit(ctx.run, fn, *args)
+
+
+async def run_in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Await ``fn(*args, **kwargs)`` run in a worker thread."""
+    if kwargs:
+        return await asyncio.wrap_future(_submit(lambda: fn(*args, **kwargs)))
+    return await asyncio.wrap_future(_submit(fn, *args))
+
+
+def _next(it: Iterator[T]) -> T | object:
+    try:
+        return next(it)
+    except StopIteration:
+        return _DONE
+
+
+async def aiter_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
+    """Iterate a sync iterator from async code, one worker-thread hop per item.
+
+    Args:
+        make: Creates the iterator; it is called in the worker too, since creating a
+            provider's stream may already do I/O.
+    """
+    it: Iterator[T] | None = None
+    pending: Future[Any] | None = None
+    try:
+        pending = _submit(lambda: iter(make()))
+        it = await asyncio.wrap_future(pending)
+        while True:
+            pending = _submit(_next, it)
+            item = await asyncio.wrap_future(pending)
+            pending = None
+            if item is _DONE:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        _close_later(it, pending)
+
+
+def _close_later(it: Iterator[Any] | None, pending: Future[Any] | None) -> None:
+    close = getattr(it, "close", None)
+    if pending is not None and not pending.done():
+        # the worker is inside next(it): close once it returns, in that worker
+        def after(fut: Future[Any]) -> None:
+            target = it
+            if target is None and not fut.cancelled() and fut.exception() is None:
+                target = fut.result()  # the iterator whose creation was in flight
+            closer = getattr(target, "close", None)
+            if closer is not None:
+                closer()
+
+        pending.add_done_callback(after)
+    elif close is not None:
+        close()

@@ -1,0 +1,186 @@
+"""Helpers for testing code that uses llmplug, and for testing plugins.
+
+* :func:`scripted` builds a ``mock`` LLM answering with the given replies.
+* :class:`HookRecorder` is a hook plugin that records every lifecycle event;
+  :func:`recording_hooks` registers one for the duration of a ``with`` block.
+* :func:`fake_entry_point` and :func:`isolated_registry` let plugin tests run entry-point
+  discovery against fake distributions, without installing anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmplug._calls import CallContext
+from llmplug._registry import EntryPointLike, Registry, register_plugin, set_registry
+from llmplug._registry import unregister_plugin as _unregister
+from llmplug.hookspecs import hookimpl
+from llmplug.mock import MockChatLLM
+
+__all__ = [
+    "FakeDistribution",
+    "FakeEntryPoint",
+    "HookEvent",
+    "HookRecorder",
+    "fake_entry_point",
+    "isolated_registry",
+    "recording_hooks",
+    "scripted",
+]
+
+
+def scripted(*responses: Any, **options: Any) -> MockChatLLM:
+    """A ``mock`` LLM that answers with ``responses`` in order.
+
+    Each response is a string, a ChatMessage, a ChatResponse, or an exception to raise.
+    Options are :class:`~llmplug.mock.MockChatLLM` fields (``echo=False`` makes an
+    exhausted script an error; ``chunk_delay`` slows streams).
+    """
+    llm = MockChatLLM(responses=list(responses), **options)
+    llm._provider = "mock"
+    return llm
+
+
+@dataclass
+class HookEvent:
+    """One lifecycle event seen by :class:`HookRecorder`.
+
+    Attributes:
+        hook: ``"before_call"``, ``"after_call"``, ``"on_stream_chunk"`` or
+            ``"on_call_error"``.
+        endpoint: The endpoint called.
+        call: The call's context.
+        payload: The response, chunk or error (``None`` for ``before_call``).
+    """
+
+    hook: str
+    endpoint: str
+    call: CallContext
+    payload: Any = None
+
+
+@dataclass
+class HookRecorder:
+    """A hook plugin recording every lifecycle event, in order.
+
+    Attributes:
+        events: Everything seen so far.
+    """
+
+    events: list[HookEvent] = field(default_factory=list)
+
+    @hookimpl
+    def before_call(self, call: CallContext) -> None:
+        """Record the start of a call."""
+        self.events.append(HookEvent("before_call", call.endpoint, call))
+
+    @hookimpl
+    def after_call(self, call: CallContext, response: Any) -> None:
+        """Record the end of a call."""
+        self.events.append(HookEvent("after_call", call.endpoint, call, response))
+
+    @hookimpl
+    def on_stream_chunk(self, call: CallContext, chunk: Any) -> None:
+        """Record a streamed chunk."""
+        self.events.append(HookEvent("on_stream_chunk", call.endpoint, call, chunk))
+
+    @hookimpl
+    def on_call_error(self, call: CallContext, error: BaseException) -> None:
+        """Record a failed call."""
+        self.events.append(HookEvent("on_call_error", call.endpoint, call, error))
+
+    def hooks(self) -> list[str]:
+        """The hook names seen, in order."""
+        return [event.hook for event in self.events]
+
+    def clear(self) -> None:
+        """Forget the events seen so far."""
+        self.events.clear()
+
+
+@contextmanager
+def recording_hooks() -> Iterator[HookRecorder]:
+    """Register a :class:`HookRecorder` for the ``with`` block."""
+    recorder = HookRecorder()
+    name = register_plugin(recorder)
+    try:
+        yield recorder
+    finally:
+        _unregister(name)
+
+
+@dataclass(frozen=True)
+class FakeDistribution:
+    """A stand-in for ``importlib_metadata.Distribution`` (name and version)."""
+
+    name: str
+    version: str = "1.0"
+
+
+@dataclass(frozen=True)
+class FakeEntryPoint:
+    """A stand-in for ``importlib_metadata.EntryPoint``.
+
+    ``load()`` imports ``value`` (``module`` or ``module:attr``) unless ``target`` is
+    given: an object to return, or an exception instance to raise.
+    """
+
+    name: str
+    value: str
+    group: str
+    dist: FakeDistribution | None = None
+    target: Any = None
+
+    def load(self) -> Any:
+        """Return the target, raise it, or import ``value``."""
+        if isinstance(self.target, BaseException):
+            raise self.target
+        if self.target is not None:
+            return self.target
+        module, _, attr = self.value.partition(":")
+        obj: Any = importlib.import_module(module)
+        for part in filter(None, attr.split(".")):
+            obj = getattr(obj, part)
+        return obj
+
+
+def fake_entry_point(
+    name: str,
+    value: str,
+    *,
+    group: str = "llmplug.providers",
+    dist: str | None = "fake-dist",
+    version: str = "1.0",
+    target: Any = None,
+) -> FakeEntryPoint:
+    """Build a fake entry point (``group`` defaults to the providers group)."""
+    distribution = FakeDistribution(dist, version) if dist is not None else None
+    return FakeEntryPoint(name=name, value=value, group=group, dist=distribution, target=target)
+
+
+@contextmanager
+def isolated_registry(
+    entry_points: Iterable[FakeEntryPoint | EntryPointLike] = (),
+    *,
+    with_mock: bool = True,
+) -> Iterator[Registry]:
+    """Run the ``with`` block against a fresh registry seeing only ``entry_points``.
+
+    Args:
+        entry_points: The entry points (any group) the registry discovers.
+        with_mock: Also discover core's ``mock`` provider.
+    """
+    eps = list(entry_points)
+    if with_mock:
+        eps.append(fake_entry_point("mock", "llmplug.mock", dist="llmplug"))
+    listing: Callable[[str], list[Any]] = lambda group: [ep for ep in eps if ep.group == group]
+    reg = Registry(entry_points=listing)
+    previous = set_registry(reg)
+    try:
+        yield reg
+    finally:
+        set_registry(previous)
