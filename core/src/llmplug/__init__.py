@@ -83,43 +83,67 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmplug._blocks import (
-        AudioBlock,
-        CacheControl,
-        CachePoint,
-        CitableBlock,
-        CitationBlock,
-        ContentBlock,
-        DocumentBlock,
-        ImageBlock,
-        TextBlock,
-        ThinkingBlock,
-        ToolCallBlock,
-        VideoBlock,
+        AudioBlock as AudioBlock,
+        CacheControl as CacheControl,
+        CachePoint as CachePoint,
+        CitableBlock as CitableBlock,
+        CitationBlock as CitationBlock,
+        ContentBlock as ContentBlock,
+        DocumentBlock as DocumentBlock,
+        ImageBlock as ImageBlock,
+        TextBlock as TextBlock,
+        ThinkingBlock as ThinkingBlock,
+        ToolCallBlock as ToolCallBlock,
+        VideoBlock as VideoBlock,
     )
-    from llmplug._calls import CallContext
-    from llmplug._config import ModelSpec, load, parse_spec
-    from llmplug._llm import LLM, Capabilities, ChatLLM, CustomLLM, PydanticProgramMode
-    from llmplug._messages import ChatMessage, MessageRole
-    from llmplug._output_parsers import BaseOutputParser
-    from llmplug._prompts import BasePromptTemplate, ChatPromptTemplate, PromptTemplate, PromptType
+    from llmplug._calls import (
+        CallContext as CallContext,
+    )
+    from llmplug._config import (
+        ModelSpec as ModelSpec,
+        load as load,
+        parse_spec as parse_spec,
+    )
+    from llmplug._llm import (
+        LLM as LLM,
+        Capabilities as Capabilities,
+        ChatLLM as ChatLLM,
+        CustomLLM as CustomLLM,
+        PydanticProgramMode as PydanticProgramMode,
+    )
+    from llmplug._messages import (
+        ChatMessage as ChatMessage,
+        MessageRole as MessageRole,
+    )
+    from llmplug._output_parsers import (
+        BaseOutputParser as BaseOutputParser,
+    )
+    from llmplug._prompts import (
+        BasePromptTemplate as BasePromptTemplate,
+        ChatPromptTemplate as ChatPromptTemplate,
+        PromptTemplate as PromptTemplate,
+        PromptType as PromptType,
+    )
     from llmplug._registry import (
-        ProviderInfo,
-        ProviderSpec,
-        hookimpl,
-        plugin_manager,
-        providers,
-        register_plugin,
-        unregister_plugin,
+        ProviderInfo as ProviderInfo,
+        ProviderSpec as ProviderSpec,
+        hookimpl as hookimpl,
+        plugin_manager as plugin_manager,
+        providers as providers,
+        register_plugin as register_plugin,
+        unregister_plugin as unregister_plugin,
     )
     from llmplug._responses import (
-        ChatResponse,
-        ChatResponseAsyncGen,
-        ChatResponseGen,
-        CompletionResponse,
-        CompletionResponseAsyncGen,
-        CompletionResponseGen,
-        LLMMetadata,
-        LogProb,
-        Usage,
+        ChatResponse as ChatResponse,
+        ChatResponseAsyncGen as ChatResponseAsyncGen,
+        ChatResponseGen as ChatResponseGen,
+        CompletionResponse as CompletionResponse,
+        CompletionResponseAsyncGen as CompletionResponseAsyncGen,
+        CompletionResponseGen as CompletionResponseGen,
+        LLMMetadata as LLMMetadata,
+        LogProb as LogProb,
+        Usage as Usage,
     )
-    from llmplug.mock import MockLLM
+    from llmplug.mock import (
+        MockLLM as MockLLM,
+    )

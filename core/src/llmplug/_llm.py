@@ -286,17 +286,17 @@ class LLM(BaseModel, ABC):
     # -- predict and stream over prompt templates --------------------------------------
 
     def _get_prompt(self, prompt: BasePromptTemplate, **prompt_args: Any) -> str:
+        # the template applies its own output parser; the LLM's is applied here, then
+        # the system prompt and completion_to_prompt, as complete(formatted=False) would
         formatted = prompt.format(llm=self, **prompt_args)
-        parser = self.output_parser or prompt.output_parser
-        if parser is not None:
-            formatted = parser.format(formatted)
-        return self._extend_prompt(formatted)
+        if self.output_parser is not None:
+            formatted = self.output_parser.format(formatted)
+        return self.completion_to_prompt(self._extend_prompt(formatted))
 
     def _get_messages(self, prompt: BasePromptTemplate, **prompt_args: Any) -> list[ChatMessage]:
         messages = prompt.format_messages(llm=self, **prompt_args)
-        parser = self.output_parser or prompt.output_parser
-        if parser is not None:
-            messages = parser.format_messages(messages)
+        if self.output_parser is not None:
+            messages = self.output_parser.format_messages(messages)
         return self._extend_messages(messages)
 
     def _parse_output(self, output: str, prompt: BasePromptTemplate | None = None) -> str:

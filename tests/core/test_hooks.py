@@ -1,0 +1,336 @@
+"""Lifecycle hooks fire once per call on all eight endpoints, with pluggy's semantics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import llmplug
+from llmplug import CallContext, ChatMessage, ChatResponse, CompletionResponse, MockLLM
+from llmplug._registry import registry
+from llmplug.errors import CallRefusedError, HookError
+from llmplug.testing import HookRecorder, isolated_registry, recording_hooks, scripted
+
+
+@pytest.fixture(autouse=True)
+def _isolated() -> Iterator[None]:
+    with isolated_registry():
+        yield
+
+
+@pytest.fixture
+def recorder() -> Iterator[HookRecorder]:
+    with recording_hooks() as rec:
+        yield rec
+
+
+@pytest.fixture
+def plugin() -> Iterator[Any]:
+    """Register hook plugins made in a test; unregister them afterwards."""
+    names: list[str] = []
+
+    def add(obj: object, name: str | None = None) -> object:
+        names.append(llmplug.register_plugin(obj, name))
+        return obj
+
+    yield add
+    for name in names:
+        llmplug.unregister_plugin(name)
+
+
+def user(text: str) -> ChatMessage:
+    return ChatMessage(role="user", content=text)
+
+
+def run(llm: Any, endpoint: str, text: str = "hello world") -> Any:
+    """Call one endpoint to completion; return the final response."""
+    arg: Any = [user(text)] if "chat" in endpoint else text
+
+    async def consume_async() -> Any:
+        result = await getattr(llm, endpoint)(arg)
+        if "stream" not in endpoint:
+            return result
+        last = None
+        async for last in result:  # noqa: B007
+            pass
+        return last
+
+    if endpoint.startswith("a"):
+        return asyncio.run(consume_async())
+    result = getattr(llm, endpoint)(arg)
+    if "stream" in endpoint:
+        return list(result)[-1]
+    return result
+
+
+ENDPOINTS = [
+    "chat",
+    "complete",
+    "stream_chat",
+    "stream_complete",
+    "achat",
+    "acomplete",
+    "astream_chat",
+    "astream_complete",
+]
+LLMS = [
+    pytest.param(lambda: scripted(echo=True), id="chat-first"),
+    pytest.param(lambda: MockLLM(), id="completion-first"),
+]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("make", LLMS)
+def test_hooks_fire_once_per_call(recorder: HookRecorder, make: Any, endpoint: str) -> None:
+    llm = make()
+    final = run(llm, endpoint)
+    hooks = recorder.hooks()
+    chunks = hooks.count("on_stream_chunk")
+    assert hooks[0] == "before_call"
+    assert hooks[-1] == "after_call"
+    assert hooks.count("before_call") == hooks.count("after_call") == 1
+    assert (chunks > 1) == ("stream" in endpoint)
+    assert {e.endpoint for e in recorder.events} == {endpoint}
+    call = recorder.events[-1].call
+    assert call.is_async == endpoint.startswith("a")
+    assert call.is_stream == ("stream" in endpoint)
+    assert call.chunks == chunks
+    assert call.latency is not None and call.latency >= 0
+    assert recorder.events[-1].payload is final
+    assert call.response is final
+
+
+def test_call_context_carries_provider_model_usage(recorder: HookRecorder) -> None:
+    llm = llmplug.load("mock:my-model")
+    llm.chat([user("one two three")])
+    call = recorder.events[-1].call
+    assert call.provider == "mock"
+    assert call.model == "my-model"
+    assert call.usage is not None and call.usage.input_tokens == 3
+    assert call.messages is not None and call.prompt is None
+    assert call.is_chat
+
+
+def test_before_call_sees_prepared_messages(recorder: HookRecorder) -> None:
+    llm = scripted(system_prompt="Sys")
+    llm.complete("hi")
+    call = recorder.events[0].call
+    assert call.prompt == "hi"  # a chat-first model formats completions as messages
+    llm.chat([user("x")])
+    assert [m.content for m in recorder.events[-1].call.messages or []] == ["Sys", "x"]
+
+
+def test_before_call_may_rewrite_messages_and_options(plugin: Any) -> None:
+    class Redact:
+        @llmplug.hookimpl
+        def before_call(self, call: CallContext) -> None:
+            assert call.messages is not None
+            call.messages[-1] = user((call.messages[-1].content or "").replace("secret", "***"))
+            call.kwargs["extra"] = 1
+
+    plugin(Redact())
+    llm = scripted()
+    assert llm.chat([user("my secret")]).message.content == "my ***"
+    gen = llm.stream_chat([user("a secret")])
+    assert list(gen)[-1].message.content == "a ***"
+
+
+def test_before_call_may_rewrite_prompt(plugin: Any) -> None:
+    class Upper:
+        @llmplug.hookimpl
+        def before_call(self, call: CallContext) -> None:
+            if call.prompt is not None:
+                call.prompt = call.prompt.upper()
+
+    plugin(Upper())
+    assert MockLLM().complete("abc").text == "ABC"
+    assert asyncio.run(MockLLM().acomplete("abc")).text == "ABC"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_guardrail_refuses_call(plugin: Any, endpoint: str) -> None:
+    class Guard:
+        @llmplug.hookimpl
+        def before_call(self, call: CallContext) -> None:
+            raise CallRefusedError("no shouting")
+
+    plugin(Guard(), "guard-plugin")
+    llm = scripted("never")
+    with pytest.raises(CallRefusedError, match="no shouting") as info:
+        run(llm, endpoint)
+    assert info.value.plugin == "guard-plugin"
+    assert info.value.provider == "mock"
+    assert llm.calls == []  # the provider was never called
+
+
+def test_buggy_before_call_is_a_hook_error_naming_the_plugin(plugin: Any) -> None:
+    class Buggy:
+        @llmplug.hookimpl
+        def before_call(self, call: CallContext) -> None:
+            raise KeyError("oops")
+
+    name = llmplug.register_plugin(Buggy(), name="buggy-plugin")
+    try:
+        with pytest.raises(HookError, match="buggy-plugin") as info:
+            scripted().chat([user("x")])
+        assert info.value.plugin == "buggy-plugin"
+        assert info.value.hook == "before_call"
+        assert isinstance(info.value.__cause__, KeyError)
+    finally:
+        llmplug.unregister_plugin(name)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_answer_call_answers_without_provider(
+    plugin: Any, recorder: HookRecorder, endpoint: str
+) -> None:
+    class Cache:
+        @llmplug.hookimpl
+        def answer_call(self, call: CallContext) -> Any:
+            if call.is_chat:
+                return ChatResponse(message=ChatMessage(role="assistant", content="cached"))
+            return CompletionResponse(text="cached")
+
+    plugin(Cache())
+    llm = scripted(echo=False)
+    final = run(llm, endpoint)
+    text = final.message.content if "chat" in endpoint else final.text
+    assert text == "cached"
+    assert final.delta == ("cached" if "stream" in endpoint else None)
+    assert llm.calls == []
+    assert recorder.hooks()[-1] == "after_call"
+    assert recorder.events[-1].call.answered_by is not None
+
+
+def test_answer_call_none_lets_provider_answer(plugin: Any) -> None:
+    class Miss:
+        @llmplug.hookimpl
+        def answer_call(self, call: CallContext) -> Any:
+            return None
+
+    plugin(Miss())
+    assert scripted("real").chat([user("x")]).message.content == "real"
+
+
+def test_answer_of_wrong_type_is_a_hook_error(plugin: Any) -> None:
+    class Wrong:
+        @llmplug.hookimpl
+        def answer_call(self, call: CallContext) -> Any:
+            return "a plain string"
+
+    plugin(Wrong())
+    with pytest.raises(HookError, match="must return a ChatResponse"):
+        scripted().chat([user("x")])
+
+
+@pytest.mark.parametrize("hook", ["after_call", "on_stream_chunk", "on_call_error"])
+def test_failing_observer_never_loses_the_result(
+    plugin: Any, caplog: pytest.LogCaptureFixture, hook: str
+) -> None:
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    observer = type("Observer", (), {hook: staticmethod(llmplug.hookimpl(boom))})
+    # pluggy matches hookimpls by name; give the function the hook's name
+    boom.__name__ = hook
+    plugin(observer())
+    llm = scripted("fine", ValueError("provider failed"))
+    with caplog.at_level(logging.ERROR, logger="llmplug"):
+        assert list(llm.stream_chat([user("x")]))[-1].message.content == "fine"
+        with pytest.raises(ValueError, match="provider failed"):
+            llm.chat([user("x")])
+    assert any("observer bug" in (r.exc_text or "") for r in caplog.records)
+    assert any(hook in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_errors_reach_on_call_error_then_the_caller(
+    recorder: HookRecorder, endpoint: str
+) -> None:
+    llm = scripted(ConnectionError("down"))
+    with pytest.raises(ConnectionError, match="down"):
+        run(llm, endpoint)
+    assert recorder.hooks() == ["before_call", "on_call_error"]
+    assert isinstance(recorder.events[-1].payload, ConnectionError)
+    assert recorder.events[-1].call.error is recorder.events[-1].payload
+
+
+def test_stream_stopped_early_reports_cancelled(recorder: HookRecorder) -> None:
+    llm = scripted("one two three four")
+    gen = llm.stream_chat([user("x")])
+    first = next(gen)
+    gen.close()
+    assert recorder.hooks() == ["before_call", "on_stream_chunk", "after_call"]
+    call = recorder.events[-1].call
+    assert call.cancelled
+    assert recorder.events[-1].payload is first
+
+
+async def test_async_stream_stopped_early_reports_cancelled(recorder: HookRecorder) -> None:
+    llm = scripted("one two three four")
+    gen = await llm.astream_chat([user("x")])
+    async for _ in gen:
+        break
+    await gen.aclose()
+    assert recorder.hooks()[-1] == "after_call"
+    assert recorder.events[-1].call.cancelled
+
+
+def test_hookimpl_may_take_a_subset_of_arguments(plugin: Any) -> None:
+    seen: list[Any] = []
+
+    class Minimal:
+        @llmplug.hookimpl
+        def after_call(self, response: Any) -> None:
+            seen.append(response)
+
+    plugin(Minimal())
+    scripted("r").chat([user("x")])
+    assert seen[0].message.content == "r"
+
+
+def test_hooks_of_nested_llms_fire_for_each_llm(recorder: HookRecorder) -> None:
+    inner = scripted("inner")
+
+    class Outer:
+        @llmplug.hookimpl
+        def answer_call(self, call: CallContext) -> Any:
+            if call.llm is not inner and call.is_chat:
+                return inner.chat(call.messages or [])
+            return None
+
+    name = llmplug.register_plugin(Outer())
+    try:
+        scripted().chat([user("x")])
+    finally:
+        llmplug.unregister_plugin(name)
+    assert [e.call.llm is inner for e in recorder.events if e.hook == "before_call"] == [
+        False,
+        True,
+    ]
+
+
+def test_no_hooks_means_no_call_context() -> None:
+    assert registry().hookset() is None
+    llm = scripted("r")
+    assert llm.chat([user("x")]).message.content == "r"
+
+
+def test_hook_list_refreshed_after_register_and_unregister() -> None:
+    assert registry().hookset() is None
+    with recording_hooks() as rec:
+        assert registry().hookset() is not None
+        scripted().chat([user("x")])
+    assert registry().hookset() is None
+    scripted().chat([user("x")])
+    assert len(rec.events) == 2
+
+
+def test_provider_module_hookimpls_are_active_once_loaded(recorder: HookRecorder) -> None:
+    # the mock module is registered with the plugin manager when loaded by name
+    llmplug.load("mock")
+    assert registry().pm.has_plugin("llmplug.providers:mock")
