@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmplug._secrets import REDACTED, is_secret_name, redact_query
 from llmplug.errors import ConfigError, InvalidOptionError
 
 if TYPE_CHECKING:
@@ -53,7 +54,6 @@ CONFIG_ENV = "LLMPLUG_CONFIG"
 DEFAULT_PROVIDER = "mock"
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_HINTS = ("key", "token", "secret", "password")
 _EXAMPLE = "e.g. 'openai:gpt-4o-mini?temperature=0'"
 
 
@@ -88,10 +88,8 @@ def parse_spec(text: str) -> ModelSpec:
         ConfigError: The string does not follow the grammar; the message says where.
     """
     if not isinstance(text, str):
-        raise ConfigError(
-            f"a config string must be a str, got {type(text).__name__}; {_EXAMPLE}"
-        )
-    raw = text
+        raise ConfigError(f"a config string must be a str, got {type(text).__name__}; {_EXAMPLE}")
+    raw = redact_query(text)  # only ever shown in errors
     text = text.strip()
     if not text:
         raise ConfigError(f"empty config string; expected provider[:model][?options], {_EXAMPLE}")
@@ -209,7 +207,7 @@ def _check_config(path: Path, data: dict[str, Any]) -> ConfigFile:
         else:
             raise ConfigError(
                 f"{where}: alias {name!r} must be a config string, or a table with a 'spec' "
-                f"string and options (e.g. [aliases.{name}] spec = \"openai:gpt-4o\" "
+                f'string and options (e.g. [aliases.{name}] spec = "openai:gpt-4o" '
                 f"temperature = 0)"
             )
     return ConfigFile(path=path, default=default, aliases=aliases)
@@ -290,7 +288,7 @@ def _valid_options(cls: type[LLM]) -> list[str]:
 def _secret(cls: type[LLM], name: str) -> bool:
     info = cls.model_fields.get(name)
     annotation = repr(info.annotation) if info is not None else ""
-    return "Secret" in annotation or any(hint in name.lower() for hint in _SECRET_HINTS)
+    return "Secret" in annotation or is_secret_name(name)
 
 
 def _build(cls: type[LLM], provider: str, values: dict[str, Any], textual: set[str]) -> LLM:
@@ -324,9 +322,7 @@ def _build(cls: type[LLM], provider: str, values: dict[str, Any], textual: set[s
         )
 
 
-def _json_values(
-    exc: Any, values: dict[str, Any], textual: set[str]
-) -> dict[str, Any] | None:
+def _json_values(exc: Any, values: dict[str, Any], textual: set[str]) -> dict[str, Any] | None:
     """Config-string values are text; retry fields that failed with their JSON reading."""
     changed = dict(values)
     for error in exc.errors():
@@ -350,7 +346,7 @@ def _option_error(
         name = str(loc[0]) if loc else "?"
         names.append(name)
         where = ".".join(str(part) for part in loc) or "options"
-        shown = "<redacted>" if _secret(cls, name) else repr(values.get(name))
+        shown = REDACTED if _secret(cls, name) else repr(values.get(name))
         lines.append(f"{where}={shown}: {error['msg']}")
     return InvalidOptionError(
         f"invalid option value for provider {provider!r}: {'; '.join(lines)}",

@@ -1,0 +1,51 @@
+"""Secret names are recognised by whole words; secrets never reach error messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmplug._config import parse_spec
+from llmplug._secrets import is_secret_name, redact_query
+from llmplug.errors import ConfigError
+
+CANARY = "sk-CANARY-0123456789"
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        pytest.param("api_key", True, id="api_key"),
+        pytest.param("apiKey", True, id="camel"),
+        pytest.param("OPENAI_API_KEY", True, id="env"),
+        pytest.param("x-api-key", True, id="header"),
+        pytest.param("access_token", True, id="token"),
+        pytest.param("client_secret", True, id="secret"),
+        pytest.param("password", True, id="password"),
+        pytest.param("max_tokens", False, id="max_tokens"),
+        pytest.param("top_k", False, id="top_k"),
+        pytest.param("keyword", False, id="keyword"),
+        pytest.param("temperature", False, id="temperature"),
+    ],
+)
+def test_is_secret_name(name: str, secret: bool) -> None:
+    assert is_secret_name(name) is secret
+
+
+def test_redact_query_keeps_other_options() -> None:
+    text = f"openai:gpt-4o?api_key={CANARY}&temperature=0&token={CANARY}"
+    assert redact_query(text) == "openai:gpt-4o?api_key=<redacted>&temperature=0&token=<redacted>"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        pytest.param(f"openai:gpt?api_key={CANARY}&oops", id="bad-option"),
+        pytest.param(f"openai:gpt?api_key={CANARY}&api_key=x", id="duplicate"),
+        pytest.param(f"Openai?api_key={CANARY}", id="bad-provider"),
+        pytest.param(f"openai:?api_key={CANARY}", id="empty-model"),
+    ],
+)
+def test_parse_errors_never_echo_a_secret(spec: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_spec(spec)
+    assert CANARY not in str(info.value)
