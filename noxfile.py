@@ -1,0 +1,83 @@
+"""Development sessions: tests, lint, typecheck, docs, bench, demo.
+
+Run one with ``nox -s NAME``; every session builds its own virtualenv from scratch,
+so a fresh machine needs only Python and nox.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+CORE = "./core"
+# distributions pip-installed into the test env so entry-point discovery is tested for real
+FIXTURES = [
+    "./tests/fixtures/provider-plugin",
+    "./tests/fixtures/hook-plugin",
+    "./tests/fixtures/broken-plugin",
+]
+PLUGINS = sorted(f"./{p.relative_to(ROOT)}" for p in (ROOT / "plugins").glob("*/pyproject.toml"))
+PLUGINS = [str(Path(p).parent) for p in PLUGINS]
+SRC = ["core/src", *(f"{p}/src" for p in PLUGINS)]
+
+
+def _install_dists(session: nox.Session, *extra: str) -> None:
+    # core and plugins in one pip call, so the fixtures' "llmplug" requirement resolves
+    # to this checkout and never to an index
+    session.install(CORE, *PLUGINS, *extra)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite against freshly built distributions."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    _install_dists(session, *FIXTURES)
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over every distribution's sources."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))
+    session.install("-e", CORE, *(arg for p in PLUGINS for arg in ("-e", p)))
+    session.run("mypy", "--strict", *SRC)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the docs site (mkdocs-material + mkdocstrings) into site/."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
+    _install_dists(session)
+    session.run("mkdocs", "build", "--strict")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks in bench/ (not tests: they print numbers)."""
+    _install_dists(session)
+    for script in sorted((ROOT / "bench").glob("bench_*.py")):
+        session.run("python", str(script), *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: install llmplug and chat with the embedded default provider."""
+    _install_dists(session)
+    prompt = session.posargs[0] if session.posargs else "What is the capital of France?"
+    session.run("llmplug", "providers")
+    session.run("llmplug", "chat", "mock", prompt)
