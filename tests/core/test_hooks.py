@@ -99,7 +99,8 @@ def test_hooks_fire_once_per_call(recorder: HookRecorder, make: Any, endpoint: s
     assert call.is_async == endpoint.startswith("a")
     assert call.is_stream == ("stream" in endpoint)
     assert call.chunks == chunks
-    assert call.latency is not None and call.latency >= 0
+    assert call.latency is not None
+    assert call.latency >= 0
     assert recorder.events[-1].payload is final
     assert call.response is final
 
@@ -110,8 +111,10 @@ def test_call_context_carries_provider_model_usage(recorder: HookRecorder) -> No
     call = recorder.events[-1].call
     assert call.provider == "mock"
     assert call.model == "my-model"
-    assert call.usage is not None and call.usage.input_tokens == 3
-    assert call.messages is not None and call.prompt is None
+    assert call.usage is not None
+    assert call.usage.input_tokens == 3
+    assert call.messages is not None
+    assert call.prompt is None
     assert call.is_chat
 
 
@@ -248,9 +251,7 @@ def test_failing_observer_never_loses_the_result(
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_errors_reach_on_call_error_then_the_caller(
-    recorder: HookRecorder, endpoint: str
-) -> None:
+def test_errors_reach_on_call_error_then_the_caller(recorder: HookRecorder, endpoint: str) -> None:
     llm = scripted(ConnectionError("down"))
     with pytest.raises(ConnectionError, match="down"):
         run(llm, endpoint)

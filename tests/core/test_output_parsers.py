@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import llmplug
 import pytest
+
+import llmplug
 from llmplug._blocks import TextBlock
 from llmplug._messages import ChatMessage, MessageRole
 from llmplug._output_parsers import BaseOutputParser

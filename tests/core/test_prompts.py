@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import llmplug
 import pytest
+
+import llmplug
 from llmplug._blocks import ImageBlock, TextBlock
 from llmplug._messages import ChatMessage, MessageRole
 from llmplug._output_parsers import BaseOutputParser

@@ -396,9 +396,7 @@ def _watch(
             last = chunk
             if hooks is not None and call is not None:
                 call.chunks += 1
-                _observe(
-                    hooks.on_stream_chunk, "on_stream_chunk", {"call": call, "chunk": chunk}
-                )
+                _observe(hooks.on_stream_chunk, "on_stream_chunk", {"call": call, "chunk": chunk})
             yield chunk
     except GeneratorExit:
         close = getattr(gen, "close", None)
@@ -433,9 +431,7 @@ async def _awatch(
             last = chunk
             if hooks is not None and call is not None:
                 call.chunks += 1
-                _observe(
-                    hooks.on_stream_chunk, "on_stream_chunk", {"call": call, "chunk": chunk}
-                )
+                _observe(hooks.on_stream_chunk, "on_stream_chunk", {"call": call, "chunk": chunk})
             yield chunk
     except GeneratorExit:
         aclose = getattr(agen, "aclose", None)

@@ -57,7 +57,7 @@ MessagesToPromptType = Callable[[Sequence[ChatMessage]], str]
 CompletionToPromptType = Callable[[str], str]
 
 
-class PydanticProgramMode(str, Enum):
+class PydanticProgramMode(str, Enum):  # noqa: UP042 - LlamaIndex's str() behaviour
     """How structured output is produced (LlamaIndex's values)."""
 
     DEFAULT = "default"
@@ -101,7 +101,7 @@ def _via_chat(fn: Any) -> Any:
     return fn
 
 
-def _instrument_class(cls: type[LLM]) -> None:
+def _instrument_class(cls: type[Any]) -> None:
     for name in ENDPOINTS:
         fn = cls.__dict__.get(name)
         if fn is None or getattr(fn, "__isabstractmethod__", False):

@@ -62,14 +62,14 @@ class EntryPointLike(Protocol):
     """What the registry needs of an entry point (``importlib_metadata.EntryPoint``)."""
 
     @property
-    def name(self) -> str: ...  # noqa: D102
+    def name(self) -> str: ...
     @property
-    def value(self) -> str: ...  # noqa: D102
+    def value(self) -> str: ...
     @property
-    def group(self) -> str: ...  # noqa: D102
+    def group(self) -> str: ...
     @property
-    def dist(self) -> Any: ...  # noqa: D102
-    def load(self) -> Any: ...  # noqa: D102
+    def dist(self) -> Any: ...
+    def load(self) -> Any: ...
 
 
 def _installed_entry_points(group: str) -> list[EntryPointLike]:
@@ -289,7 +289,7 @@ class Registry:
                 registered = sorted(
                     s.name for s in self._specs.values() if s.plugin == self._plugin_name(ep)
                 )
-                exc = PluginLoadError(
+                missing = PluginLoadError(
                     f"plugin {ep.value!r} (entry point {name!r} of {_claimant(ep)}) loaded but "
                     f"registered no provider named {name!r}; it registered: "
                     f"{', '.join(registered) or 'nothing'}. Report this to the plugin's authors.",
@@ -297,8 +297,8 @@ class Registry:
                     distribution=_dist_label(ep)[0],
                     entry_point=ep.value,
                 )
-                self._failed[name] = exc
-                raise exc
+                self._failed[name] = missing
+                raise missing
             return spec
 
     def _unknown(self, name: str) -> UnknownProviderError:
@@ -493,8 +493,7 @@ class Registry:
             self.load_hook_plugins()
         if self._hookset_generation != self.pm.generation:
             lists = [
-                tuple(reversed(getattr(self.pm.hook, name).get_hookimpls()))
-                for name in _LIFECYCLE
+                tuple(reversed(getattr(self.pm.hook, name).get_hookimpls())) for name in _LIFECYCLE
             ]
             self._hookset = HookSet(*lists) if any(lists) else None
             self._hookset_generation = self.pm.generation

@@ -76,7 +76,7 @@ async def aiter_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
             pending = None
             if item is _DONE:
                 return
-            yield item  # type: ignore[misc]
+            yield item
     finally:
         _close_later(it, pending)
 

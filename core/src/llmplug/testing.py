@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,7 +177,10 @@ def isolated_registry(
     eps = list(entry_points)
     if with_mock:
         eps.append(fake_entry_point("mock", "llmplug.mock", dist="llmplug"))
-    listing: Callable[[str], list[Any]] = lambda group: [ep for ep in eps if ep.group == group]
+
+    def listing(group: str) -> list[Any]:
+        return [ep for ep in eps if ep.group == group]
+
     reg = Registry(entry_points=listing)
     previous = set_registry(reg)
     try:
