@@ -1,0 +1,170 @@
+"""What an LLM call returns: chat and completion responses, token usage, model metadata.
+
+The responses are created once per streamed chunk, so they carry no custom validators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from llmplug._messages import ChatMessage, MessageRole
+
+__all__ = [
+    "DEFAULT_CONTEXT_WINDOW",
+    "DEFAULT_NUM_OUTPUTS",
+    "ChatResponse",
+    "ChatResponseAsyncGen",
+    "ChatResponseGen",
+    "CompletionResponse",
+    "CompletionResponseAsyncGen",
+    "CompletionResponseGen",
+    "LLMMetadata",
+    "LogProb",
+    "Usage",
+]
+
+DEFAULT_CONTEXT_WINDOW = 3900
+"""Tokens of context assumed when a model does not say (LlamaIndex's default)."""
+DEFAULT_NUM_OUTPUTS = 256
+"""Output tokens assumed when a model does not say (LlamaIndex's default)."""
+
+
+class LogProb(BaseModel):
+    """The log probability of one token.
+
+    Attributes:
+        token: The token.
+        logprob: Its log probability.
+        bytes: The token's UTF-8 bytes, as integers.
+    """
+
+    token: str = ""
+    logprob: float = 0.0
+    bytes: list[int] = Field(default_factory=list)
+
+
+class Usage(BaseModel):
+    """Token usage of one call, in one convention whatever the provider.
+
+    Counts are 0 when the provider does not report them. Providers normalise to:
+    ``input_tokens`` counts *every* prompt token, including ``cached_tokens`` (read from
+    the prompt cache) and ``cache_creation_tokens`` (written to it); ``output_tokens``
+    counts every generated token, including ``reasoning_tokens``. So
+    ``total_tokens == input_tokens + output_tokens``. Usages add up with ``+`` and
+    ``sum()``.
+
+    Attributes:
+        input_tokens: Prompt tokens, cached ones included.
+        output_tokens: Generated tokens, reasoning included.
+        cached_tokens: Prompt tokens read from the provider's cache.
+        cache_creation_tokens: Prompt tokens written to the provider's cache.
+        reasoning_tokens: Generated tokens spent on hidden reasoning.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cache_creation_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_creation_tokens=self.cache_creation_tokens + other.cache_creation_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+    def __radd__(self, other: Any) -> Usage:
+        # lets ``sum(usages)`` start from its default 0
+        if other == 0:
+            return self
+        return NotImplemented
+
+
+class ChatResponse(BaseModel):
+    """The answer to a chat call, or one chunk of a streamed answer.
+
+    Attributes:
+        message: The assistant's message (when streaming: everything so far).
+        raw: The provider's raw response or event, if kept.
+        delta: The text that just arrived (streaming only).
+        logprobs: Per-token log probabilities, if requested.
+        additional_kwargs: Provider-specific extras.
+        usage: Token usage, when the provider reports it (usually on the last chunk).
+    """
+
+    message: ChatMessage
+    raw: Any | None = None
+    delta: str | None = None
+    logprobs: list[list[LogProb]] | None = None
+    additional_kwargs: dict[str, Any] = Field(default_factory=dict)
+    usage: Usage | None = None
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+ChatResponseGen = Generator[ChatResponse, None, None]
+ChatResponseAsyncGen = AsyncGenerator[ChatResponse, None]
+
+
+class CompletionResponse(BaseModel):
+    """The answer to a completion call, or one chunk of a streamed answer.
+
+    Attributes:
+        text: The text (when streaming: everything so far).
+        additional_kwargs: Provider-specific extras.
+        raw: The provider's raw response or event, if kept.
+        logprobs: Per-token log probabilities, if requested.
+        delta: The text that just arrived (streaming only).
+        usage: Token usage, when the provider reports it (usually on the last chunk).
+    """
+
+    text: str
+    additional_kwargs: dict[str, Any] = Field(default_factory=dict)
+    raw: Any | None = None
+    logprobs: list[list[LogProb]] | None = None
+    delta: str | None = None
+    usage: Usage | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+CompletionResponseGen = Generator[CompletionResponse, None, None]
+CompletionResponseAsyncGen = AsyncGenerator[CompletionResponse, None]
+
+
+class LLMMetadata(BaseModel):
+    """What a model is and can do, as LlamaIndex's ``LLMMetadata``.
+
+    Attributes:
+        context_window: Tokens the model takes in and puts out in one call, in total.
+        num_output: Tokens the model may generate in one response.
+        is_chat_model: The model takes a list of messages (a chat endpoint).
+        is_function_calling_model: The model can call tools.
+        model_name: The model's name, for logs and tests.
+        system_role: The role the provider expects for the system prompt.
+    """
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    context_window: int = DEFAULT_CONTEXT_WINDOW
+    num_output: int = DEFAULT_NUM_OUTPUTS
+    is_chat_model: bool = False
+    is_function_calling_model: bool = False
+    model_name: str = "unknown"
+    system_role: MessageRole = MessageRole.SYSTEM
