@@ -22,8 +22,6 @@ else ``$XDG_CONFIG_HOME/llmplug/config.toml``, else ``~/.config/llmplug/config.t
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -261,7 +259,7 @@ def load(spec: str | ModelSpec | None = None, /, **options: Any) -> LLM:
     parsed, alias_options, _ = _resolve(spec, config)
     provider = registry().get(parsed.provider)
     cls = provider.cls
-    values: dict[str, Any] = dict(provider.defaults)
+    values: dict[str, Any] = dict(provider.defaults or {})
     if parsed.model is not None:
         if cls.model_field is None:
             raise InvalidOptionError(
@@ -299,6 +297,8 @@ def _build(cls: type[LLM], provider: str, values: dict[str, Any], textual: set[s
         valid = _valid_options(cls)
         hints = []
         for name in unknown:
+            import difflib
+
             close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
             hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
         raise InvalidOptionError(
@@ -308,22 +308,29 @@ def _build(cls: type[LLM], provider: str, values: dict[str, Any], textual: set[s
             option=unknown[0] if len(unknown) == 1 else None,
             valid_options=valid,
         )
+    failure: ValidationError
     try:
         return cls(**values)
     except ValidationError as exc:
-        retry = _json_values(exc, values, textual)
-        if retry is not None:
-            try:
-                return cls(**retry)
-            except ValidationError as again:
-                exc = again
-        raise _option_error(cls, provider, exc, values) from (
-            None if any(_secret(cls, str(e["loc"][0])) for e in exc.errors() if e["loc"]) else exc
-        )
+        failure = exc
+    retry = _json_values(failure, values, textual)
+    if retry is not None:
+        try:
+            return cls(**retry)
+        except ValidationError as again:
+            failure = again
+    error = _option_error(cls, provider, failure, values)
+    if any(_secret(cls, str(e["loc"][0])) for e in failure.errors() if e["loc"]):
+        # pydantic's message holds the input value: keep it out of the chain entirely
+        # (raised outside the except blocks, so not even __context__ refers to it)
+        raise error
+    raise error from failure
 
 
 def _json_values(exc: Any, values: dict[str, Any], textual: set[str]) -> dict[str, Any] | None:
     """Config-string values are text; retry fields that failed with their JSON reading."""
+    import json
+
     changed = dict(values)
     for error in exc.errors():
         name = error["loc"][0] if error["loc"] else None

@@ -11,12 +11,10 @@ Listing providers reads entry-point metadata only; nothing is imported.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -97,8 +95,7 @@ def _allow_list() -> set[str] | None:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
-@dataclass(frozen=True)
-class ProviderSpec:
+class ProviderSpec(NamedTuple):
     """A registered provider: what ``register(...)`` recorded.
 
     Attributes:
@@ -117,11 +114,10 @@ class ProviderSpec:
     key_env: str | None = None
     description: str = ""
     plugin: str = ""
-    defaults: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class ProviderInfo:
+class ProviderInfo(NamedTuple):
     """One installed provider, as listed without importing it.
 
     Attributes:
@@ -190,6 +186,7 @@ class Registry:
         self._specs: dict[str, ProviderSpec] = {}  # name and alias -> spec
         self._failed: dict[str, PluginLoadError] = {}  # entry point name -> error
         self._hook_plugins_loaded = False
+        self._hook_plugins_loading = False
         self._hook_plugin_errors: list[PluginLoadError] = []
         self._hookset: HookSet | None = None
         self._hookset_generation = -1
@@ -222,10 +219,10 @@ class Registry:
                 error = None
                 if len(eps) > 1:
                     status, error = "conflict", self._conflict_message(name, eps)
-                elif failed is not None:
-                    status, error = "failed", str(failed)
                 elif not _allowed(allow, ep):
                     status, error = "blocked", f"not in {ALLOW_ENV}"
+                elif failed is not None:
+                    status, error = "failed", str(failed)
                 elif spec is not None:
                     status = "loaded"
                 else:
@@ -303,6 +300,8 @@ class Registry:
 
     def _unknown(self, name: str) -> UnknownProviderError:
         available = self.names()
+        import difflib
+
         close = difflib.get_close_matches(name, available, n=1, cutoff=0.6)
         suggestion = close[0] if close else None
         parts = [f"unknown provider {name!r}."]
@@ -347,10 +346,10 @@ class Registry:
             if impl.plugin is module:
                 try:
                     impl.function(register)
-                except PluginLoadError:
-                    raise
                 except Exception as exc:
-                    self.pm.unregister(module)
+                    self._drop(module, plugin_name)
+                    if isinstance(exc, PluginLoadError):
+                        raise
                     raise PluginLoadError(
                         f"plugin {ep.name!r} ({_claimant(ep)}): its register_providers hook "
                         f"raised {type(exc).__name__}: {exc}",
@@ -358,6 +357,14 @@ class Registry:
                         distribution=dist,
                         entry_point=ep.value,
                     ) from exc
+
+    def _drop(self, plugin: object, plugin_name: str) -> None:
+        """Undo a failed registration: the plugin's hooks and every name it registered."""
+        with self._lock:
+            if self.pm.is_registered(plugin):
+                self.pm.unregister(plugin)
+            for key in [k for k, s in self._specs.items() if s.plugin == plugin_name]:
+                del self._specs[key]
 
     def _import(self, ep: EntryPointLike) -> Any:
         try:
@@ -460,24 +467,32 @@ class Registry:
         if self._hook_plugins_loaded:
             return
         with self._lock:
-            if self._hook_plugins_loaded:
+            # "loaded" is set only once all are in, so a concurrent first call waits on the
+            # lock rather than running without hooks; "loading" stops same-thread re-entry
+            if self._hook_plugins_loaded or self._hook_plugins_loading:
                 return
-            self._hook_plugins_loaded = True
-            if _flag(NO_AUTOLOAD_ENV):
-                return
-            allow = _allow_list()
-            for ep in self._group(HOOKS_GROUP):
-                if not _allowed(allow, ep):
-                    continue
-                try:
-                    module = self._import(ep)
-                    if not self.pm.is_registered(module):
-                        self._register_checked(module, self._plugin_name(ep), ep)
-                except PluginLoadError as exc:
-                    self._hook_plugin_errors.append(exc)
-                    import logging
+            self._hook_plugins_loading = True
+            try:
+                self._load_hook_entry_points()
+            finally:
+                self._hook_plugins_loaded = True
 
-                    logging.getLogger("llmplug").error("hook plugin not loaded: %s", exc)
+    def _load_hook_entry_points(self) -> None:
+        if _flag(NO_AUTOLOAD_ENV):
+            return
+        allow = _allow_list()
+        for ep in self._group(HOOKS_GROUP):
+            if not _allowed(allow, ep):
+                continue
+            try:
+                module = self._import(ep)
+                if not self.pm.is_registered(module):
+                    self._register_checked(module, self._plugin_name(ep), ep)
+            except PluginLoadError as exc:
+                self._hook_plugin_errors.append(exc)
+                import logging
+
+                logging.getLogger("llmplug").error("hook plugin not loaded: %s", exc)
 
     def hook_plugin_errors(self) -> list[PluginLoadError]:
         """The hook plugins that failed to load, each as a PluginLoadError."""
@@ -567,9 +582,13 @@ def register_plugin(plugin: object, name: str | None = None) -> str:
     registered = reg.pm.register(plugin, name)
     assert registered is not None
     register = reg._register_callback(registered, None)
-    for impl in reg.pm.hook.register_providers.get_hookimpls():
-        if impl.plugin is plugin:
-            impl.function(register)
+    try:
+        for impl in reg.pm.hook.register_providers.get_hookimpls():
+            if impl.plugin is plugin:
+                impl.function(register)
+    except Exception:
+        reg._drop(plugin, registered)  # a refused plugin is not left half-registered
+        raise
     return registered
 
 

@@ -103,7 +103,6 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _providers(as_json: bool, out: TextIO) -> int:
-    from dataclasses import asdict
 
     from llmplug._registry import registry
 
@@ -112,7 +111,7 @@ def _providers(as_json: bool, out: TextIO) -> int:
     hooks = reg.hook_plugins()
     if as_json:
         data = {
-            "providers": [asdict(info) for info in infos],
+            "providers": [info._asdict() for info in infos],
             "hook_plugins": [
                 {"name": name, "distribution": dist, "version": version}
                 for name, dist, version in hooks
