@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AnyUrl, BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
 from llmplug._media import (
     _EXT_MIMETYPES,
@@ -32,6 +32,7 @@ from llmplug._media import (
     _sniff,
     _store_base64,
 )
+from llmplug._model import Model
 
 __all__ = [
     "AudioBlock",
@@ -52,7 +53,35 @@ DEFAULT_FETCH_TIMEOUT = 30.0
 """Seconds allowed for fetching a block's URL when it is resolved."""
 
 
-class _BinaryBlock(BaseModel):
+def _check_url(value: Any) -> Any:
+    """Accept a URL as text (or any object whose str() is one, e.g. pydantic's AnyUrl).
+
+    pydantic's ``AnyUrl`` would cost ~25 ms of import time; the scheme check is what
+    matters here, since only http(s) and data URLs are ever fetched.
+    """
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    scheme, sep, rest = text.partition(":")
+    if (
+        not sep
+        or not rest
+        or not scheme[:1].isalpha()
+        or not scheme.replace("+", "").replace("-", "").replace(".", "").isalnum()
+    ):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise ValueError(
+            f"{shown!r} is not a URL (expected scheme:..., e.g. https://...); "
+            "give a local file as path= instead"
+        )
+    return text
+
+
+#: A URL kept as text (the scheme is checked; nothing is fetched until resolved).
+Url = Annotated[str, BeforeValidator(_check_url)]
+
+
+class _BinaryBlock(Model):
     """What the image, audio, video and document blocks share: getting their bytes."""
 
     _kind: ClassVar[str] = "data"  # in errors and in the name ``resolve_<kind>``
@@ -111,7 +140,7 @@ def _no_source(owner: BaseModel, kind: str) -> ValueError:
 # --------------------------------------------------------------------------- blocks
 
 
-class TextBlock(BaseModel):
+class TextBlock(Model):
     """Text passed to or from the LLM.
 
     Attributes:
@@ -136,7 +165,7 @@ class ImageBlock(_BinaryBlock):
     block_type: Literal["image"] = "image"
     image: bytes | None = None
     path: Path | None = None
-    url: AnyUrl | None = None
+    url: Url | None = None
     image_mimetype: str | None = None
     detail: str | None = None
 
@@ -206,7 +235,7 @@ class AudioBlock(_BinaryBlock):
     block_type: Literal["audio"] = "audio"
     audio: bytes | None = None
     path: Path | None = None
-    url: AnyUrl | None = None
+    url: Url | None = None
     format: str | None = None
 
     _kind: ClassVar[str] = "audio"
@@ -262,7 +291,7 @@ class VideoBlock(_BinaryBlock):
     block_type: Literal["video"] = "video"
     video: bytes | None = None
     path: Path | None = None
-    url: AnyUrl | None = None
+    url: Url | None = None
     video_mimetype: str | None = None
     detail: str | None = None
     fps: int | None = None
@@ -318,7 +347,7 @@ class DocumentBlock(_BinaryBlock):
     block_type: Literal["document"] = "document"
     data: bytes | None = None
     path: Path | None = None
-    url: str | None = None
+    url: Url | None = None
     title: str | None = None
     document_mimetype: str | None = None
 
@@ -365,7 +394,7 @@ class DocumentBlock(_BinaryBlock):
         return PurePosixPath(urlsplit(str(location)).path).suffix.lstrip(".")
 
 
-class CacheControl(BaseModel):
+class CacheControl(Model):
     """Cache settings of a :class:`CachePoint` (Anthropic-style prompt caching).
 
     Attributes:
@@ -377,7 +406,7 @@ class CacheControl(BaseModel):
     ttl: str = "5m"
 
 
-class CachePoint(BaseModel):
+class CachePoint(Model):
     """Marks the point up to which the prompt may be cached, where the provider supports it.
 
     Attributes:
@@ -388,7 +417,7 @@ class CachePoint(BaseModel):
     cache_control: CacheControl
 
 
-class CitableBlock(BaseModel):
+class CitableBlock(Model):
     """Content the model may cite, for providers with built-in citations.
 
     Attributes:
@@ -410,7 +439,7 @@ class CitableBlock(BaseModel):
         return [TextBlock(text=value)] if isinstance(value, str) else value
 
 
-class CitationBlock(BaseModel):
+class CitationBlock(Model):
     """A citation the model made of earlier content.
 
     Attributes:
@@ -436,7 +465,7 @@ class CitationBlock(BaseModel):
         return TextBlock(text=value) if isinstance(value, str) else value
 
 
-class ThinkingBlock(BaseModel):
+class ThinkingBlock(Model):
     """The model's reasoning ("thinking"), as far as the provider exposes it.
 
     As in LlamaIndex, provider data lives in ``additional_information``; the Anthropic
@@ -499,7 +528,7 @@ class ThinkingBlock(BaseModel):
         return cls(additional_information={"type": "redacted_thinking", "data": data})
 
 
-class ToolCallBlock(BaseModel):
+class ToolCallBlock(Model):
     """A tool call the model made.
 
     Attributes:

@@ -21,7 +21,6 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from llmplug._registry import HookSet, registry
@@ -54,7 +53,6 @@ ENDPOINTS = (
 )
 
 
-@dataclass(eq=False)
 class CallContext:
     """One call to an LLM endpoint, as the lifecycle hooks see it.
 
@@ -79,20 +77,53 @@ class CallContext:
         state: Free space for plugins (keep per-call data here, keyed by plugin).
     """
 
-    llm: LLM
-    endpoint: str
-    messages: list[ChatMessage] | None = None
-    prompt: str | None = None
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    provider: str = ""
-    started: float = field(default_factory=time.perf_counter)
-    ended: float | None = None
-    response: ChatResponse | CompletionResponse | None = None
-    error: BaseException | None = None
-    cancelled: bool = False
-    chunks: int = 0
-    answered_by: str | None = None
-    state: dict[str, Any] = field(default_factory=dict)
+    __slots__ = (
+        "answered_by",
+        "cancelled",
+        "chunks",
+        "ended",
+        "endpoint",
+        "error",
+        "kwargs",
+        "llm",
+        "messages",
+        "prompt",
+        "provider",
+        "response",
+        "started",
+        "state",
+    )
+
+    def __init__(
+        self,
+        llm: LLM,
+        endpoint: str,
+        *,
+        messages: list[ChatMessage] | None = None,
+        prompt: str | None = None,
+        kwargs: dict[str, Any] | None = None,
+        provider: str = "",
+    ) -> None:
+        self.llm = llm
+        self.endpoint = endpoint
+        self.messages = messages
+        self.prompt = prompt
+        self.kwargs: dict[str, Any] = {} if kwargs is None else kwargs
+        self.provider = provider
+        self.started = time.perf_counter()
+        self.ended: float | None = None
+        self.response: ChatResponse | CompletionResponse | None = None
+        self.error: BaseException | None = None
+        self.cancelled = False
+        self.chunks = 0
+        self.answered_by: str | None = None
+        self.state: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"CallContext(endpoint={self.endpoint!r}, provider={self.provider!r}, "
+            f"chunks={self.chunks}, cancelled={self.cancelled}, latency={self.latency})"
+        )
 
     @property
     def is_async(self) -> bool:

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
-from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -68,8 +67,7 @@ class PydanticProgramMode(str, Enum):  # noqa: UP042 - LlamaIndex's str() behavi
     LM_FORMAT_ENFORCER = "lm-format-enforcer"
 
 
-@dataclass(frozen=True)
-class Capabilities:
+class Capabilities(NamedTuple):
     """What a provider class can do, readable before any model is instantiated.
 
     Attributes:
@@ -131,6 +129,7 @@ class LLM(BaseModel, ABC):
         extra="forbid",
         protected_namespaces=(),
         validate_assignment=False,
+        defer_build=True,
     )
 
     #: What this provider can do (override in the subclass).

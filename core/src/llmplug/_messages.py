@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel, Field, field_serializer, model_validator
+from pydantic import Field, field_serializer, model_validator
 
 from llmplug._blocks import ContentBlock, TextBlock
+from llmplug._model import Model
 
 __all__ = ["ChatMessage", "MessageRole"]
 
@@ -27,7 +28,7 @@ class MessageRole(StrEnum):
     MODEL = "model"
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(Model):
     """One chat message: a role and its content blocks.
 
     ``ChatMessage("Hi")``, ``ChatMessage(content="Hi")`` and

@@ -21,10 +21,11 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from llmplug._blocks import TextBlock
 from llmplug._messages import ChatMessage, MessageRole
+from llmplug._model import Model
 from llmplug._output_parsers import BaseOutputParser
 
 __all__ = [
@@ -201,7 +202,7 @@ _SerializableCallable = Annotated[
 # The ``type: ignore[no-redef]`` on the template classes: pydantic's mypy plugin
 # synthesizes ``__init__(..., kwargs=..., **kwargs)`` for the ``kwargs`` field (a field
 # name LlamaIndex's API fixes) and reports the clash.
-class BasePromptTemplate(BaseModel, ABC):  # type: ignore[no-redef]
+class BasePromptTemplate(Model, ABC):  # type: ignore[no-redef]
     """Base class of prompt templates.
 
     Attributes:

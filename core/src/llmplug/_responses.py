@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import ConfigDict, Field, computed_field
 
 from llmplug._messages import ChatMessage, MessageRole
+from llmplug._model import Model
 
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
@@ -32,7 +33,7 @@ DEFAULT_NUM_OUTPUTS = 256
 """Output tokens assumed when a model does not say (LlamaIndex's default)."""
 
 
-class LogProb(BaseModel):
+class LogProb(Model):
     """The log probability of one token.
 
     Attributes:
@@ -46,7 +47,7 @@ class LogProb(BaseModel):
     bytes: list[int] = Field(default_factory=list)
 
 
-class Usage(BaseModel):
+class Usage(Model):
     """Token usage of one call, in one convention whatever the provider.
 
     Counts are 0 when the provider does not report them. Providers normalise to:
@@ -94,7 +95,7 @@ class Usage(BaseModel):
         return NotImplemented
 
 
-class ChatResponse(BaseModel):
+class ChatResponse(Model):
     """The answer to a chat call, or one chunk of a streamed answer.
 
     Attributes:
@@ -121,7 +122,7 @@ ChatResponseGen = Generator[ChatResponse, None, None]
 ChatResponseAsyncGen = AsyncGenerator[ChatResponse, None]
 
 
-class CompletionResponse(BaseModel):
+class CompletionResponse(Model):
     """The answer to a completion call, or one chunk of a streamed answer.
 
     Attributes:
@@ -148,7 +149,7 @@ CompletionResponseGen = Generator[CompletionResponse, None, None]
 CompletionResponseAsyncGen = AsyncGenerator[CompletionResponse, None]
 
 
-class LLMMetadata(BaseModel):
+class LLMMetadata(Model):
     """What a model is and can do, as LlamaIndex's ``LLMMetadata``.
 
     Attributes:
