@@ -605,3 +605,26 @@ def test_short_word_that_is_valid_base64_by_accident_is_kept_raw(word: bytes) ->
     block = DocumentBlock(data=word)
     assert block.resolve_document().read() == word
     assert block.document_mimetype == "text/plain"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("not a url", id="words"),
+        pytest.param("/tmp/x.png", id="path"),
+        pytest.param("http:", id="empty"),
+    ],
+)
+def test_url_without_a_scheme_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="is not a URL"):
+        ImageBlock(url=url)
+
+
+def test_url_objects_are_kept_as_text() -> None:
+    class Url:
+        def __str__(self) -> str:
+            return "https://example.com/a.png"
+
+    block = ImageBlock(url=Url())
+    assert block.url == "https://example.com/a.png"
+    assert block.image_mimetype == "image/png"
