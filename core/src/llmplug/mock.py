@@ -96,6 +96,8 @@ class MockChatLLM(ChatLLM):
         responses: Scripted replies, consumed one per call.
         echo: Echo the last user message when the script is exhausted.
         max_tokens: Cut every reply to this many words.
+        temperature: Accepted so a config string written for a real provider works
+            unchanged; the mock is deterministic at every temperature.
         stream_unit: Stream ``"word"`` by word (default) or ``"char"`` by character.
         chunk_delay: Seconds to sleep before each streamed chunk (for cancellation tests).
         context_window: Reported in metadata.
@@ -108,6 +110,7 @@ class MockChatLLM(ChatLLM):
     responses: list[Any] = Field(default_factory=list)
     echo: bool = True
     max_tokens: int | None = Field(default=None, ge=0)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     stream_unit: Literal["word", "char"] = "word"
     chunk_delay: float = Field(default=0.0, ge=0)
     context_window: int = Field(default=3900, gt=0)
