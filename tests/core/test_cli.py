@@ -471,3 +471,50 @@ def test_import_llmplug_does_not_import_the_cli() -> None:
     result = _run("-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "[]\n"
+
+
+# -- SPEC and PROMPT resolution -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "prompt"),
+    [
+        pytest.param(
+            ["What is the capital of France?"], "What is the capital of France?", id="prompt-only"
+        ),
+        pytest.param(["-m", "echo", "hi"], "hi", id="dash-m"),
+        pytest.param(["--model", "echo?top_k=3", "hi there"], "hi there", id="long-option"),
+    ],
+)
+def test_chat_uses_the_default_or_dash_m_model(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    prompt: str,
+) -> None:
+    monkeypatch.setenv("LLMPLUG_MODEL", "echo")
+    assert main(["chat", *argv]) == 0
+    _, messages = last_call()
+    assert messages[-1].content == prompt
+    assert prompt in capsys.readouterr().out
+
+
+def test_chat_lone_spec_starts_a_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    stdin_lines(monkeypatch, "first\n")
+    assert main(["chat", "echo"]) == 0
+    _, messages = last_call()
+    assert messages[-1].content == "first"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["echo", "a", "b"], id="three-words"),
+        pytest.param(["-m", "echo", "a", "b"], id="dash-m-two-words"),
+    ],
+)
+def test_chat_too_many_words_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert main(["chat", *argv]) == 2
+    assert "quote a prompt" in capsys.readouterr().err

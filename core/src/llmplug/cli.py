@@ -77,11 +77,19 @@ def _build_parser() -> argparse.ArgumentParser:
         help="chat with a model: one prompt, or a session over stdin",
         description=(
             "Send PROMPT to the model SPEC and stream the reply. Without PROMPT, read one "
-            "turn per line from stdin, keeping the conversation; /exit or EOF ends it."
+            "turn per line from stdin, keeping the conversation; /exit or EOF ends it. "
+            "Without SPEC, use the configured default ($LLMPLUG_MODEL, the config file, "
+            "else the embedded default provider). A lone argument is taken as SPEC when "
+            "it reads as one (no spaces: 'mock', 'openai:gpt-4o'), else as PROMPT."
         ),
     )
-    chat.add_argument("spec", metavar="SPEC", help="config string or alias, e.g. 'mock'")
-    chat.add_argument("prompt", metavar="PROMPT", nargs="?", help="one prompt to send")
+    chat.add_argument(
+        "words",
+        metavar="[SPEC] [PROMPT]",
+        nargs="*",
+        help="config string or alias (e.g. 'mock'), then one prompt to send",
+    )
+    chat.add_argument("-m", "--model", metavar="SPEC", help="the model, as a config string")
     chat.add_argument("--system", metavar="TEXT", help="start with this system message")
     chat.add_argument(
         "-o",
@@ -155,7 +163,7 @@ def _table(header: list[str], rows: list[list[str]]) -> tuple[str, list[str]]:
 # -- chat ---------------------------------------------------------------------------------
 
 
-def _load(spec: str, raw: dict[str, str]) -> LLM:
+def _load(spec: str | None, raw: dict[str, str]) -> LLM:
     """``llmplug.load(spec, **options)`` with the ``-o`` values read as JSON.
 
     When the provider rejects one value read as JSON (``-o model=4`` for a ``str``
@@ -176,9 +184,37 @@ def _load(spec: str, raw: dict[str, str]) -> LLM:
             raise exc from None
 
 
+def _spec_and_prompt(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """Split ``chat``'s positionals into (SPEC, PROMPT); either may be absent."""
+    from llmplug._config import parse_spec
+
+    words: list[str] = list(args.words)
+    limit = 1 if args.model is not None else 2
+    if len(words) > limit:
+        raise ConfigError(
+            f"chat takes at most {'a PROMPT with -m' if limit == 1 else 'SPEC and PROMPT'}; "
+            f'quote a prompt that has spaces: llmplug chat mock "What is 2+2?"'
+        )
+    if args.model is not None:
+        return args.model, (words[0] if words else None)
+    if len(words) == 2:
+        return words[0], words[1]
+    if not words:
+        return None, None
+    word = words[0]
+    if any(ch.isspace() for ch in word):
+        return None, word
+    try:
+        parse_spec(word)
+    except ConfigError:
+        return None, word
+    return word, None
+
+
 def _chat(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     from llmplug._messages import ChatMessage, MessageRole
 
+    args.spec, args.prompt = _spec_and_prompt(args)
     llm = _load(args.spec, dict(args.options))
     mode = "json" if args.json else "block" if args.no_stream else "stream"
     history: list[ChatMessage] = []
@@ -263,7 +299,7 @@ def _secrets(args: argparse.Namespace) -> list[str]:
     from urllib.parse import parse_qsl
 
     pairs: list[tuple[str, str]] = list(getattr(args, "options", []))
-    query = getattr(args, "spec", "").partition("?")[2]
+    query = (getattr(args, "spec", None) or getattr(args, "model", None) or "").partition("?")[2]
     pairs += parse_qsl(query, keep_blank_values=True)
     return [value for key, value in pairs if is_secret_name(key) and value]
 
