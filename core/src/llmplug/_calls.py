@@ -410,11 +410,38 @@ async def _one(item: Any) -> AsyncIterator[Any]:
     yield item
 
 
+class _StreamHooks:
+    """The hook bookkeeping of one stream, shared by the sync and async watchers."""
+
+    __slots__ = ("call", "hooks", "last")
+
+    def __init__(self, hooks: HookSet | None, call: CallContext | None) -> None:
+        self.hooks = hooks if call is not None else None
+        self.call = call
+        self.last: Any = None
+
+    def chunk(self, chunk: Any) -> None:
+        self.last = chunk
+        if self.hooks is not None and self.call is not None:
+            self.call.chunks += 1
+            values = {"call": self.call, "chunk": chunk}
+            _observe(self.hooks.on_stream_chunk, "on_stream_chunk", values)
+
+    def ended(self, *, cancelled: bool = False) -> None:
+        if self.hooks is not None and self.call is not None:
+            self.call.cancelled = cancelled
+            _finish(self.hooks, self.call, self.last)
+
+    def failed(self, exc: BaseException) -> None:
+        if self.hooks is not None and self.call is not None:
+            _failed(self.hooks, self.call, exc)
+
+
 def _watch(
     llm: LLM, gen: Iterator[Any], hooks: HookSet | None, call: CallContext | None
 ) -> Iterator[Any]:
     """Re-yield a provider's stream, marking nesting and firing the chunk/end hooks."""
-    last = None
+    watch = _StreamHooks(hooks, call)
     try:
         while True:
             token = _ACTIVE.set(llm)
@@ -424,32 +451,25 @@ def _watch(
                 break
             finally:
                 _ACTIVE.reset(token)
-            last = chunk
-            if hooks is not None and call is not None:
-                call.chunks += 1
-                _observe(hooks.on_stream_chunk, "on_stream_chunk", {"call": call, "chunk": chunk})
+            watch.chunk(chunk)
             yield chunk
     except GeneratorExit:
         close = getattr(gen, "close", None)
         if close is not None:
             close()
-        if hooks is not None and call is not None:
-            call.cancelled = True
-            _finish(hooks, call, last)
+        watch.ended(cancelled=True)
         raise
     except BaseException as exc:
-        if hooks is not None and call is not None:
-            _failed(hooks, call, exc)
+        watch.failed(exc)
         raise
-    if hooks is not None and call is not None:
-        _finish(hooks, call, last)
+    watch.ended()
 
 
 async def _awatch(
     llm: LLM, agen: AsyncIterator[Any], hooks: HookSet | None, call: CallContext | None
 ) -> AsyncIterator[Any]:
-    """The async twin of :func:`_watch`."""
-    last = None
+    """The async twin of :func:`_watch`; task cancellation counts as the consumer stopping."""
+    watch = _StreamHooks(hooks, call)
     try:
         while True:
             token = _ACTIVE.set(llm)
@@ -459,32 +479,18 @@ async def _awatch(
                 break
             finally:
                 _ACTIVE.reset(token)
-            last = chunk
-            if hooks is not None and call is not None:
-                call.chunks += 1
-                _observe(hooks.on_stream_chunk, "on_stream_chunk", {"call": call, "chunk": chunk})
+            watch.chunk(chunk)
             yield chunk
-    except GeneratorExit:
-        aclose = getattr(agen, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        if hooks is not None and call is not None:
-            call.cancelled = True
-            _finish(hooks, call, last)
-        raise
     except BaseException as exc:
         aclose = getattr(agen, "aclose", None)
         if aclose is not None:
             await aclose()
-        if hooks is not None and call is not None:
-            if isinstance(exc, _cancelled()):
-                call.cancelled = True
-                _finish(hooks, call, last)
-            else:
-                _failed(hooks, call, exc)
+        if isinstance(exc, GeneratorExit | _cancelled()):
+            watch.ended(cancelled=True)
+        else:
+            watch.failed(exc)
         raise
-    if hooks is not None and call is not None:
-        _finish(hooks, call, last)
+    watch.ended()
 
 
 def _cancelled() -> type[BaseException]:

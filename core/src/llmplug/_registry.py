@@ -15,7 +15,6 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import pluggy
@@ -380,13 +379,10 @@ class Registry:
             ) from exc
 
     def _register_checked(self, module: Any, plugin_name: str, ep: EntryPointLike) -> None:
-        declared = getattr(module, "LLMPLUG_PLUGIN_API", PLUGIN_API_VERSION)
-        supported = declared if isinstance(declared, tuple | list | set) else (declared,)
-        if PLUGIN_API_VERSION not in supported:
+        mismatch = _api_mismatch(module)
+        if mismatch is not None:
             raise PluginLoadError(
-                f"plugin {ep.name!r} ({_claimant(ep)}) is built for llmplug plugin API "
-                f"{declared!r}, but this llmplug speaks version {PLUGIN_API_VERSION}; "
-                f"install a version of the plugin made for it.",
+                f"plugin {ep.name!r} ({_claimant(ep)}) {mismatch}",
                 plugin=ep.name,
                 distribution=_dist_label(ep)[0],
                 entry_point=ep.value,
@@ -515,6 +511,18 @@ class Registry:
         return self._hookset
 
 
+def _api_mismatch(plugin: object) -> str | None:
+    """Why ``plugin`` cannot be used with this plugin API version, or ``None``."""
+    declared = getattr(plugin, "LLMPLUG_PLUGIN_API", PLUGIN_API_VERSION)
+    supported = declared if isinstance(declared, tuple | list | set) else (declared,)
+    if PLUGIN_API_VERSION in supported:
+        return None
+    return (
+        f"is built for llmplug plugin API {declared!r}, but this llmplug speaks version "
+        f"{PLUGIN_API_VERSION}; install a version of the plugin made for it."
+    )
+
+
 def _claimant(ep: EntryPointLike) -> str:
     dist, version = _dist_label(ep)
     if dist is None:
@@ -570,15 +578,10 @@ def register_plugin(plugin: object, name: str | None = None) -> str:
     """
     reg = registry()
     reg.load_hook_plugins()  # installed plugins first, so the order is stable
-    if isinstance(plugin, ModuleType):
-        declared = getattr(plugin, "LLMPLUG_PLUGIN_API", PLUGIN_API_VERSION)
-        supported = declared if isinstance(declared, tuple | list | set) else (declared,)
-        if PLUGIN_API_VERSION not in supported:
-            raise PluginLoadError(
-                f"plugin {plugin.__name__!r} is built for llmplug plugin API {declared!r}, "
-                f"but this llmplug speaks version {PLUGIN_API_VERSION}.",
-                plugin=plugin.__name__,
-            )
+    mismatch = _api_mismatch(plugin)
+    if mismatch is not None:
+        label = getattr(plugin, "__name__", None) or name or type(plugin).__name__
+        raise PluginLoadError(f"plugin {label!r} {mismatch}", plugin=label)
     registered = reg.pm.register(plugin, name)
     assert registered is not None
     register = reg._register_callback(registered, None)
