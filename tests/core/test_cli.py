@@ -518,3 +518,28 @@ def test_chat_too_many_words_is_a_usage_error(
 ) -> None:
     assert main(["chat", *argv]) == 2
     assert "quote a prompt" in capsys.readouterr().err
+
+
+def test_options_may_follow_the_prompt() -> None:
+    assert main(["chat", "echo", "hi", "-o", "label=x"]) == 0
+    llm, _ = last_call()
+    assert llm.label == "x"
+
+
+def test_a_providers_own_bug_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("provider bug")
+
+    monkeypatch.setattr(EchoLLM, "stream_chat", boom)
+    monkeypatch.delenv("LLMPLUG_DEBUG", raising=False)
+    assert main(["chat", "echo", "hi"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().endswith(
+        "RuntimeError: provider bug (set LLMPLUG_DEBUG=1 for the traceback)"
+    )
+    assert "Traceback" not in err
+    monkeypatch.setenv("LLMPLUG_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="provider bug"):
+        main(["chat", "echo", "hi"])

@@ -837,3 +837,11 @@ def test_secret_validation_error_leaves_no_trace_in_the_chain() -> None:
         assert "sk-CANARY-42" not in str(error)
         assert error.__cause__ is None
         error = error.__context__
+
+
+def test_valid_options_leave_out_what_a_string_cannot_set() -> None:
+    with isolated_registry(), pytest.raises(InvalidOptionError) as info:
+        llmplug.load("mock?bogus=1")
+    assert "messages_to_prompt" not in info.value.valid_options
+    assert "output_parser" not in info.value.valid_options
+    assert "temperature" in info.value.valid_options

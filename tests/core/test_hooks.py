@@ -335,3 +335,43 @@ def test_provider_module_hookimpls_are_active_once_loaded(recorder: HookRecorder
     # the mock module is registered with the plugin manager when loaded by name
     llmplug.load("mock")
     assert registry().pm.has_plugin("llmplug.providers:mock")
+
+
+def test_hook_editing_messages_never_changes_the_callers_history(plugin: Any) -> None:
+    class Rewriter:
+        @llmplug.hookimpl
+        def before_call(self, call: CallContext) -> None:
+            assert call.messages is not None
+            call.messages[-1].content = "rewritten"
+            call.messages.append(user("added"))
+
+    plugin(Rewriter())
+    history = [user("original")]
+    llm = scripted()
+    assert llm.chat(history).message.content == "added"
+    assert [m.content for m in history] == ["original"]
+
+
+def test_refused_call_reaches_on_call_error(plugin: Any, recorder: HookRecorder) -> None:
+    class Guard:
+        @llmplug.hookimpl
+        def before_call(self, call: CallContext) -> None:
+            raise CallRefusedError("no")
+
+    plugin(Guard(), "guard")
+    with pytest.raises(CallRefusedError):
+        scripted().chat([user("x")])
+    # the guard, registered last, runs first (pluggy's LIFO order) and stops the others
+    assert recorder.hooks() == ["on_call_error"]
+    assert isinstance(recorder.events[-1].payload, CallRefusedError)
+
+
+def test_misspelled_hook_name_is_refused() -> None:
+    class Typo:
+        @llmplug.hookimpl
+        def after_cal(self, call: CallContext) -> None:
+            pass
+
+    with pytest.raises(llmplug.errors.PluginLoadError, match=r"after_cal.*after_call"):
+        llmplug.register_plugin(Typo(), "typo")
+    assert not registry().pm.has_plugin("typo")

@@ -177,7 +177,19 @@ def _observe(impls: tuple[HookImpl, ...], hook: str, values: dict[str, Any]) -> 
 
 
 def _before(hooks: HookSet, call: CallContext) -> Any:
-    """Run ``before_call`` then ``answer_call``; return an answer or ``None``."""
+    """Run ``before_call`` then ``answer_call``; return an answer or ``None``.
+
+    A refusal or a failing hook ends the call: ``on_call_error`` observers see it (so a
+    span opened in ``before_call`` is closed), then the caller gets it.
+    """
+    try:
+        return _run_before(hooks, call)
+    except HookError as exc:
+        _failed(hooks, call, exc)
+        raise
+
+
+def _run_before(hooks: HookSet, call: CallContext) -> Any:
     values = {"call": call}
     hook = "before_call"
     impls = hooks.before_call
@@ -246,7 +258,9 @@ def _as_stream_chunk(answer: Any) -> Any:
 def _context(llm: LLM, endpoint: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     call = CallContext(llm=llm, endpoint=endpoint, kwargs=kwargs, provider=llm.provider_label)
     if endpoint in CHAT_ENDPOINTS:
-        call.messages = args[0]
+        # hooks may rewrite messages: give them copies, so the caller's history is never
+        # changed (a block list is copied too; blocks themselves are shared, not mutated)
+        call.messages = [m.model_copy(update={"blocks": list(m.blocks)}) for m in args[0]]
     else:
         call.prompt = args[0]
     return call

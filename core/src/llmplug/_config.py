@@ -280,7 +280,8 @@ def load(spec: str | ModelSpec | None = None, /, **options: Any) -> LLM:
 
 
 def _valid_options(cls: type[LLM]) -> list[str]:
-    return sorted(cls.model_fields)
+    # callables and parser objects (excluded from dumps) cannot come from a string
+    return sorted(name for name, info in cls.model_fields.items() if not info.exclude)
 
 
 def _secret(cls: type[LLM], name: str) -> bool:

@@ -388,7 +388,7 @@ class Registry:
                 entry_point=ep.value,
             )
         try:
-            self.pm.register(module, plugin_name)
+            self._register_validated(module, plugin_name)
         except Exception as exc:  # pluggy validation: bad hook names or signatures
             raise PluginLoadError(
                 f"plugin {ep.name!r} ({_claimant(ep)}) is not a valid llmplug plugin: {exc}",
@@ -396,6 +396,25 @@ class Registry:
                 distribution=_dist_label(ep)[0],
                 entry_point=ep.value,
             ) from exc
+
+    def _register_validated(self, plugin: object, name: str | None) -> str:
+        """Register with pluggy, refusing hookimpls whose name is no llmplug hook.
+
+        pluggy would accept ``@hookimpl def after_cal(...)`` and never call it; a typo
+        in a hook name is a bug the plugin's author wants to hear about.
+        """
+        registered = self.pm.register(plugin, name)
+        assert registered is not None  # pluggy returns None only for blocked names
+        unknown = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [] if c.spec is None)
+        if unknown:
+            self.pm.unregister(plugin)
+            known = sorted(
+                n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "llmplug_spec")
+            )
+            raise ValueError(
+                f"unknown hook name(s) {', '.join(unknown)}; llmplug's hooks are {', '.join(known)}"
+            )
+        return registered
 
     def _register_callback(self, plugin_name: str, ep: EntryPointLike | None) -> Any:
         def register(
@@ -582,8 +601,13 @@ def register_plugin(plugin: object, name: str | None = None) -> str:
     if mismatch is not None:
         label = getattr(plugin, "__name__", None) or name or type(plugin).__name__
         raise PluginLoadError(f"plugin {label!r} {mismatch}", plugin=label)
-    registered = reg.pm.register(plugin, name)
-    assert registered is not None
+    try:
+        registered = reg._register_validated(plugin, name)
+    except Exception as exc:
+        label = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        raise PluginLoadError(
+            f"plugin {label!r} is not a valid llmplug plugin: {exc}", plugin=label
+        ) from exc
     register = reg._register_callback(registered, None)
     try:
         for impl in reg.pm.hook.register_providers.get_hookimpls():

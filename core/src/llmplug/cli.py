@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
@@ -324,8 +325,15 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit code: 0 success, 1 runtime error, 2 usage or config error, 130 interrupt.
     """
+    parser = _build_parser()
     try:
-        args = _build_parser().parse_args(argv)
+        # options may come after the prompt (``chat mock -o k=v "prompt"``): argparse
+        # leaves a positional after an option unparsed, so collect it here
+        args, extra = parser.parse_known_args(argv)
+        if extra and (args.command != "chat" or any(e.startswith("-") for e in extra)):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if extra:
+            args.words = [*args.words, *extra]
     except SystemExit as exc:  # --help, --version, or a usage error argparse reported
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:
@@ -340,8 +348,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # the reader went away (``llmplug providers | head``): stop quietly, and keep
         # the interpreter's final flush from raising again
-        import os
-
         with suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # a provider's own bug: one line, the traceback on request
+        if os.environ.get("LLMPLUG_DEBUG"):
+            raise
+        message = f"{type(exc).__name__}: {exc} (set LLMPLUG_DEBUG=1 for the traceback)"
+        sys.stderr.write(f"{PROG}: error: {_redact(message, _secrets(args))}\n")
         return 1

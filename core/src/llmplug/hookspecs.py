@@ -14,8 +14,10 @@ What happens when a hookimpl raises:
   :class:`~llmplug.errors.PluginLoadError` naming it. Other plugins are unaffected.
 * ``before_call``: raising :class:`~llmplug.errors.CallRefusedError` refuses the call
   (a guardrail); any other exception also stops the call, wrapped in
-  :class:`~llmplug.errors.HookError` naming the plugin. The provider is not called.
-* ``answer_call``: any exception stops the call as a ``HookError`` naming the plugin.
+  :class:`~llmplug.errors.HookError` naming the plugin. The provider is not called;
+  ``on_call_error`` observers see the error.
+* ``answer_call``: any exception stops the call as a ``HookError`` naming the plugin
+  (``on_call_error`` observers see it).
 * ``after_call``, ``on_stream_chunk``, ``on_call_error`` are observers: an exception
   is logged (logger ``llmplug``) with the plugin's name and the caller still gets the
   response (or the original error).
@@ -54,10 +56,12 @@ hookimpl = pluggy.HookimplMarker("llmplug")
 def register_providers(register: Callable[..., None]) -> None:
     """Register the provider classes this plugin serves.
 
-    Call ``register(name, cls, *, aliases=(), key_env=None, description="")`` once per
-    provider name; ``cls`` is an :class:`~llmplug.LLM` subclass whose pydantic fields are
-    the provider's options. One plugin may register several names (presets of an
-    OpenAI-compatible API, say).
+    Call ``register(name, cls, *, aliases=(), key_env=None, description="",
+    defaults=None)`` once per provider name; ``cls`` is an :class:`~llmplug.LLM`
+    subclass whose pydantic fields are the provider's options, and ``defaults`` are
+    options applied before the user's. One plugin may register several names (presets of
+    an OpenAI-compatible API, say): give each name its own entry point, so that
+    ``load("name")`` finds it before the plugin was imported.
     """
 
 
