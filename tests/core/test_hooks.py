@@ -375,3 +375,18 @@ def test_misspelled_hook_name_is_refused() -> None:
     with pytest.raises(llmplug.errors.PluginLoadError, match=r"after_cal.*after_call"):
         llmplug.register_plugin(Typo(), "typo")
     assert not registry().pm.has_plugin("typo")
+
+
+def test_stream_never_read_opens_no_call(recorder: HookRecorder) -> None:
+    llm = scripted("unused")
+    gen = llm.stream_chat([user("x")])
+    del gen
+    assert recorder.events == []
+    assert llm.calls == []
+
+
+async def test_async_stream_never_read_opens_no_call(recorder: HookRecorder) -> None:
+    llm = scripted("unused")
+    gen = await llm.astream_chat([user("x")])
+    await gen.aclose()
+    assert recorder.events == []

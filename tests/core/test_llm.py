@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
@@ -280,9 +281,31 @@ def test_predict_honours_output_parser() -> None:
     assert chat_llm.predict(PromptTemplate("q")) == "REPLY"
 
 
-def test_predict_honours_prompt_output_parser() -> None:
+def test_prompt_output_parser_formats_but_does_not_parse() -> None:
+    # LlamaIndex's semantics: the template's parser shapes the prompt; only the LLM's
+    # parser parses the output (a pydantic parser would otherwise come back as a repr)
     llm = Chatter(seen=[])
-    assert llm.predict(PromptTemplate("q", output_parser=Upper())) == "REPLY"
+    assert llm.predict(PromptTemplate("q", output_parser=Upper())) == "reply"
+    assert llm.seen[0][-1].content == "q (answer in caps)"
+
+
+def test_chat_model_with_completion_metadata_gets_one_system_prompt() -> None:
+    class Plain(Chatter):
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata()  # is_chat_model=False: predict takes the completion path
+
+    llm = Plain(seen=[], system_prompt="Be terse.")
+    llm.predict(PromptTemplate("Q: {q}"), q="why?")
+    assert [(m.role, m.content) for m in llm.seen[0]] == [
+        (MessageRole.USER, "Be terse.\n\nQ: why?")
+    ]
+
+
+def test_assignment_is_validated() -> None:
+    llm = Chatter()
+    with pytest.raises(ValidationError):
+        llm.pydantic_program_mode = "nonsense"  # type: ignore[assignment]
 
 
 def test_stream_yields_deltas() -> None:
@@ -425,3 +448,49 @@ def test_top_level_names_resolve() -> None:
         assert getattr(llmplug, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         llmplug.Nope  # noqa: B018
+
+
+SPAN: contextvars.ContextVar[str] = contextvars.ContextVar("span", default="-")
+
+
+class Traced(ChatLLM):
+    """A sync stream holding a context variable across its yields (a tracing span)."""
+
+    closed_in: list[str] = Field(default_factory=list)
+    closed: Any = Field(default_factory=threading.Event)
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(is_chat_model=True)
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return ChatResponse(message=ChatMessage(role="assistant", content="x"))
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[ChatResponse]:
+        token = SPAN.set("open")
+        try:
+            for piece in ("a", "b", "c"):
+                yield ChatResponse(
+                    message=ChatMessage(role="assistant", content=piece), delta=SPAN.get()
+                )
+        finally:
+            SPAN.reset(token)  # raises if a later step ran in another context
+            self.closed_in.append(threading.current_thread().name)
+            self.closed.set()
+
+
+async def test_bridged_stream_keeps_one_context_across_yields() -> None:
+    llm = Traced()
+    gen = await llm.astream_chat([user("x")])
+    assert [c.delta async for c in gen] == ["open", "open", "open"]
+    assert SPAN.get() == "-"
+
+
+async def test_bridged_stream_is_closed_in_a_worker_not_on_the_loop() -> None:
+    llm = Traced()
+    gen = await llm.astream_chat([user("x")])
+    async for _ in gen:
+        break
+    await gen.aclose()
+    assert await asyncio.to_thread(llm.closed.wait, 5)
+    assert llm.closed_in[0] != threading.current_thread().name

@@ -989,3 +989,48 @@ def test_concurrent_first_get_loads_once(monkeypatch: pytest.MonkeyPatch) -> Non
     assert all(spec is results[0] for spec in results)
     assert len(ep.loads) == 1
     assert calls == ["llmplug_test_threaded"]
+
+
+# --------------------------------------------------------------------------- review fixes
+
+
+def test_alias_resolves_before_its_plugin_was_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    plugin_module(monkeypatch, "llmplug_test_alias2", registers("long-name", aliases=["ln"]))
+    plugin_module(monkeypatch, "llmplug_test_other", registers("other"))
+    eps = [
+        provider_ep("other", "llmplug_test_other"),
+        provider_ep("long-name", "llmplug_test_alias2"),
+    ]
+    with isolated_registry(eps) as reg:
+        assert reg.get("ln").name == "long-name"  # no entry point is called "ln"
+        with pytest.raises(UnknownProviderError):
+            reg.get("nothing-registers-this")
+
+
+def test_module_in_both_groups_keeps_its_providers(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = plugin_module(monkeypatch, "llmplug_test_dual", registers("dual"))
+    module.after_call = _after_call  # type: ignore[attr-defined]
+    eps = [provider_ep("dual", "llmplug_test_dual"), hook_ep("dual-hooks", "llmplug_test_dual")]
+    with isolated_registry(eps) as reg:
+        reg.load_hook_plugins()  # the hook group registers the module first
+        assert reg.get("dual").name == "dual"
+        llm = llmplug.load("dual")
+        llm.chat(user())
+        assert reg.pm.is_registered(module)
+
+
+def test_wrapper_on_a_lifecycle_hook_is_refused() -> None:
+    class Wrapping:
+        @hookimpl(wrapper=True)
+        def before_call(self, call: Any) -> Any:
+            return (yield)
+
+    with isolated_registry() as reg:
+        with pytest.raises(PluginLoadError, match="before_call may not be a wrapper"):
+            llmplug.register_plugin(Wrapping(), "wrapping")
+        assert not reg.pm.has_plugin("wrapping")
+
+
+def test_unregistering_an_unknown_name_says_so() -> None:
+    with isolated_registry(), pytest.raises(ValueError, match="no plugin named 'nope'"):
+        llmplug.unregister_plugin("nope")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import Field
 
 from llmplug._config import parse_spec
 from llmplug._secrets import is_secret_name, redact_query
@@ -49,3 +50,65 @@ def test_parse_errors_never_echo_a_secret(spec: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_spec(spec)
     assert CANARY not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "name", ["auth", "authorization", "credentials", "passwd", "api_keys", "cookie"]
+)
+def test_more_secret_names(name: str) -> None:
+    assert is_secret_name(name)
+
+
+def test_bad_option_part_is_redacted() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_spec(f"mock?api-key={CANARY}")
+    assert CANARY not in str(info.value)
+
+
+def test_model_spec_repr_hides_secret_options() -> None:
+    from llmplug._config import ModelSpec
+
+    spec = parse_spec(f"openai:gpt-4o?api_key={CANARY}&temperature=0")
+    assert CANARY not in repr(spec)
+    assert "temperature" in repr(spec)
+    assert isinstance(spec, ModelSpec)
+
+
+def test_nested_secret_in_a_bad_option_value_is_redacted() -> None:
+    from typing import Any
+
+    import llmplug
+    from llmplug import ChatLLM, LLMMetadata
+    from llmplug.errors import InvalidOptionError
+    from llmplug.testing import isolated_registry
+
+    class Http(ChatLLM):
+        default_headers: dict[str, str] = Field(default_factory=dict)
+
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata()
+
+        def chat(self, messages: Any, **kwargs: Any) -> Any:
+            raise AssertionError
+
+        def stream_chat(self, messages: Any, **kwargs: Any) -> Any:
+            raise AssertionError
+
+    class Plugin:
+        @llmplug.hookimpl
+        def register_providers(self, register: Any) -> None:
+            register("http", Http)
+
+    with isolated_registry():
+        name = llmplug.register_plugin(Plugin())
+        try:
+            spec = 'http?default_headers={"Authorization": "Bearer ' + CANARY + '", "X-Retry": 3}'
+            with pytest.raises(InvalidOptionError) as info:
+                llmplug.load(spec)
+        finally:
+            llmplug.unregister_plugin(name)
+    error: BaseException | None = info.value
+    while error is not None:
+        assert CANARY not in str(error)
+        error = error.__cause__ or error.__context__

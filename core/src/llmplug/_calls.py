@@ -356,25 +356,12 @@ def instrument(endpoint: str, impl: F) -> F:
                 return impl(self, *args, **kwargs)
             token = _ACTIVE.set(self)
             try:
-                args = prepare(self, args, kwargs)
-                hooks = registry().hookset()
-                call = None
-                if hooks is not None:
-                    call = _context(self, endpoint, args, kwargs)
-                    answer = _before(hooks, call)
-                    if answer is not None:
-                        return _watch(self, iter([_as_stream_chunk(answer)]), hooks, call)
-                    args = _call_args(call, args[1:])
-                    kwargs = call.kwargs
-                try:
-                    gen = impl(self, *args, **kwargs)
-                except BaseException as exc:
-                    if hooks is not None and call is not None:
-                        _failed(hooks, call, exc)
-                    raise
-                return _watch(self, gen, hooks, call)
+                args = prepare(self, args, kwargs)  # bad input fails at the call
             finally:
                 _ACTIVE.reset(token)
+            # hooks and the provider start on the first next(): a stream never read
+            # opens no call that would never end
+            return _watch(self, endpoint, impl, args, kwargs)
 
         wrapper = stream_call
 
@@ -387,24 +374,9 @@ def instrument(endpoint: str, impl: F) -> F:
             token = _ACTIVE.set(self)
             try:
                 args = prepare(self, args, kwargs)
-                hooks = registry().hookset()
-                call = None
-                if hooks is not None:
-                    call = _context(self, endpoint, args, kwargs)
-                    answer = _before(hooks, call)
-                    if answer is not None:
-                        return _awatch(self, _one(_as_stream_chunk(answer)), hooks, call)
-                    args = _call_args(call, args[1:])
-                    kwargs = call.kwargs
-                try:
-                    agen = await _maybe_await(impl(self, *args, **kwargs))
-                except BaseException as exc:
-                    if hooks is not None and call is not None:
-                        _failed(hooks, call, exc)
-                    raise
-                return _awatch(self, agen, hooks, call)
             finally:
                 _ACTIVE.reset(token)
+            return _awatch(self, endpoint, impl, args, kwargs)
 
         wrapper = astream_call
 
@@ -451,10 +423,37 @@ class _StreamHooks:
             _failed(self.hooks, self.call, exc)
 
 
+def _start(
+    llm: LLM, endpoint: str, impl: Callable[..., Any], args: Any, kwargs: dict[str, Any]
+) -> tuple[Any, HookSet | None, CallContext | None]:
+    """Run the start hooks and call the provider: ``(its result, hooks, call)``.
+
+    The result is the provider's stream, or an awaitable of it (async endpoints).
+    """
+    hooks = registry().hookset()
+    if hooks is None:
+        return impl(llm, *args, **kwargs), None, None
+    call = _context(llm, endpoint, args, kwargs)
+    answer = _before(hooks, call)
+    if answer is not None:
+        chunk = _as_stream_chunk(answer)
+        return (iter([chunk]) if not call.is_async else _one(chunk)), hooks, call
+    try:
+        return impl(llm, *_call_args(call, args[1:]), **call.kwargs), hooks, call
+    except BaseException as exc:
+        _failed(hooks, call, exc)
+        raise
+
+
 def _watch(
-    llm: LLM, gen: Iterator[Any], hooks: HookSet | None, call: CallContext | None
+    llm: LLM, endpoint: str, impl: Callable[..., Any], args: Any, kwargs: dict[str, Any]
 ) -> Iterator[Any]:
-    """Re-yield a provider's stream, marking nesting and firing the chunk/end hooks."""
+    """Start a provider's stream and re-yield it, marking nesting and firing the hooks."""
+    token = _ACTIVE.set(llm)
+    try:
+        gen, hooks, call = _start(llm, endpoint, impl, args, kwargs)
+    finally:
+        _ACTIVE.reset(token)
     watch = _StreamHooks(hooks, call)
     try:
         while True:
@@ -480,9 +479,20 @@ def _watch(
 
 
 async def _awatch(
-    llm: LLM, agen: AsyncIterator[Any], hooks: HookSet | None, call: CallContext | None
+    llm: LLM, endpoint: str, impl: Callable[..., Any], args: Any, kwargs: dict[str, Any]
 ) -> AsyncIterator[Any]:
     """The async twin of :func:`_watch`; task cancellation counts as the consumer stopping."""
+    token = _ACTIVE.set(llm)
+    try:
+        started, hooks, call = _start(llm, endpoint, impl, args, kwargs)
+        try:
+            agen = await _maybe_await(started)
+        except BaseException as exc:
+            if hooks is not None and call is not None:
+                _failed(hooks, call, exc)
+            raise
+    finally:
+        _ACTIVE.reset(token)
     watch = _StreamHooks(hooks, call)
     try:
         while True:

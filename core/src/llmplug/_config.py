@@ -55,7 +55,7 @@ _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EXAMPLE = "e.g. 'openai:gpt-4o-mini?temperature=0'"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ModelSpec:
     """A parsed config string.
 
@@ -77,6 +77,12 @@ class ModelSpec:
             pairs = (f"{k}={quote(str(v), safe='')}" for k, v in self.options.items())
             text += "?" + "&".join(pairs)
         return text
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelSpec(provider={self.provider!r}, model={self.model!r}, "
+            f"options={_scrub(self.options)!r})"
+        )
 
 
 def parse_spec(text: str) -> ModelSpec:
@@ -114,7 +120,8 @@ def parse_spec(text: str) -> ModelSpec:
             key = unquote_plus(key)
             if not eq or not _KEY_RE.match(key):
                 raise ConfigError(
-                    f"bad option {part!r} in config string {raw!r}: options are key=value "
+                    f"bad option {redact_query('&' + part)[1:]!r} in config string {raw!r}: "
+                    f"options are key=value "
                     f"pairs joined by '&' ({_EXAMPLE})"
                 )
             if key in options:
@@ -197,6 +204,11 @@ def _check_config(path: Path, data: dict[str, Any]) -> ConfigFile:
         raise ConfigError(f"{where}: [aliases] must be a table")
     aliases: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, value in raw_aliases.items():
+        if not _PROVIDER_RE.match(name):
+            raise ConfigError(
+                f"{where}: alias name {name!r} cannot be used in a config string; use "
+                f"lower-case letters, digits, '.', '_' or '-'"
+            )
         if isinstance(value, str):
             aliases[name] = (value, {})
         elif isinstance(value, dict) and isinstance(value.get("spec"), str):
@@ -221,6 +233,11 @@ def _resolve(
     parsed = spec if isinstance(spec, ModelSpec) else parse_spec(spec)
     alias_options: dict[str, Any] = {}
     chain: list[str] = []
+    if parsed.model is not None and parsed.provider in config.aliases:
+        raise ConfigError(
+            f"{parsed.provider!r} is an alias in {str(config.path)!r} and takes no ':model'; "
+            f"use {parsed.provider!r} alone, or name the provider and model in full"
+        )
     while parsed.model is None and parsed.provider in config.aliases:
         if parsed.provider in chain:
             raise ConfigError(
@@ -231,7 +248,9 @@ def _resolve(
         inner = parse_spec(target)
         # the outer spec's options win over the alias's, which win over the inner spec's
         alias_options = {**inner.options, **options, **alias_options}
-        parsed = ModelSpec(inner.provider, inner.model, {**parsed.options})
+        name, parsed = parsed.provider, ModelSpec(inner.provider, inner.model, {**parsed.options})
+        if inner.provider == name:  # mock = "mock?temperature=0.5": options for a provider
+            break
     return parsed, alias_options, chain
 
 
@@ -321,7 +340,10 @@ def _build(cls: type[LLM], provider: str, values: dict[str, Any], textual: set[s
         except ValidationError as again:
             failure = again
     error = _option_error(cls, provider, failure, values)
-    if any(_secret(cls, str(e["loc"][0])) for e in failure.errors() if e["loc"]):
+    if any(
+        _secret_loc(cls, e["loc"]) or _scrub(e.get("input")) != e.get("input")
+        for e in failure.errors()
+    ):
         # pydantic's message holds the input value: keep it out of the chain entirely
         # (raised outside the except blocks, so not even __context__ refers to it)
         raise error
@@ -344,6 +366,34 @@ def _json_values(exc: Any, values: dict[str, Any], textual: set[str]) -> dict[st
     return changed if changed != values else None
 
 
+def _secret_loc(cls: type[LLM], loc: tuple[Any, ...]) -> bool:
+    """Whether a validation error's location is (inside) a secret option."""
+    return bool(loc) and (
+        _secret(cls, str(loc[0])) or any(is_secret_name(str(part)) for part in loc)
+    )
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with secret-named keys' values redacted, at any depth."""
+    if isinstance(value, dict):
+        return {k: REDACTED if is_secret_name(str(k)) else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        import json
+
+        try:
+            return _scrub(json.loads(value))
+        except ValueError:
+            return value
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(_scrub(value))
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 def _option_error(
     cls: type[LLM], provider: str, exc: Any, values: dict[str, Any]
 ) -> InvalidOptionError:
@@ -354,7 +404,7 @@ def _option_error(
         name = str(loc[0]) if loc else "?"
         names.append(name)
         where = ".".join(str(part) for part in loc) or "options"
-        shown = REDACTED if _secret(cls, name) else repr(values.get(name))
+        shown = REDACTED if _secret_loc(cls, loc) else _shown(error.get("input"))
         lines.append(f"{where}={shown}: {error['msg']}")
     return InvalidOptionError(
         f"invalid option value for provider {provider!r}: {'; '.join(lines)}",

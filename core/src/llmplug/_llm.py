@@ -128,7 +128,7 @@ class LLM(BaseModel, ABC):
         arbitrary_types_allowed=True,
         extra="forbid",
         protected_namespaces=(),
-        validate_assignment=False,
+        validate_assignment=True,
         defer_build=True,
     )
 
@@ -298,10 +298,10 @@ class LLM(BaseModel, ABC):
             messages = self.output_parser.format_messages(messages)
         return self._extend_messages(messages)
 
-    def _parse_output(self, output: str, prompt: BasePromptTemplate | None = None) -> str:
-        parser = self.output_parser or (prompt.output_parser if prompt is not None else None)
-        if parser is not None:
-            return str(parser.parse(output))
+    def _parse_output(self, output: str) -> str:
+        # as in LlamaIndex: the LLM's parser parses; a template's parser only formats
+        if self.output_parser is not None:
+            return str(self.output_parser.parse(output))
         return output
 
     def _no_parser_for_streams(self, prompt: BasePromptTemplate) -> None:
@@ -319,7 +319,7 @@ class LLM(BaseModel, ABC):
             output = self.chat(messages).message.content or ""
         else:
             output = self.complete(self._get_prompt(prompt, **prompt_args), formatted=True).text
-        return self._parse_output(output, prompt)
+        return self._parse_output(output)
 
     async def apredict(self, prompt: BasePromptTemplate, **prompt_args: Any) -> str:
         """Async :meth:`predict`."""
@@ -329,7 +329,7 @@ class LLM(BaseModel, ABC):
         else:
             formatted = self._get_prompt(prompt, **prompt_args)
             output = (await self.acomplete(formatted, formatted=True)).text
-        return self._parse_output(output, prompt)
+        return self._parse_output(output)
 
     def stream(self, prompt: BasePromptTemplate, **prompt_args: Any) -> TokenGen:
         """Like :meth:`predict`, yielding text deltas as they arrive."""
@@ -434,14 +434,14 @@ class ChatLLM(LLM):
     @_via_chat
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         """Complete by chatting with one user message."""
-        return _chat_to_completion(self.chat(self._prompt_messages(prompt), **kwargs))
+        return _chat_to_completion(self.chat(self._prompt_messages(prompt, formatted), **kwargs))
 
     @_via_chat
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
         """Stream a completion by streaming a chat with one user message."""
-        for chunk in self.stream_chat(self._prompt_messages(prompt), **kwargs):
+        for chunk in self.stream_chat(self._prompt_messages(prompt, formatted), **kwargs):
             yield _chat_to_completion(chunk)
 
     @_via_chat
@@ -449,14 +449,15 @@ class ChatLLM(LLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
         """Async complete through ``achat``."""
-        return _chat_to_completion(await self.achat(self._prompt_messages(prompt), **kwargs))
+        messages = self._prompt_messages(prompt, formatted)
+        return _chat_to_completion(await self.achat(messages, **kwargs))
 
     @_via_chat
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         """Async stream complete through ``astream_chat``."""
-        chunks = await self.astream_chat(self._prompt_messages(prompt), **kwargs)
+        chunks = await self.astream_chat(self._prompt_messages(prompt, formatted), **kwargs)
 
         async def gen() -> CompletionResponseAsyncGen:
             async for chunk in chunks:
@@ -464,13 +465,19 @@ class ChatLLM(LLM):
 
         return gen()
 
-    def _prompt_messages(self, prompt: str) -> list[ChatMessage]:
+    def _prompt_messages(self, prompt: str, formatted: bool) -> list[ChatMessage]:
+        """The prompt as one user message; the system prompt too unless ``formatted``.
+
+        ``formatted=True`` says the prompt is final (``predict`` on a model whose
+        metadata says it is not a chat model has already put the system prompt in it).
+        """
         if not isinstance(prompt, str):
             raise TypeError(
                 f"{self.provider_label}: completion endpoints take a prompt str, got "
                 f"{type(prompt).__name__}; for messages use chat()"
             )
-        return self._extend_messages([ChatMessage(role=MessageRole.USER, content=prompt)])
+        messages = [ChatMessage(role=MessageRole.USER, content=prompt)]
+        return messages if formatted else self._extend_messages(messages)
 
 
 _instrument_class(LLM)

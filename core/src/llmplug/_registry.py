@@ -187,6 +187,8 @@ class Registry:
         self._hook_plugins_loaded = False
         self._hook_plugins_loading = False
         self._hook_plugin_errors: list[PluginLoadError] = []
+        # modules whose register_providers ran (kept alive so their ids stay unique)
+        self._collected: dict[int, object] = {}
         self._hookset: HookSet | None = None
         self._hookset_generation = -1
 
@@ -267,6 +269,9 @@ class Registry:
                 raise self._failed[name]
             eps = [ep for ep in self._group(PROVIDERS_GROUP) if ep.name == name]
             if not eps:
+                spec = self._search_aliases(name)
+                if spec is not None:
+                    return spec
                 raise self._unknown(name)
             if len(eps) > 1:
                 raise DuplicateProviderError(
@@ -296,6 +301,27 @@ class Registry:
                 self._failed[name] = missing
                 raise missing
             return spec
+
+    def _search_aliases(self, name: str) -> ProviderSpec | None:
+        """Find an alias that a plugin registers without an entry point of its own.
+
+        Only for a name no entry point has: the provider plugins not loaded yet are
+        imported, each inside its own error boundary, until one registers ``name``.
+        """
+        eps = self._group(PROVIDERS_GROUP)
+        counts: dict[str, int] = {}
+        for ep in eps:
+            counts[ep.name] = counts.get(ep.name, 0) + 1
+        for ep in eps:
+            if counts[ep.name] > 1 or ep.name in self._specs or ep.name in self._failed:
+                continue
+            try:
+                self._load_provider_plugin(ep)
+            except PluginLoadError as exc:
+                self._failed[ep.name] = exc
+            if name in self._specs:
+                return self._specs[name]
+        return None
 
     def _unknown(self, name: str) -> UnknownProviderError:
         available = self.names()
@@ -335,11 +361,15 @@ class Registry:
                 entry_point=ep.value,
             )
         module = self._import(ep)
-        plugin_name = self._plugin_name(ep)
-        if self.pm.is_registered(module):
+        if id(module) in self._collected:
             # one module serving several names registered them all the first time
             return
-        self._register_checked(module, plugin_name, ep)
+        if self.pm.is_registered(module):
+            # the module is also a hook plugin (group "llmplug"), already registered
+            plugin_name = self.pm.get_name(module) or self._plugin_name(ep)
+        else:
+            plugin_name = self._plugin_name(ep)
+            self._register_checked(module, plugin_name, ep)
         register = self._register_callback(plugin_name, ep)
         for impl in self.pm.hook.register_providers.get_hookimpls():
             if impl.plugin is module:
@@ -356,6 +386,7 @@ class Registry:
                         distribution=dist,
                         entry_point=ep.value,
                     ) from exc
+        self._collected[id(module)] = module
 
     def _drop(self, plugin: object, plugin_name: str) -> None:
         """Undo a failed registration: the plugin's hooks and every name it registered."""
@@ -405,7 +436,22 @@ class Registry:
         """
         registered = self.pm.register(plugin, name)
         assert registered is not None  # pluggy returns None only for blocked names
-        unknown = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [] if c.spec is None)
+        callers = self.pm.get_hookcallers(plugin) or []
+        wrapped = sorted(
+            c.name
+            for c in callers
+            if c.name in _LIFECYCLE
+            for i in c.get_hookimpls()
+            if i.plugin is plugin and (i.hookwrapper or i.wrapper)
+        )
+        if wrapped:
+            self.pm.unregister(plugin)
+            raise ValueError(
+                f"{', '.join(wrapped)} may not be a wrapper (hookwrapper/wrapper=True): "
+                f"llmplug calls lifecycle hooks one by one and would skip it; write a plain "
+                f"hookimpl (before_call may change call.messages and call.kwargs in place)"
+            )
+        unknown = sorted(c.name for c in callers if c.spec is None)
         if unknown:
             self.pm.unregister(plugin)
             known = sorted(
@@ -521,12 +567,15 @@ class Registry:
         """The lifecycle hookimpls, or ``None`` when there are none (the fast path)."""
         if not self._hook_plugins_loaded:
             self.load_hook_plugins()
-        if self._hookset_generation != self.pm.generation:
+        generation = self.pm.generation
+        if self._hookset_generation != generation:
+            # the generation is read first: a plugin registered while the lists are built
+            # bumps it again, so the next call rebuilds instead of missing that plugin
             lists = [
                 tuple(reversed(getattr(self.pm.hook, name).get_hookimpls())) for name in _LIFECYCLE
             ]
             self._hookset = HookSet(*lists) if any(lists) else None
-            self._hookset_generation = self.pm.generation
+            self._hookset_generation = generation
         return self._hookset
 
 
@@ -624,6 +673,11 @@ def unregister_plugin(plugin: object | str) -> None:
     reg = registry()
     if isinstance(plugin, str):
         name = plugin
+        if not reg.pm.has_plugin(name):
+            raise ValueError(
+                f"no plugin named {name!r} is registered; registered: "
+                f"{', '.join(sorted(n for n, _ in reg.pm.list_name_plugin())) or 'none'}"
+            )
         reg.pm.unregister(name=plugin)
     else:
         name = reg.pm.get_name(plugin) or ""

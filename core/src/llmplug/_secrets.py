@@ -7,7 +7,19 @@ import re
 __all__ = ["REDACTED", "is_secret_name", "redact_query"]
 
 REDACTED = "<redacted>"
-_HINTS = ("key", "token", "secret", "password")
+_HINTS = (
+    "key",
+    "keys",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "auth",
+    "authorization",
+    "credential",
+    "credentials",
+    "cookie",
+)
 _WORDS = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 # ``?api_key=sk-...`` / ``&token=...`` inside a config string or URL
 _QUERY_PAIR = re.compile(r"(?P<key>[?&][\w.-]+)=[^&\s'\"]*")

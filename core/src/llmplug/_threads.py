@@ -61,38 +61,65 @@ def _next(it: Iterator[T]) -> T | object:
 async def aiter_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
     """Iterate a sync iterator from async code, one worker-thread hop per item.
 
+    Every step runs in one context copied when iteration starts, so a generator that
+    sets a context variable before a ``yield`` and resets it after (a tracing span)
+    works as it does when iterated synchronously. Steps may run on different pool
+    threads; thread-local state does not carry from one chunk to the next.
+
     Args:
         make: Creates the iterator; it is called in the worker too, since creating a
             provider's stream may already do I/O.
     """
+    ctx = contextvars.copy_context()
+    pool = _pool()
     it: Iterator[T] | None = None
     pending: Future[Any] | None = None
     try:
-        pending = _submit(lambda: iter(make()))
-        it = await asyncio.wrap_future(pending)
+        pending = pool.submit(ctx.run, lambda: iter(make()))
+        current: Iterator[T] = await asyncio.wrap_future(pending)
+        it = current
         while True:
-            pending = _submit(_next, it)
+            pending = pool.submit(ctx.run, _next, current)
             item = await asyncio.wrap_future(pending)
             pending = None
             if item is _DONE:
                 return
             yield item
     finally:
-        _close_later(it, pending)
+        _close_later(it, pending, ctx, pool)
 
 
-def _close_later(it: Iterator[Any] | None, pending: Future[Any] | None) -> None:
-    close = getattr(it, "close", None)
+def _close(target: object) -> None:
+    closer = getattr(target, "close", None)
+    if closer is not None:
+        closer()
+
+
+def _close_later(
+    it: Iterator[Any] | None,
+    pending: Future[Any] | None,
+    ctx: contextvars.Context,
+    pool: ThreadPoolExecutor,
+) -> None:
+    """Close the sync iterator in a worker, never on the event loop's thread.
+
+    A generator's cleanup (closing a response, joining a thread) may block. If a step is
+    still running in a worker, the iterator is closed right after it, in that worker.
+    """
     if pending is not None and not pending.done():
-        # the worker is inside next(it): close once it returns, in that worker
+
         def after(fut: Future[Any]) -> None:
             target = it
             if target is None and not fut.cancelled() and fut.exception() is None:
                 target = fut.result()  # the iterator whose creation was in flight
-            closer = getattr(target, "close", None)
-            if closer is not None:
-                closer()
+            if target is not None:
+                ctx.run(_close, target)
 
         pending.add_done_callback(after)
-    elif close is not None:
-        close()
+        return
+    target = it
+    created = pending is not None and not pending.cancelled() and pending.exception() is None
+    if target is None and pending is not None and created:
+        target = pending.result()  # created just as the consumer went away
+    if target is not None:
+        pool.submit(ctx.run, _close, target)

@@ -87,6 +87,18 @@ class LLMError(Exception):
             return f"[{self.provider}] {self.message}"
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only constructor arguments would break the default pickling, and with
+        # it multiprocessing, Celery and Ray: restore the attributes instead
+        return (_restore, (type(self), self.args, self.__dict__.copy()))
+
+
+def _restore(cls: type[LLMError], args: tuple[Any, ...], state: dict[str, Any]) -> LLMError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(LLMError):
     """A config string, option, alias or config file is wrong."""

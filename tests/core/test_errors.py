@@ -1,0 +1,42 @@
+"""Errors keep their context through pickling (multiprocessing, Celery, Ray)."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from llmplug import errors
+
+CASES = [
+    pytest.param(errors.LLMError("m", provider="p"), id="LLMError"),
+    pytest.param(errors.PluginLoadError("m", plugin="x", distribution="d"), id="PluginLoad"),
+    pytest.param(errors.DuplicateProviderError("m", plugin="x", claimants=["a", "b"]), id="Dup"),
+    pytest.param(errors.UnknownProviderError("m", name="n", available=["a"]), id="Unknown"),
+    pytest.param(errors.HookError("m", plugin="x", hook="before_call"), id="Hook"),
+    pytest.param(errors.CallRefusedError("m", plugin="g"), id="Refused"),
+    pytest.param(errors.RateLimitError("m", status_code=429, retry_after=2.0), id="RateLimit"),
+    pytest.param(errors.ContextWindowExceededError("m", status_code=400), id="Context"),
+    pytest.param(errors.StreamInterruptedError("m", partial="abc"), id="Stream"),
+    pytest.param(errors.StructuredOutputError("m", raw="{", errors=[{"x": 1}]), id="Structured"),
+    pytest.param(errors.UnsupportedContentError("m", block_type="video"), id="Unsupported"),
+]
+
+
+@pytest.mark.parametrize("error", CASES)
+def test_pickle_round_trip(error: errors.LLMError) -> None:
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert copy.__dict__ == error.__dict__
+
+
+def test_str_names_the_provider_once() -> None:
+    assert str(errors.LLMError("boom", provider="openai")) == "[openai] boom"
+    assert str(errors.LLMError("[openai] boom", provider="openai")) == "[openai] boom"
+
+
+def test_python_exception_compatibility() -> None:
+    assert issubclass(errors.ContextWindowExceededError, ValueError)
+    assert issubclass(errors.UnsupportedContentError, TypeError)
+    assert issubclass(errors.APITimeoutError, errors.APIConnectionError)
