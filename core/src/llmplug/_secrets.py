@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-__all__ = ["REDACTED", "is_secret_name", "redact_query"]
+__all__ = [
+    "REDACTED",
+    "SECRET_HEADERS",
+    "is_secret_header",
+    "is_secret_name",
+    "redact_data",
+    "redact_headers",
+    "redact_query",
+    "redact_text",
+    "redact_url",
+]
 
 REDACTED = "<redacted>"
 _HINTS = (
@@ -40,3 +52,72 @@ def redact_query(text: str) -> str:
     return _QUERY_PAIR.sub(
         lambda m: f"{m['key']}={REDACTED}" if is_secret_name(m["key"][1:]) else m[0], text
     )
+
+
+# -- HTTP: headers, URLs and free text ---------------------------------------------------
+
+#: Headers that carry credentials, whatever their name says (lower case).
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "cookie",
+        "set-cookie",
+    }
+)
+# ``https://user:password@host`` -> the userinfo part
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s'\"]+@")
+# ``Bearer <token>`` anywhere in text (an echoed header, a proxy's error page)
+_BEARER = re.compile(r"(?i)\b(?P<scheme>bearer)\s+[A-Za-z0-9._~+/=-]{4,}")
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether an HTTP header carries a secret (``Authorization``, ``x-api-key``...)."""
+    return name.lower() in SECRET_HEADERS or is_secret_name(name)
+
+
+def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A copy of ``headers`` with the values of secret headers replaced by ``<redacted>``."""
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return {name: REDACTED if is_secret_header(name) else value for name, value in items}
+
+
+def redact_url(url: object) -> str:
+    """``url`` as text with its userinfo and secret-named query values redacted.
+
+    ``https://user:pw@host/v1?key=abc&alt=sse`` becomes
+    ``https://<redacted>@host/v1?key=<redacted>&alt=sse``.
+    """
+    return redact_query(_USERINFO.sub(rf"\g<scheme>{REDACTED}@", str(url)))
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with known secret values, credentials in URLs and auth tokens redacted.
+
+    Args:
+        text: Any text that may be shown or logged (an error body, a message).
+        secrets: Exact secret values to remove wherever they appear (the API key).
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4 and secret in text:
+            text = text.replace(secret, REDACTED)
+    text = _BEARER.sub(rf"\g<scheme> {REDACTED}", text)
+    return redact_url(text)
+
+
+def redact_data(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """A copy of decoded JSON ``value`` with secret-named keys and secret values redacted."""
+    secrets = tuple(secrets)
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if is_secret_name(str(k)) else redact_data(v, secrets)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_data(v, secrets) for v in value]
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    return value

@@ -1,0 +1,41 @@
+"""The HTTP layer for providers: subclass :class:`HTTPChatLLM`, write pure functions.
+
+Imported only by HTTP providers; ``import llmplug`` never imports it, and importing it
+does not import httpx2 (that happens on the first request).
+"""
+
+from __future__ import annotations
+
+from llmplug.http._base import ChunkResult
+from llmplug.http._config import (
+    DEFAULT_LIMITS,
+    DEFAULT_RETRY_POLICY,
+    DEFAULT_TIMEOUT,
+    Limits,
+    RetryPolicy,
+    Timeout,
+)
+from llmplug.http._contract import STREAM_END, HTTPRequest, ServerEvent, StreamEnd
+from llmplug.http._errors import parse_retry_after
+from llmplug.http._retry import Clock
+from llmplug.http._runtime import HTTPChatLLM
+from llmplug.http._sse import NDJSONDecoder, SSEDecoder
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_RETRY_POLICY",
+    "DEFAULT_TIMEOUT",
+    "STREAM_END",
+    "ChunkResult",
+    "Clock",
+    "HTTPChatLLM",
+    "HTTPRequest",
+    "Limits",
+    "NDJSONDecoder",
+    "RetryPolicy",
+    "SSEDecoder",
+    "ServerEvent",
+    "StreamEnd",
+    "Timeout",
+    "parse_retry_after",
+]

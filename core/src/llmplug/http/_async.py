@@ -1,0 +1,296 @@
+"""The async request loop and stream reader (twins of :mod:`llmplug.http._sync`).
+
+Natively async: no worker threads. Streams also get a watchdog that enforces
+``Timeout.first_event``, ``Timeout.idle`` and the total deadline exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx2
+
+from llmplug._responses import ChatResponse
+from llmplug.http._client import async_client
+from llmplug.http._exchange import ERROR_BODY_LIMIT, Call, Retry, StreamParser
+from llmplug.http._retry import Failure
+
+__all__ = ["chat", "stream"]
+
+T = TypeVar("T")
+
+
+async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable[T]]) -> T:
+    """The retry loop (see :func:`llmplug.http._sync._send`)."""
+    client = async_client(call.llm, asyncio.get_running_loop())
+    retries = call.retries
+    while True:
+        response: httpx2.Response | None = None
+        try:
+            request = client.build_request(
+                call.method,
+                call.url,
+                json=call.json,
+                params=call.params or None,
+                headers=call.headers,
+                extensions={"timeout": call.attempt_timeouts()},
+            )
+            response = await client.send(request, stream=True)
+            if response.status_code >= 300:
+                failure = call.status_failure(response, await _error_body(response))
+            else:
+                result = await consume(call, response)
+                response = None  # consume owns it now
+                return result
+        except Retry as retry:
+            failure = retry.failure
+        except httpx2.InvalidURL as exc:
+            raise call.invalid_url(exc) from exc
+        except httpx2.TransportError as exc:
+            kind = "first_event" if call.stream else "read"
+            failure = call.transport_failure(exc, body_started=False, read_kind=kind)
+        finally:
+            if response is not None:
+                await response.aclose()
+        wait = retries.next_wait(failure)
+        if wait is None:
+            raise failure.error
+        await call.clock.asleep(wait)
+
+
+async def _error_body(response: httpx2.Response) -> bytes:
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) >= ERROR_BODY_LIMIT:
+                break
+    except httpx2.HTTPError:
+        pass  # the status says enough
+    return bytes(body[:ERROR_BODY_LIMIT])
+
+
+async def _read_json(call: Call, response: httpx2.Response) -> Any:
+    try:
+        content = await response.aread()
+    except httpx2.TransportError as exc:
+        started = response.num_bytes_downloaded > 0
+        raise Retry(call.transport_failure(exc, body_started=started)) from None
+    finally:
+        await response.aclose()
+    return call.body_json(response, content)
+
+
+async def chat(call: Call) -> ChatResponse:
+    """Send a non-streaming call and parse its answer."""
+    return call.parse_response(await _send(call, _read_json))
+
+
+async def _open(
+    call: Call, response: httpx2.Response
+) -> tuple[AsyncGenerator[ChatResponse, None], ChatResponse | None]:
+    chunks = _chunks(call, response)
+    try:
+        return chunks, await chunks.__anext__()
+    except StopAsyncIteration:
+        return chunks, None
+
+
+async def stream(call: Call) -> AsyncGenerator[ChatResponse, None]:
+    """Send a streaming call; yield its chunks.
+
+    ``aclose()``, or cancelling the task iterating it, closes the response.
+    """
+    chunks, first = await _send(call, _open)
+    if first is None:
+        return
+    try:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        await chunks.aclose()
+
+
+async def _chunks(call: Call, response: httpx2.Response) -> AsyncGenerator[ChatResponse, None]:
+    parser = StreamParser(call)
+    body: Any = None
+    watchdog: _Watchdog | None = None
+    try:
+        if parser.json_body(response):
+            try:
+                content = await response.aread()
+            except httpx2.HTTPError as exc:
+                raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
+            for chunk in parser.from_json(response, content):
+                yield chunk
+            return
+        call.set_body_timeout(response)
+        encoded = "content-encoding" in response.headers
+        body = response.aiter_bytes() if encoded else response.aiter_raw()
+        watchdog = _Watchdog(call)
+        while True:
+            events = parser.events
+            watchdog.reading()
+            try:
+                data = await body.__anext__()
+            except StopAsyncIteration:
+                break
+            except asyncio.CancelledError:
+                kind = watchdog.expired_kind()
+                if kind is None:
+                    raise
+                raise _expired(parser, kind)  # noqa: B904 - a timeout, not a cancellation
+            except httpx2.HTTPError as exc:
+                raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
+            chunks = parser.feed(data)
+            watchdog.done(parser.events != events)
+            for chunk in chunks:
+                parser.last = chunk
+                yield chunk
+            if parser.pending is not None:
+                raise parser.pending
+            if parser.ended:
+                watchdog.close()
+                await _drain(body)
+                return
+        for chunk in parser.finish():
+            parser.last = chunk
+            yield chunk
+        if parser.pending is not None:
+            raise parser.pending
+        if not parser.ended:
+            raise parser.incomplete()
+    finally:
+        if watchdog is not None:
+            watchdog.close()
+        if body is not None:
+            await body.aclose()
+        await response.aclose()
+
+
+def _expired(parser: StreamParser, kind: str) -> Exception:
+    error = parser.call.timed_out(kind)
+    if parser.last is None:  # nothing reached the caller: another attempt is safe
+        return Retry(Failure(error, retryable=kind != "total"))
+    return error
+
+
+async def _drain(body: Any) -> None:
+    size = 0
+    try:
+        async for data in body:
+            size += len(data)
+            if size > ERROR_BODY_LIMIT:
+                return
+    except httpx2.HTTPError:
+        pass
+
+
+class _Watchdog:
+    """Cancels the reading task when an async stream's timeout expires.
+
+    Armed only while the reader awaits the body, so the time the caller spends between
+    chunks does not count as idle. The timer is re-armed lazily: a chunk costs a clock
+    read, not a new timer.
+    """
+
+    __slots__ = (
+        "_cancelling",
+        "_first",
+        "_handle",
+        "_idle",
+        "_loop",
+        "_reading",
+        "_seen",
+        "_since",
+        "_task",
+        "_total",
+        "expired",
+    )
+
+    def __init__(self, call: Call) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        t = call.timeout
+        self._loop = loop
+        self._first: float | None = None
+        if t.first_event is not None:
+            self._first = now + t.first_event - (call.clock.monotonic() - call.sent)
+        self._idle = t.idle
+        remaining = call.retries.remaining()
+        self._total = None if remaining is None else now + remaining
+        self._handle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelling = 0
+        self._since: float | None = None  # when the wait for the next event began
+        self._reading = False
+        self._seen = False
+        self.expired: str | None = None
+
+    def _due(self) -> tuple[float, str] | None:
+        due: float | None = None
+        kind = ""
+        if not self._seen:
+            due, kind = self._first, "first_event"
+        elif self._idle is not None and self._since is not None:
+            due, kind = self._since + self._idle, "idle"
+        if self._total is not None and (due is None or self._total <= due):
+            due, kind = self._total, "total"
+        return None if due is None else (due, kind)
+
+    def reading(self) -> None:
+        """The reader is about to await the body."""
+        if self._since is None:
+            self._since = self._loop.time()
+        self._reading = True
+        task = asyncio.current_task()
+        if task is not None:
+            self._task = task
+            self._cancelling = task.cancelling()
+        due = self._due()
+        if due is None:
+            return
+        handle = self._handle
+        if handle is None or handle.when() > due[0]:
+            if handle is not None:
+                handle.cancel()
+            self._handle = self._loop.call_at(due[0], self._fire)
+
+    def done(self, events: bool) -> None:
+        """A read returned; ``events``: it completed at least one event."""
+        self._reading = False
+        if events:
+            self._seen = True
+            self._since = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        if not self._reading or self._task is None:
+            return  # re-armed by the next read
+        due = self._due()
+        if due is None:
+            return
+        if self._loop.time() < due[0]:
+            self._handle = self._loop.call_at(due[0], self._fire)
+            return
+        self.expired = due[1]
+        self._task.cancel()
+
+    def expired_kind(self) -> str | None:
+        """After a ``CancelledError`` in a read: the timeout behind it, else ``None``."""
+        self._reading = False
+        if self.expired is None or self._task is None:
+            return None
+        if self._task.uncancel() > self._cancelling:
+            return None  # cancelled from outside as well: let the cancellation win
+        return self.expired
+
+    def close(self) -> None:
+        """Disarm."""
+        self._reading = False
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None

@@ -1,0 +1,82 @@
+"""What an HTTP provider writes: pure functions from messages to requests and back.
+
+A provider subclasses :class:`~llmplug.http.HTTPChatLLM` and implements four methods,
+none of which does I/O:
+
+* :meth:`build_request`: messages + options -> :class:`HTTPRequest`;
+* :meth:`parse_response`: a decoded JSON body -> :class:`~llmplug.ChatResponse`;
+* :meth:`start_stream` / :meth:`parse_event`: one :class:`ServerEvent` at a time ->
+  zero or more chunks, with per-stream state the provider owns;
+* optionally :meth:`error_class` to map an error body to a finer error class (a context
+  window overflow), and :meth:`auth_headers` for a non-Bearer key header.
+
+The core runs them over httpx2 for ``chat``, ``stream_chat``, ``achat`` and
+``astream_chat`` (``complete`` and friends are derived), with one retry loop, timeouts,
+connection pooling, SSE/NDJSON decoding and error mapping.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["STREAM_END", "HTTPRequest", "ServerEvent", "StreamEnd"]
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPRequest:
+    """One request a provider wants sent.
+
+    Attributes:
+        path: Relative to the provider's ``base_url`` (``"/chat/completions"``), or an
+            absolute ``https://`` URL.
+        json: The JSON body (``None`` for none).
+        method: The HTTP method.
+        headers: Extra headers for this request (auth headers are added by the core).
+        params: Query parameters (``{"api-version": "2024-10-21"}``).
+    """
+
+    path: str
+    json: Any = None
+    method: str = "POST"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerEvent:
+    r"""One decoded stream event: an SSE event, or one NDJSON line.
+
+    Attributes:
+        data: The event's data (multi-line ``data:`` fields joined with ``\n``), or the
+            NDJSON line.
+        event: The SSE ``event:`` name, if the server sent one.
+        id: The SSE ``id:``, if any.
+    """
+
+    data: str
+    event: str | None = None
+    id: str | None = None
+
+    def json(self) -> Any:
+        """The data decoded as JSON."""
+        return _json.loads(self.data)
+
+
+class StreamEnd:
+    """Returned by ``parse_event`` (alone or last in a list) when the stream is complete.
+
+    SSE streams ending with ``data: [DONE]`` need not return it: the core recognises
+    ``[DONE]``. A body that ends before either is an ``IncompleteStreamError``.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "StreamEnd"
+
+
+#: The one :class:`StreamEnd` instance.
+STREAM_END = StreamEnd()

@@ -1,0 +1,280 @@
+"""Error mapping to the :mod:`llmplug.errors` tree.
+
+HTTP statuses, in-stream error events and transport failures each become one error of
+the tree, with every secret redacted from its message and body.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from llmplug._secrets import redact_data, redact_text
+from llmplug.errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+
+__all__ = [
+    "STATUS_ERRORS",
+    "TYPE_STATUS",
+    "build_error",
+    "connection_error",
+    "error_message",
+    "error_type",
+    "parse_retry_after",
+    "request_id",
+    "status_error_class",
+    "timeout_error",
+]
+
+#: The error class of each HTTP status with a class of its own (>= 500: InternalServerError).
+STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+#: The status an in-stream error event stands for, by its ``type`` (OpenAI, Anthropic).
+TYPE_STATUS: dict[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "server_error": 500,
+    "overloaded_error": 529,
+}
+
+_REASONS = {529: "Overloaded"}
+_EXCERPT = 2000  # characters of a non-JSON body kept on the error
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id")
+
+ErrorClassHook = Callable[[int | None, Any, str], "type | None"]
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The error class for an HTTP status of 400 or more."""
+    if status >= 500:
+        return InternalServerError
+    return STATUS_ERRORS.get(status, APIStatusError)
+
+
+def _decoded(body: Any) -> Any:
+    """Bytes and JSON text decoded to JSON where they are JSON; else text."""
+    if isinstance(body, bytes | bytearray):
+        body = bytes(body).decode("utf-8", "replace")
+    if isinstance(body, str) and body.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(body)
+        except ValueError:
+            return body
+    return body
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)[:500]
+
+
+def error_message(body: Any) -> str:
+    """The human message in an error body: ``error.message``, ``message``, or a text excerpt."""
+    body = _decoded(body)
+    if isinstance(body, list) and body:
+        body = body[0]
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return _text(error["message"])
+        if isinstance(error, str) and error:
+            return error
+        for key in ("message", "detail", "error_description"):
+            if body.get(key):
+                return _text(body[key])
+        return _text(body)
+    if body is None:
+        return ""
+    text = " ".join(str(body).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def error_type(body: Any) -> str | None:
+    """The error's ``type`` string (``error.type``, else a top-level ``type``)."""
+    body = _decoded(body)
+    if isinstance(body, list) and body:
+        body = body[0]
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, dict) and isinstance(error.get("type"), str):
+        return str(error["type"])
+    kind = body.get("type")
+    return kind if isinstance(kind, str) and kind != "error" else None
+
+
+def _lower(headers: Mapping[str, str] | None) -> Mapping[str, str]:
+    # error paths only: a copy is cheap, and a plain dict's lookups are case-sensitive
+    return {} if headers is None else {k.lower(): v for k, v in headers.items()}
+
+
+def request_id(headers: Mapping[str, str] | None, body: Any = None) -> str | None:
+    """The provider's request id, from ``x-request-id``/``request-id`` or the body."""
+    lowered = _lower(headers)
+    for name in _REQUEST_ID_HEADERS:
+        value = lowered.get(name)
+        if value:
+            return value
+    body = _decoded(body)
+    if isinstance(body, dict) and isinstance(body.get("request_id"), str):
+        return str(body["request_id"])
+    return None
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def parse_retry_after(headers: Mapping[str, str] | None, now: float) -> float | None:
+    """The wait the server asked for, in seconds, or ``None`` if it asked for none.
+
+    ``retry-after-ms`` wins over ``retry-after``; ``retry-after`` is seconds or an HTTP
+    date. Garbage, negative, NaN, infinite values and dates in the past are ignored.
+
+    Args:
+        headers: The response headers.
+        now: The current wall-clock time (``time.time()``), for HTTP dates.
+    """
+    lowered = _lower(headers)
+    millis = lowered.get("retry-after-ms")
+    if millis is not None:
+        value = _seconds(millis)
+        if value is not None:
+            return value / 1000.0
+    text = lowered.get("retry-after")
+    if text is None:
+        return None
+    value = _seconds(text)
+    if value is not None:
+        return value
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text.strip())
+        wait = when.timestamp() - now  # a date without a zone is taken as UTC
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return wait if math.isfinite(wait) and wait >= 0 else None
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return _REASONS.get(status, "Error")
+
+
+def _hint(cls: type, key_env: str | None) -> str:
+    if issubclass(cls, AuthenticationError):
+        where = f"set {key_env} or pass api_key=" if key_env else "pass api_key="
+        return f"; check the API key ({where})"
+    if issubclass(cls, NotFoundError):
+        return "; check the model name and base_url"
+    return ""
+
+
+def build_error(
+    body: Any,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    provider: str,
+    secrets: Iterable[str] = (),
+    refine: ErrorClassHook | None = None,
+    key_env: str | None = None,
+    now: float = 0.0,
+) -> APIError:
+    """Build the error for an error body (see ``HTTPChatLLM.error_from_body``)."""
+    secrets = tuple(secrets)
+    data = _decoded(body)
+    message = redact_text(error_message(data), secrets)
+    kind = error_type(data)
+    code = status if status is not None else TYPE_STATUS.get(kind or "")
+    refined = refine(code, data, message) if refine is not None else None
+    if refined is not None and issubclass(refined, APIError):
+        cls: type[APIError] = refined
+    elif code is not None and code >= 400:
+        cls = status_error_class(code)
+    else:
+        cls = APIError
+    if status is not None:
+        text = f"HTTP {status} {_reason(status)}: {message or '(no message)'}"
+    else:
+        text = f"error event{f' {kind}' if kind else ''} in the stream: {message or '(no message)'}"
+    rid = request_id(headers, data)
+    if rid:
+        text += f" (request id {rid})"
+    text += _hint(cls, key_env)
+    if isinstance(data, dict | list):
+        excerpt: Any = redact_data(data, secrets)
+    elif data is None:
+        excerpt = None
+    else:
+        excerpt = redact_text(str(data)[:_EXCERPT], secrets)
+    if issubclass(cls, APIStatusError):
+        return cls(
+            text,
+            status_code=code if code is not None else 400,
+            provider=provider,
+            body=excerpt,
+            request_id=rid,
+            retry_after=parse_retry_after(headers, now) if headers is not None else None,
+        )
+    return cls(text, provider=provider, body=excerpt)
+
+
+def timeout_error(
+    kind: str, seconds: float | None, *, provider: str, where: str
+) -> APITimeoutError:
+    """An ``APITimeoutError`` naming which timeout expired (``Timeout.<kind>``).
+
+    Args:
+        kind: The :class:`~llmplug.http.Timeout` field that expired.
+        seconds: Its value.
+        provider: The provider name.
+        where: ``METHOD URL`` of the request, already redacted.
+    """
+    after = f" after {seconds:g} s" if seconds is not None else ""
+    return APITimeoutError(f"{kind} timeout{after} (Timeout.{kind}) on {where}", provider=provider)
+
+
+def connection_error(
+    exc: BaseException, *, provider: str, where: str, secrets: Iterable[str] = ()
+) -> APIConnectionError:
+    """An ``APIConnectionError`` for a transport failure (the cause is set by the caller)."""
+    detail = redact_text(str(exc), tuple(secrets)) or "no details"
+    return APIConnectionError(f"{type(exc).__name__} on {where}: {detail}", provider=provider)

@@ -1,0 +1,437 @@
+"""One call on the wire, shared by the sync and async loops.
+
+:class:`Call` holds what the loops need (the request, its timeouts, its retry budget)
+and turns what went wrong into a :class:`~llmplug.http._retry.Failure`;
+:class:`StreamParser` turns body bytes into chunks through the provider's
+``parse_event``. Imported on the first request: it imports httpx2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import httpx2
+
+from llmplug._responses import ChatResponse
+from llmplug._secrets import redact_headers, redact_text, redact_url
+from llmplug.errors import (
+    APIError,
+    APIStatusError,
+    ConfigError,
+    IncompleteStreamError,
+    LLMError,
+    StreamInterruptedError,
+)
+from llmplug.http._contract import ServerEvent, StreamEnd
+from llmplug.http._errors import connection_error, timeout_error
+from llmplug.http._retry import Clock, Failure, Retries, status_is_retryable
+from llmplug.http._sse import DONE, NDJSONDecoder, SSEDecoder
+
+if TYPE_CHECKING:
+    from llmplug.http._config import Timeout
+    from llmplug.http._runtime import HTTPChatLLM
+
+__all__ = ["ERROR_BODY_LIMIT", "Call", "Retry", "StreamParser", "logger"]
+
+logger = logging.getLogger("llmplug.http")
+
+#: Bytes of an error response read (the rest is dropped); also the most drained after
+#: a stream's end marker, so the connection can go back to the pool.
+ERROR_BODY_LIMIT = 64 * 1024
+_OVERLOADED = 529
+# errors from a provider's pure parsing code that mean "malformed data", not "bug"
+_PARSE_ERRORS = (ValueError, LookupError, TypeError, AttributeError)
+_TIMEOUT_PHASES: dict[type[Exception], str] = {
+    httpx2.ConnectTimeout: "connect",
+    httpx2.PoolTimeout: "pool",
+    httpx2.WriteTimeout: "write",
+}
+
+
+class Retry(Exception):  # control flow inside the loops: never escapes them
+    """An attempt failed; the loop decides whether to try again."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.error)
+        self.failure = failure
+
+
+def _cause(error: LLMError, exc: BaseException) -> LLMError:
+    error.__cause__ = exc
+    return error
+
+
+class Call:
+    """One user call: the request, its timeouts and its retry budget."""
+
+    __slots__ = (
+        "_where",
+        "clamped",
+        "clock",
+        "headers",
+        "json",
+        "limits",
+        "llm",
+        "method",
+        "params",
+        "retries",
+        "secrets",
+        "sent",
+        "stream",
+        "timeout",
+        "url",
+    )
+
+    def __init__(
+        self,
+        llm: HTTPChatLLM,
+        *,
+        method: str,
+        url: str,
+        json: Any,
+        params: Mapping[str, str],
+        headers: dict[str, str],
+        stream: bool,
+        timeout: Timeout,
+        max_retries: int,
+        deadline: float | None,
+        clock: Clock,
+        secrets: tuple[str, ...],
+    ) -> None:
+        self.llm = llm
+        self.method = method
+        self.url = url
+        self.json = json
+        self.params = params
+        self.headers = headers
+        self.stream = stream
+        self.timeout = timeout
+        self.retries = Retries(
+            max_retries=max_retries,
+            deadline=deadline,
+            clock=clock,
+            policy=llm.retry_policy,
+            where=self.where,
+        )
+        self.clock = clock
+        self.secrets = secrets
+        self.limits: dict[str, float | None] = {}
+        self.clamped: frozenset[str] = frozenset()
+        self.sent = 0.0
+        self._where: str | None = None
+
+    @property
+    def provider(self) -> str:
+        """The provider name errors carry."""
+        return self.llm.provider_label
+
+    def where(self) -> str:
+        """``METHOD URL`` of the request, query included, secrets redacted (for messages)."""
+        if self._where is None:
+            url = self.url
+            if self.params:
+                url = f"{url}{'&' if '?' in url else '?'}{urlencode(self.params)}"
+            self._where = f"{self.method} {redact_url(url)}"
+        return self._where
+
+    # -- one attempt ------------------------------------------------------------------
+
+    def attempt_timeouts(self) -> dict[str, float | None]:
+        """The httpx2 timeouts of the next attempt, each cut to what is left of the total.
+
+        Raises:
+            Retry: The total deadline has passed (not retryable).
+        """
+        t = self.timeout
+        limits = {
+            "connect": t.connect,
+            "read": t.first_event if self.stream else t.read,
+            "write": t.write,
+            "pool": t.pool,
+        }
+        self.sent = self.clock.monotonic()
+        remaining = self.retries.remaining()
+        clamped: set[str] = set()
+        if remaining is not None:
+            if remaining <= 0:
+                raise Retry(Failure(self.timed_out("total"), retryable=False))
+            for name, value in limits.items():
+                if value is None or value > remaining:
+                    limits[name] = remaining
+                    clamped.add(name)
+        self.limits = limits
+        self.clamped = frozenset(clamped)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s headers=%s timeouts=%s", self.where(), redact_headers(self.headers), limits
+            )
+        return limits
+
+    def set_body_timeout(self, response: httpx2.Response) -> None:
+        """Set the socket read timeout of a stream's body (httpx2 reads it once).
+
+        It must allow both the rest of ``first_event`` and ``idle``: the larger of the
+        two, cut to what is left of the total.
+        """
+        t = self.timeout
+        read: float | None = None
+        if t.first_event is not None and t.idle is not None:
+            left = t.first_event - (self.clock.monotonic() - self.sent)
+            read = max(left, t.idle)
+        remaining = self.retries.remaining()
+        if remaining is not None and (read is None or read > remaining):
+            read = max(remaining, 0.001)
+            self.clamped = self.clamped | {"body"}
+        extension = response.request.extensions.get("timeout")
+        if isinstance(extension, dict):
+            extension["read"] = read
+
+    # -- failures ---------------------------------------------------------------------
+
+    def timed_out(self, kind: str) -> LLMError:
+        """An ``APITimeoutError`` naming ``kind`` (a field of :class:`Timeout`)."""
+        seconds = self.timeout.total if kind == "total" else getattr(self.timeout, kind, None)
+        return timeout_error(kind, seconds, provider=self.provider, where=self.where())
+
+    def status_failure(self, response: httpx2.Response, body: bytes) -> Failure:
+        """The failure for an error status (the body read so far)."""
+        status = response.status_code
+        headers = response.headers
+        if status < 400:
+            location = redact_url(headers.get("location", "?"))
+            error: LLMError = APIError(
+                f"HTTP {status}: unexpected redirect to {location}; check base_url",
+                provider=self.provider,
+            )
+            return Failure(error, retryable=False)
+        error = self.llm.error_from_body(body, status, headers)
+        retry_after = error.retry_after if isinstance(error, APIStatusError) else None
+        return Failure(error, status_is_retryable(status, headers), retry_after)
+
+    def transport_failure(
+        self,
+        exc: Exception,
+        *,
+        body_started: bool,
+        read_kind: str = "read",
+        read_phase: str = "read",
+    ) -> Failure:
+        """The failure for an httpx2 exception.
+
+        Connection, pool and write failures are retried; read failures only before any
+        of the body arrived (``body_started`` false); nothing once the deadline passed.
+
+        Args:
+            exc: The httpx2 exception.
+            body_started: Whether the body (or, for a stream, a chunk) had arrived.
+            read_kind: The timeout a read timeout stands for (``read``,
+                ``first_event`` or ``idle``).
+            read_phase: The entry of :attr:`limits` that bounded the read.
+        """
+        if isinstance(exc, httpx2.TimeoutException):
+            phase = _TIMEOUT_PHASES.get(type(exc), read_phase)
+            kind = phase if phase != read_phase else read_kind
+            if phase in self.clamped:
+                kind = "total"
+            retryable = kind != "total" and (phase != read_phase or not body_started)
+            return Failure(_cause(self.timed_out(kind), exc), retryable=retryable)
+        if isinstance(exc, httpx2.ConnectError | httpx2.WriteError):
+            retryable = True
+        elif isinstance(exc, httpx2.ReadError | httpx2.RemoteProtocolError):
+            retryable = not body_started
+        else:  # proxy, protocol, decoding errors: another attempt would fail alike
+            retryable = False
+        error = connection_error(
+            exc, provider=self.provider, where=self.where(), secrets=self.secrets
+        )
+        return Failure(_cause(error, exc), retryable=retryable)
+
+    def invalid_url(self, exc: Exception) -> ConfigError:
+        """The error for a URL httpx2 cannot use (a bad ``base_url``)."""
+        return ConfigError(
+            f"invalid URL in {self.where()} ({redact_text(str(exc), self.secrets)}); "
+            f"check base_url",
+            provider=self.provider,
+        )
+
+    def body_json(self, response: httpx2.Response, content: bytes) -> Any:
+        """The decoded JSON of a successful response.
+
+        Raises:
+            APIError: The body is not JSON.
+        """
+        try:
+            return json.loads(content)
+        except ValueError as exc:
+            kind = response.headers.get("content-type", "no content-type")
+            excerpt = redact_text(content[:300].decode("utf-8", "replace"), self.secrets)
+            raise APIError(
+                f"the response body is not JSON ({kind}): {excerpt!r}",
+                provider=self.provider,
+                body=excerpt,
+            ) from exc
+
+    def parse_response(self, data: Any) -> ChatResponse:
+        """The provider's ``parse_response``, malformed data reported as ``APIError``."""
+        try:
+            return self.llm.parse_response(data)
+        except LLMError:
+            raise
+        except _PARSE_ERRORS as exc:
+            raise self.unparsable(exc, data) from exc
+
+    def unparsable(self, exc: BaseException, data: Any) -> APIError:
+        """An ``APIError`` for a body or event the provider could not parse."""
+        excerpt = redact_text(str(data)[:300], self.secrets)
+        return APIError(
+            f"could not parse the response ({type(exc).__name__}: "
+            f"{redact_text(str(exc), self.secrets)}): {excerpt!r}",
+            provider=self.provider,
+            body=excerpt,
+        )
+
+
+class StreamParser:
+    """Body bytes -> events -> chunks, with the stream's bookkeeping.
+
+    Attributes:
+        last: The last chunk handed to the caller (set by the reader before it yields).
+        ended: The end marker (``[DONE]`` or ``STREAM_END``) was seen.
+        events: How many events arrived.
+        pending: An error that came after chunks of the same read; raised once they
+            reached the caller.
+    """
+
+    __slots__ = ("_parse", "_sse", "call", "decoder", "ended", "events", "last", "pending", "state")
+
+    def __init__(self, call: Call) -> None:
+        llm = call.llm
+        self.call = call
+        self._sse = llm.stream_format == "sse"
+        self.decoder: SSEDecoder | NDJSONDecoder = SSEDecoder() if self._sse else NDJSONDecoder()
+        self.state = llm.start_stream()
+        self._parse = llm.parse_event
+        self.last: ChatResponse | None = None
+        self.ended = False
+        self.events = 0
+        self.pending: BaseException | None = None
+
+    @property
+    def partial(self) -> str:
+        """The text the caller received so far."""
+        return (self.last.message.content or "") if self.last is not None else ""
+
+    def feed(self, raw: bytes) -> list[ChatResponse]:
+        """The chunks completed by ``raw``.
+
+        Raises:
+            Retry: An in-stream ``overloaded`` error before the first chunk.
+            APIError: Another in-stream error event, or an event the provider could not
+                parse.
+        """
+        return self._chunks(self.decoder.feed(raw))
+
+    def finish(self) -> list[ChatResponse]:
+        """The chunks left at the end of the body."""
+        return self._chunks(self.decoder.flush())
+
+    def _chunks(self, events: list[ServerEvent]) -> list[ChatResponse]:
+        out: list[ChatResponse] = []
+        if not events or self.ended:
+            return out
+        self.events += len(events)
+        for event in events:
+            if self._sse and event.data == DONE:
+                self.ended = True
+                break
+            try:
+                result = self._parse(event, self.state)
+            except LLMError as exc:
+                self._failed(exc, out)
+                break
+            except _PARSE_ERRORS as exc:
+                self._failed(_cause(self.call.unparsable(exc, event.data), exc), out)
+                break
+            if result is None:
+                continue
+            if isinstance(result, ChatResponse):
+                out.append(result)
+            elif isinstance(result, list):
+                for item in result:
+                    if isinstance(item, StreamEnd):
+                        self.ended = True
+                        break
+                    out.append(item)
+                if self.ended:
+                    break
+            else:  # STREAM_END
+                self.ended = True
+                break
+        return out
+
+    def _failed(self, error: LLMError, out: list[ChatResponse]) -> None:
+        if out:  # deliver the chunks that came before the error first
+            self.pending = error
+            return
+        if (
+            self.last is None
+            and isinstance(error, APIStatusError)
+            and error.status_code == _OVERLOADED
+        ):
+            raise Retry(Failure(error, retryable=True))
+        raise error
+
+    def json_body(self, response: httpx2.Response) -> bool:
+        """Whether an SSE request got a plain JSON answer (a server ignoring ``stream``)."""
+        kind = response.headers.get("content-type", "")
+        return self._sse and kind.startswith("application/json")
+
+    def from_json(self, response: httpx2.Response, content: bytes) -> list[ChatResponse]:
+        """The one chunk of a JSON answer to a stream request (or its error)."""
+        data = self.call.body_json(response, content)
+        if isinstance(data, dict) and data.get("error"):
+            self._failed(self.call.llm.error_from_body(data), [])
+        reply = self.call.parse_response(data)
+        self.ended = True
+        if reply.delta is None:
+            reply = reply.model_copy(update={"delta": reply.message.content or ""})
+        return [reply]
+
+    def broken(self, exc: Exception) -> Exception:
+        """The error for a transport failure while reading the body."""
+        call = self.call
+        read_kind = "idle" if self.events else "first_event"
+        if self.last is None:  # nothing reached the caller: another attempt is safe
+            return Retry(
+                call.transport_failure(
+                    exc, body_started=False, read_kind=read_kind, read_phase="body"
+                )
+            )
+        if isinstance(exc, httpx2.TimeoutException):
+            kind = "total" if "body" in call.clamped else read_kind
+            return _cause(call.timed_out(kind), exc)
+        if isinstance(exc, httpx2.NetworkError | httpx2.RemoteProtocolError):
+            detail = redact_text(str(exc), call.secrets) or type(exc).__name__
+            return _cause(
+                StreamInterruptedError(
+                    f"the connection dropped mid-stream ({detail}); "
+                    f"{len(self.partial)} characters had arrived",
+                    provider=call.provider,
+                    partial=self.partial,
+                ),
+                exc,
+            )
+        return call.transport_failure(exc, body_started=True).error
+
+    def incomplete(self) -> IncompleteStreamError:
+        """The error for a body that ended before the stream's end marker."""
+        marker = "[DONE]" if self._sse else "its end marker"
+        return IncompleteStreamError(
+            f"the stream ended before {marker}; {len(self.partial)} characters had arrived",
+            provider=self.call.provider,
+            partial=self.partial,
+        )

@@ -1,0 +1,299 @@
+"""``HTTPChatLLM``: runs a provider's pure wire code over httpx2.
+
+The endpoints (``chat``, ``stream_chat``, ``achat``, ``astream_chat``) build a
+:class:`~llmplug.http._exchange.Call` and hand it to the sync or async loop; httpx2 and
+the loops are imported on the first request, so importing a provider stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib import import_module
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+from pydantic import Field, PrivateAttr, field_validator
+
+from llmplug._llm import Capabilities
+from llmplug._messages import ChatMessage
+from llmplug._responses import ChatResponse, ChatResponseAsyncGen, ChatResponseGen
+from llmplug._secrets import redact_headers, redact_url
+from llmplug._version import __version__
+from llmplug.errors import APIError, InvalidOptionError
+from llmplug.http._base import HTTPChatLLMBase
+from llmplug.http._config import DEFAULT_LIMITS, DEFAULT_RETRY_POLICY, Limits, RetryPolicy, Timeout
+from llmplug.http._contract import HTTPRequest
+from llmplug.http._errors import build_error
+from llmplug.http._retry import SYSTEM_CLOCK, Clock
+
+if TYPE_CHECKING:
+    from llmplug.http._exchange import Call
+
+__all__ = ["HTTPChatLLM"]
+
+#: Per-call keyword arguments that configure the transport, not the request.
+TRANSPORT_OPTIONS = frozenset({"timeout", "max_retries"})
+_loops: dict[str, Any] = {}
+_NO_CLIENTS: dict[str, Any] = {"_client": None, "_alast": None}
+
+
+def _loop(name: str) -> Any:
+    """A module that imports httpx2, imported on the first request and cached here."""
+    module = _loops.get(name)
+    if module is None:
+        module = _loops[name] = import_module(f"llmplug.http.{name}")
+    return module
+
+
+_USER_AGENT = f"llmplug/{__version__}"
+
+
+def _merge(target: dict[str, str], extra: Mapping[str, str]) -> None:
+    """Add ``extra`` to ``target``, replacing headers of the same name in any case."""
+    if not extra:
+        return
+    names = {name.lower(): name for name in target}
+    for name, value in extra.items():
+        old = names.get(name.lower())
+        if old is not None and old != name:
+            del target[old]
+        target[name] = value
+        names[name.lower()] = name
+
+
+class HTTPChatLLM(HTTPChatLLMBase):
+    """An HTTP chat provider: implement the pure methods, get all eight endpoints.
+
+    Subclasses implement :meth:`build_request`, :meth:`parse_response` and
+    :meth:`parse_event` (see :class:`~llmplug.http._base.HTTPChatLLMBase`); this class
+    runs them over httpx2, sync and natively async, with one retry loop, timeouts,
+    connection pooling, SSE/NDJSON decoding and error mapping.
+
+    Per-call keyword arguments ``timeout=`` (seconds for the whole call, or a
+    :class:`~llmplug.http.Timeout`) and ``max_retries=`` configure the transport;
+    every other one goes to ``build_request(..., options)``.
+
+    Each instance pools its connections: one ``httpx2.Client``, and one
+    ``httpx2.AsyncClient`` per event loop, created on first use. Release them with
+    :meth:`close` / :meth:`aclose` or a ``with`` / ``async with`` block. The async
+    endpoints run on asyncio.
+
+    Attributes:
+        clock: The clock retries and deadlines read and sleep on (tests pass a fake);
+            ``None`` for the real one.
+    """
+
+    capabilities: ClassVar[Capabilities] = Capabilities(native_async=True)
+    #: The connection pool of each instance (per client).
+    limits: ClassVar[Limits] = DEFAULT_LIMITS
+    #: How long to wait between attempts.
+    retry_policy: ClassVar[RetryPolicy] = DEFAULT_RETRY_POLICY
+
+    clock: Any = Field(default=None, exclude=True, repr=False)
+
+    _client: Any = PrivateAttr(default=None)
+    _aclients: dict[int, Any] = PrivateAttr(default_factory=dict)
+    _alast: Any = PrivateAttr(default=None)
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _coerce_timeout(cls, value: Any) -> Timeout:
+        try:
+            return Timeout.coerce(value)
+        except TypeError as exc:  # pydantic reports ValueError, not TypeError
+            raise ValueError(str(exc)) from exc
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            if name == "extra_headers" and isinstance(value, Mapping):
+                yield name, redact_headers(value)
+            elif name == "base_url" and isinstance(value, str):
+                yield name, redact_url(value)
+            else:
+                yield name, value
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # clients hold sockets and locks: a copy made by pickle opens its own
+        state = super().__getstate__()
+        state["__pydantic_private__"] = {
+            **(state.get("__pydantic_private__") or {}),
+            **_NO_CLIENTS,
+            "_aclients": {},
+        }
+        return state
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        # as for pickle: the copy opens its own clients (these cannot be copied)
+        memo = {} if memo is None else memo
+        private = self.__pydantic_private__ or {}
+        for name in _NO_CLIENTS:
+            memo[id(private.get(name))] = None
+        memo[id(private.get("_aclients"))] = {}
+        return super().__deepcopy__(memo)
+
+    # -- request parts ---------------------------------------------------------------
+
+    def headers(
+        self, request: HTTPRequest | None = None, *, stream: bool = False
+    ) -> dict[str, str]:
+        """The headers of a request, later ones winning (names compared in any case).
+
+        ``User-Agent: llmplug/<version>`` (and ``Accept: text/event-stream`` for an SSE
+        stream), :meth:`auth_headers` when a key is set, :attr:`extra_headers`, then the
+        request's own headers.
+
+        Args:
+            request: The request (its ``headers`` come last).
+            stream: Whether the request is for a stream.
+        """
+        merged = {"User-Agent": _USER_AGENT}
+        if stream and self.stream_format == "sse":
+            merged["Accept"] = "text/event-stream"
+        if self.api_key is not None:
+            _merge(merged, self.auth_headers(self.api_key.get_secret_value()))
+        _merge(merged, self.extra_headers)
+        if request is not None:
+            _merge(merged, request.headers)
+        return merged
+
+    def url_for(self, path: str) -> str:
+        """The absolute URL of ``path`` (relative to :attr:`base_url`, or absolute)."""
+        if path.startswith(("https://", "http://")):
+            return path
+        return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
+
+    def error_from_body(
+        self, body: Any, status: int | None = None, headers: Mapping[str, str] | None = None
+    ) -> APIError:
+        """The error for an error body: an HTTP error response, or an in-stream error event.
+
+        The class comes from the HTTP status (400 ``BadRequestError``... 429
+        ``RateLimitError``, >= 500 ``InternalServerError``) or, with no status, from the
+        error's ``type`` (``overloaded_error`` is a 529); :meth:`error_class` may refine
+        it (``ContextWindowExceededError``). The error carries the message from the body,
+        the provider, status, request id, ``retry_after`` and a redacted body excerpt.
+
+        Raise it from :meth:`parse_event` for an in-stream error event::
+
+            raise self.error_from_body(event.json())
+
+        Args:
+            body: The decoded JSON body (a dict), its text or bytes.
+            status: The HTTP status; ``None`` for an in-stream error event.
+            headers: The response headers (request id, ``retry-after``).
+        """
+        return build_error(
+            body,
+            status,
+            headers,
+            provider=self.provider_label,
+            secrets=self._secrets(),
+            refine=self.error_class,
+            key_env=self.key_env,
+            now=(self.clock or SYSTEM_CLOCK).time(),
+        )
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self.api_key.get_secret_value(),) if self.api_key is not None else ()
+
+    def _call(self, messages: Sequence[ChatMessage], options: dict[str, Any], stream: bool) -> Call:
+        timeout = Timeout.coerce(self.timeout)
+        if "timeout" in options:
+            try:
+                timeout = Timeout.coerce(options.pop("timeout"), default=timeout)
+            except (TypeError, ValueError) as exc:
+                raise InvalidOptionError(
+                    f"timeout: {exc}", provider=self.provider_label, option="timeout"
+                ) from exc
+        max_retries = self.max_retries
+        if "max_retries" in options:
+            max_retries = options.pop("max_retries")
+            if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+                raise InvalidOptionError(
+                    f"max_retries must be an int >= 0, got {max_retries!r}",
+                    provider=self.provider_label,
+                    option="max_retries",
+                )
+        request = self.build_request(messages, options, stream=stream)
+        clock: Clock = self.clock or SYSTEM_CLOCK
+        call: Call = _loop("_exchange").Call(
+            self,
+            method=request.method,
+            url=self.url_for(request.path),
+            json=request.json,
+            params=request.params,
+            headers=self.headers(request, stream=stream),
+            stream=stream,
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=None if timeout.total is None else clock.monotonic() + timeout.total,
+            clock=clock,
+            secrets=self._secrets(),
+        )
+        return call
+
+    # -- endpoints -------------------------------------------------------------------
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Send ``messages``; return the reply (retried on transient failures)."""
+        return _loop("_sync").chat(self._call(messages, kwargs, stream=False))  # type: ignore[no-any-return]
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream the reply. Retried only until its first chunk reached the caller."""
+        return _loop("_sync").stream(self._call(messages, kwargs, stream=True))  # type: ignore[no-any-return]
+
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async :meth:`chat` (natively async)."""
+        return await _loop("_async").chat(self._call(messages, kwargs, stream=False))  # type: ignore[no-any-return]
+
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(...)``, then ``async for``."""
+        return _loop("_async").stream(self._call(messages, kwargs, stream=True))  # type: ignore[no-any-return]
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the sync client's connections (a later call opens new ones).
+
+        Async clients are closed by :meth:`aclose`; those whose event loop has closed
+        are dropped here.
+        """
+        if self._client is None and not self._aclients:
+            return  # never used: nothing to close (and no need to import httpx2)
+        from llmplug.http._client import close_sync
+
+        close_sync(self)
+
+    async def aclose(self) -> None:
+        """Close the async client of the running event loop, and the sync client."""
+        if self._aclients:
+            import asyncio
+
+            from llmplug.http._client import close_async
+
+            await close_async(self, asyncio.get_running_loop())
+        self.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

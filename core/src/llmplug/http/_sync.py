@@ -1,0 +1,173 @@
+"""The sync request loop and stream reader (twins of :mod:`llmplug.http._async`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, TypeVar
+
+import httpx2
+
+from llmplug._responses import ChatResponse
+from llmplug.http._client import sync_client
+from llmplug.http._exchange import ERROR_BODY_LIMIT, Call, Retry, StreamParser
+
+__all__ = ["chat", "stream"]
+
+T = TypeVar("T")
+
+
+def _send(call: Call, consume: Callable[[Call, httpx2.Response], T]) -> T:
+    """The retry loop: send, hand a successful response to ``consume``, or retry.
+
+    ``consume`` owns the response once it returns; on any failure the response is
+    closed here. ``consume`` raises :class:`Retry` for failures worth deciding on.
+    """
+    client = sync_client(call.llm)
+    retries = call.retries
+    while True:
+        response: httpx2.Response | None = None
+        try:
+            request = client.build_request(
+                call.method,
+                call.url,
+                json=call.json,
+                params=call.params or None,
+                headers=call.headers,
+                extensions={"timeout": call.attempt_timeouts()},
+            )
+            response = client.send(request, stream=True)
+            if response.status_code >= 300:
+                failure = call.status_failure(response, _error_body(response))
+            else:
+                result = consume(call, response)
+                response = None  # consume owns it now
+                return result
+        except Retry as retry:
+            failure = retry.failure
+        except httpx2.InvalidURL as exc:
+            raise call.invalid_url(exc) from exc
+        except httpx2.TransportError as exc:
+            failure = call.transport_failure(exc, body_started=False, read_kind=_read_kind(call))
+        finally:
+            if response is not None:
+                response.close()
+        wait = retries.next_wait(failure)
+        if wait is None:
+            raise failure.error
+        call.clock.sleep(wait)
+
+
+def _read_kind(call: Call) -> str:
+    return "first_event" if call.stream else "read"
+
+
+def _error_body(response: httpx2.Response) -> bytes:
+    body = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= ERROR_BODY_LIMIT:
+                break
+    except httpx2.HTTPError:
+        pass  # the status says enough
+    return bytes(body[:ERROR_BODY_LIMIT])
+
+
+def _read_json(call: Call, response: httpx2.Response) -> Any:
+    try:
+        content = response.read()
+    except httpx2.TransportError as exc:
+        started = response.num_bytes_downloaded > 0
+        raise Retry(call.transport_failure(exc, body_started=started)) from None
+    finally:
+        response.close()
+    return call.body_json(response, content)
+
+
+def chat(call: Call) -> ChatResponse:
+    """Send a non-streaming call and parse its answer."""
+    return call.parse_response(_send(call, _read_json))
+
+
+def _open(
+    call: Call, response: httpx2.Response
+) -> tuple[Generator[ChatResponse, None, None], ChatResponse | None]:
+    # read up to the first chunk inside the retry loop: until a chunk reached the
+    # caller, any failure may be retried
+    chunks = _chunks(call, response)
+    try:
+        return chunks, next(chunks)
+    except StopIteration:
+        return chunks, None
+
+
+def stream(call: Call) -> Generator[ChatResponse, None, None]:
+    """Send a streaming call; yield its chunks. Closing the iterator closes the response."""
+    chunks, first = _send(call, _open)
+    if first is None:
+        return
+    try:
+        yield first
+        yield from chunks
+    finally:
+        chunks.close()
+
+
+def _chunks(call: Call, response: httpx2.Response) -> Generator[ChatResponse, None, None]:
+    parser = StreamParser(call)
+    body: Iterator[bytes] | None = None
+    try:
+        if parser.json_body(response):
+            try:
+                content = response.read()
+            except httpx2.HTTPError as exc:
+                raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
+            yield from parser.from_json(response, content)
+            return
+        call.set_body_timeout(response)
+        encoded = "content-encoding" in response.headers
+        body = reader = response.iter_bytes() if encoded else response.iter_raw()
+        deadline = call.retries.deadline
+        clock = call.clock
+        while True:
+            try:
+                data = next(reader)
+            except StopIteration:
+                break
+            except httpx2.HTTPError as exc:
+                raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
+            if deadline is not None and clock.monotonic() >= deadline:
+                raise call.timed_out("total")
+            for chunk in parser.feed(data):
+                parser.last = chunk
+                yield chunk
+            if parser.pending is not None:
+                raise parser.pending
+            if parser.ended:
+                _drain(reader)
+                return
+        for chunk in parser.finish():
+            parser.last = chunk
+            yield chunk
+        if parser.pending is not None:
+            raise parser.pending
+        if not parser.ended:
+            raise parser.incomplete()
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        response.close()
+
+
+def _drain(body: Iterator[bytes]) -> None:
+    # read what follows the end marker (usually just the chunked terminator), so the
+    # connection goes back to the pool instead of being closed
+    size = 0
+    try:
+        for data in body:
+            size += len(data)
+            if size > ERROR_BODY_LIMIT:
+                return
+    except httpx2.HTTPError:
+        pass
