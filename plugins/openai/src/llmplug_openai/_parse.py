@@ -1,0 +1,272 @@
+"""Chat Completions responses and stream chunks -> llmplug responses: pure functions.
+
+Bodies and events arrive as decoded JSON (plain dicts) and are read as such: no model of
+the wire format is built, only the one :class:`~llmplug.ChatResponse` (with its message
+and blocks) per chunk that the caller sees, because this runs once per streamed token.
+
+Beyond OpenAI's own fields, reasoning text sent by compatible servers is read from
+``reasoning_content`` (DeepSeek, llama.cpp, vLLM) or ``reasoning`` (OpenRouter, Groq,
+newer vLLM) into a :class:`~llmplug.ThinkingBlock`, and DeepSeek's
+``prompt_cache_hit_tokens`` counts as cached tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from llmplug import (
+    ChatMessage,
+    ChatResponse,
+    LogProb,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+    Usage,
+)
+
+__all__ = ["StreamState", "parse_chunk", "parse_completion", "parse_logprobs", "parse_usage"]
+
+_ASSISTANT = MessageRole.ASSISTANT
+
+
+def parse_completion(data: Any) -> ChatResponse:
+    """Turn a ``chat.completion`` body into a ChatResponse.
+
+    The first choice is the message (only ``n=1`` is requested); ``finish_reason`` (and
+    ``refusal``, when the model refused) go in ``additional_kwargs``.
+    """
+    choices = data.get("choices") if isinstance(data, dict) else None
+    choice = choices[0] if choices else {}
+    message = choice.get("message") or {}
+    blocks: list[Any] = []
+    reasoning = _reasoning(message)
+    if reasoning:
+        blocks.append(ThinkingBlock(content=reasoning))
+    content = message.get("content")
+    tool_calls = [_tool_call(call) for call in message.get("tool_calls") or ()]
+    if isinstance(content, str) and (content or not tool_calls):
+        blocks.append(TextBlock(text=content))
+    elif isinstance(content, list):  # content parts, from some compatible servers
+        text = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        blocks.append(TextBlock(text=text))
+    blocks.extend(tool_calls)
+    extra: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
+    if message.get("refusal"):
+        extra["refusal"] = message["refusal"]
+    logprobs = choice.get("logprobs")
+    return ChatResponse(
+        message=_assistant(blocks),
+        raw=data,
+        logprobs=parse_logprobs(logprobs.get("content")) if isinstance(logprobs, dict) else None,
+        additional_kwargs=extra,
+        usage=parse_usage(data.get("usage")) if isinstance(data, dict) else None,
+    )
+
+
+def parse_usage(usage: Any) -> Usage | None:
+    """The ``usage`` object as :class:`~llmplug.Usage` (``None`` when absent)."""
+    if not isinstance(usage, dict):
+        return None
+    prompt = usage.get("prompt_tokens_details") or {}
+    completion = usage.get("completion_tokens_details") or {}
+    return Usage(
+        input_tokens=usage.get("prompt_tokens") or 0,
+        output_tokens=usage.get("completion_tokens") or 0,
+        cached_tokens=prompt.get("cached_tokens") or usage.get("prompt_cache_hit_tokens") or 0,
+        reasoning_tokens=completion.get("reasoning_tokens") or 0,
+    )
+
+
+def parse_logprobs(entries: Any) -> list[list[LogProb]] | None:
+    """Per output token: the sampled token first, then the other likeliest ones."""
+    if not isinstance(entries, list):
+        return None
+    rows: list[list[LogProb]] = []
+    for entry in entries:
+        token = entry.get("token", "")
+        row = [_logprob(entry)]
+        row.extend(
+            _logprob(alt) for alt in entry.get("top_logprobs") or () if alt.get("token") != token
+        )
+        rows.append(row)
+    return rows
+
+
+class StreamState:
+    """What one stream has accumulated so far (the message, usage, finish reason)."""
+
+    __slots__ = ("finish_reason", "logprobs", "reasoning", "refusal", "text", "tools", "usage")
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.reasoning = ""
+        self.refusal = ""
+        # index -> [id, name, arguments so far]
+        self.tools: dict[int, list[str]] = {}
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.logprobs: list[list[LogProb]] | None = None
+
+    def response(self, delta: str, raw: Any) -> ChatResponse:
+        """A chunk: the accumulated message, with ``delta`` the text that just arrived."""
+        if not (
+            self.reasoning or self.tools or self.finish_reason or self.refusal or self.logprobs
+        ):
+            # text only, before the end: the chunk of nearly every token
+            message = ChatMessage(role=_ASSISTANT, blocks=[TextBlock(text=self.text)])
+            return ChatResponse(message=message, raw=raw, delta=delta, usage=self.usage)
+        blocks: list[Any] = []
+        if self.reasoning:
+            blocks.append(ThinkingBlock(content=self.reasoning))
+        if self.text or not self.tools:
+            blocks.append(TextBlock(text=self.text))
+        for call_id, name, arguments in self.tools.values():
+            blocks.append(
+                ToolCallBlock(
+                    tool_call_id=call_id or None, tool_name=name, tool_kwargs=_arguments(arguments)
+                )
+            )
+        extra: dict[str, Any] = {}
+        if self.finish_reason is not None:
+            extra["finish_reason"] = self.finish_reason
+        if self.refusal:
+            extra["refusal"] = self.refusal
+        return ChatResponse(
+            message=ChatMessage(role=_ASSISTANT, blocks=blocks),
+            raw=raw,
+            delta=delta,
+            logprobs=list(self.logprobs) if self.logprobs is not None else None,
+            additional_kwargs=extra,
+            usage=self.usage,
+        )
+
+
+def parse_chunk(data: Any, state: StreamState) -> ChatResponse | None:
+    """Fold one ``chat.completion.chunk`` into ``state``; the chunk to yield, if any.
+
+    A chunk that adds nothing (the role-only first chunk, Azure's content-filter
+    preamble) yields nothing. The chunk carrying ``finish_reason`` and the
+    ``include_usage`` chunk after it each yield one with an empty ``delta``, so the
+    last chunk a consumer sees holds the finish reason and the usage.
+    """
+    if not isinstance(data, dict):
+        return None
+    choices = data.get("choices")
+    if choices and not data.get("usage"):
+        choice = choices[0]
+        delta = choice.get("delta")
+        if (
+            delta
+            and len(delta) == 1
+            and not choice.get("finish_reason")
+            and not choice.get("logprobs")
+        ):
+            text = delta.get("content")
+            if isinstance(text, str):
+                # a text delta and nothing else: nearly every chunk
+                if not text:
+                    return None
+                state.text += text
+                return state.response(text, data)
+    usage = data.get("usage")
+    if usage:
+        state.usage = parse_usage(usage)
+    if not choices:
+        return state.response("", data) if usage else None
+    choice = choices[0]
+    delta = choice.get("delta") or {}
+    changed = bool(usage)
+    text = delta.get("content")
+    if text and isinstance(text, str):
+        state.text += text
+        changed = True
+    else:
+        text = ""
+    reasoning = _reasoning(delta)
+    if reasoning:
+        state.reasoning += reasoning
+        changed = True
+    refusal = delta.get("refusal")
+    if refusal and isinstance(refusal, str):
+        state.refusal += refusal
+        changed = True
+    calls = delta.get("tool_calls")
+    if calls:
+        _fold_tool_calls(state, calls)
+        changed = True
+    logprobs = choice.get("logprobs")
+    if isinstance(logprobs, dict):
+        rows = parse_logprobs(logprobs.get("content"))
+        if rows:
+            state.logprobs = (state.logprobs or []) + rows
+            changed = True
+    finish = choice.get("finish_reason")
+    if finish:
+        state.finish_reason = finish
+        changed = True
+    return state.response(text, data) if changed else None
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _assistant(blocks: list[Any]) -> ChatMessage:
+    return ChatMessage(role=_ASSISTANT, blocks=blocks)
+
+
+def _reasoning(message: dict[str, Any]) -> str:
+    value = message.get("reasoning_content") or message.get("reasoning")
+    return value if isinstance(value, str) else ""
+
+
+def _tool_call(call: dict[str, Any]) -> ToolCallBlock:
+    function = call.get("function")
+    if function is None and call.get("type") == "custom":  # custom tools: free-form input
+        custom = call.get("custom") or {}
+        return ToolCallBlock(
+            tool_call_id=call.get("id"),
+            tool_name=custom.get("name", ""),
+            tool_kwargs=custom.get("input", ""),
+        )
+    function = function or {}
+    return ToolCallBlock(
+        tool_call_id=call.get("id"),
+        tool_name=function.get("name", ""),
+        tool_kwargs=_arguments(function.get("arguments") or ""),
+    )
+
+
+def _fold_tool_calls(state: StreamState, calls: list[Any]) -> None:
+    for position, call in enumerate(calls):
+        index = call.get("index", position)
+        entry = state.tools.get(index)
+        if entry is None:
+            entry = state.tools[index] = ["", "", ""]
+        if call.get("id"):
+            entry[0] = call["id"]
+        function = call.get("function") or {}
+        if function.get("name") and not entry[1]:
+            entry[1] = function["name"]
+        if function.get("arguments"):
+            entry[2] += function["arguments"]
+
+
+def _arguments(text: str) -> dict[str, Any] | str:
+    """Tool arguments as a dict; the raw text while incomplete or when not an object."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, dict) else text
+
+
+def _logprob(entry: dict[str, Any]) -> LogProb:
+    return LogProb(
+        token=entry.get("token", ""),
+        logprob=entry.get("logprob", 0.0),
+        bytes=entry.get("bytes") or [],
+    )
