@@ -174,7 +174,11 @@ class LLM(BaseModel, ABC):
     @property
     def provider_label(self) -> str:
         """The provider name this LLM was loaded as, else its class name."""
-        return self._provider or self.class_name()
+        # read from pydantic's private dict: ``self._provider`` goes through the slow
+        # ``BaseModel.__getattr__`` fallback, and this is read on every call
+        private = self.__pydantic_private__
+        provider = private.get("_provider") if private else None
+        return provider or self.class_name()
 
     @property
     @abstractmethod

@@ -48,9 +48,12 @@ class ChatMessage(Model):
     blocks: list[ContentBlock] = Field(default_factory=list)
 
     def __init__(self, /, content: str | Sequence[Any] | None = None, **data: Any) -> None:
+        __tracebackhide__ = True
         if content is not None:
             data["content"] = content
-        super().__init__(**data)
+        # BaseModel.__init__ inlined: a message is built per chunk and per call
+        if self.__pydantic_validator__.validate_python(data, self_instance=self) is not self:
+            super().__init__(**data)  # a validator returned another object: pydantic warns
 
     @model_validator(mode="before")
     @classmethod

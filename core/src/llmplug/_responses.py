@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, computed_field
 
+from llmplug._blocks import TextBlock
 from llmplug._messages import ChatMessage, MessageRole
 from llmplug._model import Model
 
@@ -120,6 +121,59 @@ class ChatResponse(Model):
 
 ChatResponseGen = Generator[ChatResponse, None, None]
 ChatResponseAsyncGen = AsyncGenerator[ChatResponse, None]
+
+# -- trusted construction (the per-token path of HTTP providers) ------------------------
+
+_new = object.__new__
+_set = object.__setattr__
+_ASSISTANT = MessageRole.ASSISTANT
+
+
+def assistant_text_message(text: str) -> ChatMessage:
+    """``ChatMessage(role=ASSISTANT, blocks=[TextBlock(text=text)])``, built without validation.
+
+    For parsers that already hold a ``str`` (decoded JSON): the result equals the
+    validated message (``==``, ``model_dump_json()``, ``model_fields_set``) at about a
+    third of the cost. ``text`` must be a ``str``: nothing is checked.
+    """
+    block = _new(TextBlock)
+    _set(block, "__dict__", {"block_type": "text", "text": text})
+    _set(block, "__pydantic_fields_set__", {"text"})
+    _set(block, "__pydantic_extra__", None)
+    _set(block, "__pydantic_private__", None)
+    message = _new(ChatMessage)
+    _set(message, "__dict__", {"role": _ASSISTANT, "additional_kwargs": {}, "blocks": [block]})
+    _set(message, "__pydantic_fields_set__", {"role", "blocks"})
+    _set(message, "__pydantic_extra__", None)
+    _set(message, "__pydantic_private__", None)
+    return message
+
+
+def assistant_text_chunk(text: str, delta: str, raw: Any, usage: Usage | None) -> ChatResponse:
+    """A streamed chunk holding only text, built without validation.
+
+    Equal to ``ChatResponse(message=ChatMessage(role=ASSISTANT,
+    blocks=[TextBlock(text=text)]), raw=raw, delta=delta, usage=usage)`` (``==``,
+    ``model_dump_json()``, ``model_fields_set``). ``text`` and ``delta`` must be
+    ``str`` and ``usage`` a :class:`Usage` or ``None``: nothing is checked.
+    """
+    response = _new(ChatResponse)
+    _set(
+        response,
+        "__dict__",
+        {
+            "message": assistant_text_message(text),
+            "raw": raw,
+            "delta": delta,
+            "logprobs": None,
+            "additional_kwargs": {},
+            "usage": usage,
+        },
+    )
+    _set(response, "__pydantic_fields_set__", {"message", "raw", "delta", "usage"})
+    _set(response, "__pydantic_extra__", None)
+    _set(response, "__pydantic_private__", None)
+    return response
 
 
 class CompletionResponse(Model):

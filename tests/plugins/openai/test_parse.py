@@ -357,3 +357,35 @@ def test_error_event_in_stream(make: Any) -> None:
 def test_error_body_with_status_200(make: Any) -> None:
     with pytest.raises(ContextWindowExceededError):
         make().parse_response(CONTEXT_ERROR)
+
+
+def test_text_paths_equal_validated_models() -> None:
+    # the text-only chunk and completion are built unvalidated: same as validated ones
+    from llmplug import ChatMessage, ChatResponse, MessageRole, TextBlock
+    from llmplug_openai._parse import StreamState, parse_chunk, parse_completion
+
+    def message(text: str) -> ChatMessage:
+        return ChatMessage(role=MessageRole.ASSISTANT, blocks=[TextBlock(text=text)])
+
+    state = StreamState()
+    event = {"choices": [{"index": 0, "delta": {"content": "Hi"}}]}
+    chunk = parse_chunk(event, state)
+    expected = ChatResponse(message=message("Hi"), raw=event, delta="Hi", usage=None)
+    assert chunk == expected
+    assert chunk is not None
+    assert chunk.model_dump_json() == expected.model_dump_json()
+    assert chunk.model_fields_set == expected.model_fields_set
+    body = {
+        "choices": [{"message": {"role": "assistant", "content": "Yes"}, "finish_reason": "stop"}]
+    }
+    reply = parse_completion(body)
+    expected = ChatResponse(
+        message=message("Yes"),
+        raw=body,
+        logprobs=None,
+        additional_kwargs={"finish_reason": "stop"},
+        usage=None,
+    )
+    assert reply == expected
+    assert reply.model_dump_json() == expected.model_dump_json()
+    assert reply.message.model_fields_set == expected.message.model_fields_set

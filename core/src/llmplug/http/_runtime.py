@@ -8,6 +8,7 @@ the loops are imported on the first request, so importing a provider stays cheap
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from importlib import import_module
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -48,17 +49,26 @@ def _loop(name: str) -> Any:
 _USER_AGENT = f"llmplug/{__version__}"
 
 
+@lru_cache(maxsize=64)
+def _join(base_url: str, path: str) -> str:
+    if path.startswith(("https://", "http://")):
+        return path
+    return f"{base_url.rstrip('/')}/{path.lstrip('/')}"
+
+
 def _merge(target: dict[str, str], extra: Mapping[str, str]) -> None:
     """Add ``extra`` to ``target``, replacing headers of the same name in any case."""
     if not extra:
         return
-    names = {name.lower(): name for name in target}
     for name, value in extra.items():
-        old = names.get(name.lower())
-        if old is not None and old != name:
-            del target[old]
+        if name not in target:
+            # the names in target are unique in any case: drop another spelling of name
+            lower = name.lower()
+            for old in target:
+                if old.lower() == lower:
+                    del target[old]
+                    break
         target[name] = value
-        names[name.lower()] = name
 
 
 class HTTPChatLLM(HTTPChatLLMBase):
@@ -158,9 +168,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
 
     def url_for(self, path: str) -> str:
         """The absolute URL of ``path`` (relative to :attr:`base_url`, or absolute)."""
-        if path.startswith(("https://", "http://")):
-            return path
-        return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
+        return _join(self.base_url, path)
 
     def error_from_body(
         self, body: Any, status: int | None = None, headers: Mapping[str, str] | None = None

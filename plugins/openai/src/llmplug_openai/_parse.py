@@ -25,6 +25,7 @@ from llmplug import (
     ToolCallBlock,
     Usage,
 )
+from llmplug._responses import assistant_text_chunk, assistant_text_message
 
 __all__ = ["StreamState", "parse_chunk", "parse_completion", "parse_logprobs", "parse_usage"]
 
@@ -46,23 +47,32 @@ def parse_completion(data: Any) -> ChatResponse:
         blocks.append(ThinkingBlock(content=reasoning))
     content = message.get("content")
     tool_calls = [_tool_call(call) for call in message.get("tool_calls") or ()]
+    if not blocks and not tool_calls and isinstance(content, str):
+        # one text block: the usual answer, its message built unvalidated
+        reply = assistant_text_message(content)
+    else:
+        reply = _message(blocks, content, tool_calls)
+    extra: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
+    if message.get("refusal"):
+        extra["refusal"] = message["refusal"]
+    logprobs = choice.get("logprobs")
+    return ChatResponse(
+        message=reply,
+        raw=data,
+        logprobs=parse_logprobs(logprobs.get("content")) if isinstance(logprobs, dict) else None,
+        additional_kwargs=extra,
+        usage=parse_usage(data.get("usage")) if isinstance(data, dict) else None,
+    )
+
+
+def _message(blocks: list[Any], content: Any, tool_calls: list[ToolCallBlock]) -> ChatMessage:
     if isinstance(content, str) and (content or not tool_calls):
         blocks.append(TextBlock(text=content))
     elif isinstance(content, list):  # content parts, from some compatible servers
         text = "".join(p.get("text", "") for p in content if isinstance(p, dict))
         blocks.append(TextBlock(text=text))
     blocks.extend(tool_calls)
-    extra: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
-    if message.get("refusal"):
-        extra["refusal"] = message["refusal"]
-    logprobs = choice.get("logprobs")
-    return ChatResponse(
-        message=_assistant(blocks),
-        raw=data,
-        logprobs=parse_logprobs(logprobs.get("content")) if isinstance(logprobs, dict) else None,
-        additional_kwargs=extra,
-        usage=parse_usage(data.get("usage")) if isinstance(data, dict) else None,
-    )
+    return _assistant(blocks)
 
 
 def parse_usage(usage: Any) -> Usage | None:
@@ -114,9 +124,9 @@ class StreamState:
         if not (
             self.reasoning or self.tools or self.finish_reason or self.refusal or self.logprobs
         ):
-            # text only, before the end: the chunk of nearly every token
-            message = ChatMessage(role=_ASSISTANT, blocks=[TextBlock(text=self.text)])
-            return ChatResponse(message=message, raw=raw, delta=delta, usage=self.usage)
+            # text only, before the end: the chunk of nearly every token (built unvalidated:
+            # the text is a str already)
+            return assistant_text_chunk(self.text, delta, raw, self.usage)
         blocks: list[Any] = []
         if self.reasoning:
             blocks.append(ThinkingBlock(content=self.reasoning))
