@@ -69,3 +69,39 @@ def test_chunk_copies_and_pickles() -> None:
     message = fast.message
     message.content = "Bye"
     assert message.blocks == [TextBlock(text="Bye")]
+
+
+def test_trusted_usage_equals_validated() -> None:
+    from llmplug import Usage
+    from llmplug._responses import trusted_usage
+
+    for counts in ({}, {"input_tokens": 3, "output_tokens": 5}, {"reasoning_tokens": 2}):
+        fast, slow = trusted_usage(**counts), Usage(**counts)
+        assert fast == slow
+        assert fast.model_dump_json() == slow.model_dump_json()
+        assert fast.model_fields_set == slow.model_fields_set
+        assert repr(fast) == repr(slow)
+        assert fast.total_tokens == slow.total_tokens
+
+
+def test_trusted_chat_response_equals_validated() -> None:
+    from llmplug import ChatResponse, LogProb, Usage
+    from llmplug._responses import assistant_text_message, trusted_chat_response
+
+    cases: list[dict[str, object]] = [
+        {"message": assistant_text_message("hi")},
+        {
+            "message": assistant_text_message("hi"),
+            "raw": {"id": "x"},
+            "logprobs": [[LogProb(token="hi", logprob=-0.1)]],
+            "additional_kwargs": {"finish_reason": "stop"},
+            "usage": Usage(input_tokens=1, output_tokens=2),
+        },
+        {"message": assistant_text_message(""), "delta": "", "usage": None},
+    ]
+    for fields in cases:
+        fast, slow = trusted_chat_response(**fields), ChatResponse(**fields)  # type: ignore[arg-type]
+        assert fast == slow
+        assert fast.model_dump_json() == slow.model_dump_json()
+        assert fast.model_fields_set == slow.model_fields_set
+        assert repr(fast) == repr(slow)

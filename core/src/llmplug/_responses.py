@@ -176,6 +176,54 @@ def assistant_text_chunk(text: str, delta: str, raw: Any, usage: Usage | None) -
     return response
 
 
+_USAGE_DEFAULTS = {
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cached_tokens": 0,
+    "cache_creation_tokens": 0,
+    "reasoning_tokens": 0,
+}
+
+
+def trusted_usage(**counts: int) -> Usage:
+    """``Usage(**counts)``, built without validation.
+
+    Equal to the validated one (``==``, ``model_dump_json()``, ``model_fields_set``).
+    ``counts`` must be :class:`Usage` field names with ``int`` values: nothing is checked.
+    """
+    usage = _new(Usage)
+    _set(usage, "__dict__", {**_USAGE_DEFAULTS, **counts})
+    _set(usage, "__pydantic_fields_set__", set(counts))
+    _set(usage, "__pydantic_extra__", None)
+    _set(usage, "__pydantic_private__", None)
+    return usage
+
+
+def trusted_chat_response(**fields: Any) -> ChatResponse:
+    """``ChatResponse(**fields)``, built without validation.
+
+    Equal to the validated one (``==``, ``model_dump_json()``, ``model_fields_set``) when
+    every value already has its field's type (``message`` a ``ChatMessage``, ``usage`` a
+    :class:`Usage` or ``None``, ``logprobs`` lists of :class:`LogProb`...): nothing is
+    checked.
+    """
+    values: dict[str, Any] = {
+        "message": None,
+        "raw": None,
+        "delta": None,
+        "logprobs": None,
+        "additional_kwargs": {},
+        "usage": None,
+    }
+    values.update(fields)
+    response = _new(ChatResponse)
+    _set(response, "__dict__", values)
+    _set(response, "__pydantic_fields_set__", set(fields))
+    _set(response, "__pydantic_extra__", None)
+    _set(response, "__pydantic_private__", None)
+    return response
+
+
 class CompletionResponse(Model):
     """The answer to a completion call, or one chunk of a streamed answer.
 

@@ -88,33 +88,11 @@ async def chat(call: Call) -> ChatResponse:
     return call.parse_response(await _send(call, _read_json))
 
 
-async def _open(
-    call: Call, response: httpx2.Response
-) -> tuple[AsyncGenerator[ChatResponse, None], ChatResponse | None]:
-    chunks = _chunks(call, response)
-    try:
-        return chunks, await chunks.__anext__()
-    except StopAsyncIteration:
-        return chunks, None
+_Opened = tuple[httpx2.Response, StreamParser, Any, "_Watchdog | None", list[ChatResponse], bool]
 
 
-async def stream(call: Call) -> AsyncGenerator[ChatResponse, None]:
-    """Send a streaming call; yield its chunks.
-
-    ``aclose()``, or cancelling the task iterating it, closes the response.
-    """
-    chunks, first = await _send(call, _open)
-    if first is None:
-        return
-    try:
-        yield first
-        async for chunk in chunks:
-            yield chunk
-    finally:
-        await chunks.aclose()
-
-
-async def _chunks(call: Call, response: httpx2.Response) -> AsyncGenerator[ChatResponse, None]:
+async def _open(call: Call, response: httpx2.Response) -> _Opened:
+    # read up to the first chunk inside the retry loop (see llmplug.http._sync._open)
     parser = StreamParser(call)
     body: Any = None
     watchdog: _Watchdog | None = None
@@ -124,20 +102,78 @@ async def _chunks(call: Call, response: httpx2.Response) -> AsyncGenerator[ChatR
                 content = await response.aread()
             except httpx2.HTTPError as exc:
                 raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
-            for chunk in parser.from_json(response, content):
-                yield chunk
-            return
+            return response, parser, None, None, parser.from_json(response, content), True
         call.set_body_timeout(response)
         encoded = "content-encoding" in response.headers
         body = response.aiter_bytes() if encoded else response.aiter_raw()
         watchdog = _Watchdog(call)
         while True:
+            chunks, eof = await _read(parser, body, watchdog)
+            if chunks or eof or parser.ended or parser.pending is not None:
+                return response, parser, body, watchdog, chunks, eof
+    except BaseException:
+        if watchdog is not None:
+            watchdog.close()
+        if body is not None:
+            await body.aclose()
+        await response.aclose()
+        raise
+
+
+async def _read(
+    parser: StreamParser, body: Any, watchdog: _Watchdog
+) -> tuple[list[ChatResponse], bool]:
+    """The chunks of the next read of ``body``, and whether the body ended."""
+    events = parser.events
+    watchdog.reading()
+    try:
+        data = await body.__anext__()
+    except StopAsyncIteration:
+        watchdog.done(False)
+        return parser.finish(), True
+    except asyncio.CancelledError:
+        kind = watchdog.expired_kind()
+        if kind is None:
+            raise
+        raise _expired(parser, kind)  # noqa: B904 - a timeout, not a cancellation
+    except httpx2.HTTPError as exc:
+        raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
+    chunks = parser.feed(data)
+    watchdog.done(parser.events != events)
+    return chunks, False
+
+
+async def stream(call: Call) -> AsyncGenerator[ChatResponse, None]:
+    """Send a streaming call; yield its chunks.
+
+    ``aclose()``, or cancelling the task iterating it, closes the response.
+    """
+    response, parser, body, watchdog, chunks, eof = await _send(call, _open)
+    # one async generator frame per chunk: the read loop is inlined here (see _read)
+    try:
+        while True:
+            for chunk in chunks:
+                parser.last = chunk
+                yield chunk
+            if parser.pending is not None:
+                raise parser.pending
+            if parser.ended:
+                if watchdog is not None:
+                    watchdog.close()
+                if body is not None and not eof:
+                    await _drain(body)
+                return
+            if eof or body is None or watchdog is None:
+                raise parser.incomplete()
             events = parser.events
             watchdog.reading()
             try:
                 data = await body.__anext__()
             except StopAsyncIteration:
-                break
+                watchdog.done(False)
+                eof = True
+                chunks = parser.finish()
+                continue
             except asyncio.CancelledError:
                 kind = watchdog.expired_kind()
                 if kind is None:
@@ -147,22 +183,6 @@ async def _chunks(call: Call, response: httpx2.Response) -> AsyncGenerator[ChatR
                 raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
             chunks = parser.feed(data)
             watchdog.done(parser.events != events)
-            for chunk in chunks:
-                parser.last = chunk
-                yield chunk
-            if parser.pending is not None:
-                raise parser.pending
-            if parser.ended:
-                watchdog.close()
-                await _drain(body)
-                return
-        for chunk in parser.finish():
-            parser.last = chunk
-            yield chunk
-        if parser.pending is not None:
-            raise parser.pending
-        if not parser.ended:
-            raise parser.incomplete()
     finally:
         if watchdog is not None:
             watchdog.close()

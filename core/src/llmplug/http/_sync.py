@@ -89,31 +89,13 @@ def chat(call: Call) -> ChatResponse:
     return call.parse_response(_send(call, _read_json))
 
 
-def _open(
-    call: Call, response: httpx2.Response
-) -> tuple[Generator[ChatResponse, None, None], ChatResponse | None]:
+_Opened = tuple[httpx2.Response, StreamParser, Iterator[bytes] | None, list[ChatResponse], bool]
+
+
+def _open(call: Call, response: httpx2.Response) -> _Opened:
     # read up to the first chunk inside the retry loop: until a chunk reached the
-    # caller, any failure may be retried
-    chunks = _chunks(call, response)
-    try:
-        return chunks, next(chunks)
-    except StopIteration:
-        return chunks, None
-
-
-def stream(call: Call) -> Generator[ChatResponse, None, None]:
-    """Send a streaming call; yield its chunks. Closing the iterator closes the response."""
-    chunks, first = _send(call, _open)
-    if first is None:
-        return
-    try:
-        yield first
-        yield from chunks
-    finally:
-        chunks.close()
-
-
-def _chunks(call: Call, response: httpx2.Response) -> Generator[ChatResponse, None, None]:
+    # caller, any failure may be retried. Returns ``(response, parser, body, chunks,
+    # eof)`` for :func:`stream` to go on from.
     parser = StreamParser(call)
     body: Iterator[bytes] | None = None
     try:
@@ -122,41 +104,74 @@ def _chunks(call: Call, response: httpx2.Response) -> Generator[ChatResponse, No
                 content = response.read()
             except httpx2.HTTPError as exc:
                 raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
-            yield from parser.from_json(response, content)
-            return
+            return response, parser, None, parser.from_json(response, content), True
         call.set_body_timeout(response)
         encoded = "content-encoding" in response.headers
-        body = reader = response.iter_bytes() if encoded else response.iter_raw()
-        deadline = call.retries.deadline
-        clock = call.clock
+        body = response.iter_bytes() if encoded else response.iter_raw()
         while True:
-            try:
-                data = next(reader)
-            except StopIteration:
-                break
-            except httpx2.HTTPError as exc:
-                raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
-            if deadline is not None and clock.monotonic() >= deadline:
-                raise call.timed_out("total")
-            for chunk in parser.feed(data):
+            chunks, eof = _read(call, parser, body)
+            if chunks or eof or parser.ended or parser.pending is not None:
+                return response, parser, body, chunks, eof
+    except BaseException:
+        _close(body)
+        response.close()
+        raise
+
+
+def _read(
+    call: Call, parser: StreamParser, body: Iterator[bytes]
+) -> tuple[list[ChatResponse], bool]:
+    """The chunks of the next read of ``body``, and whether the body ended."""
+    try:
+        data = next(body)
+    except StopIteration:
+        return parser.finish(), True
+    except httpx2.HTTPError as exc:
+        raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
+    deadline = call.retries.deadline
+    if deadline is not None and call.clock.monotonic() >= deadline:
+        raise call.timed_out("total")
+    return parser.feed(data), False
+
+
+def _close(body: Iterator[bytes] | None) -> None:
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
+
+
+def stream(call: Call) -> Generator[ChatResponse, None, None]:
+    """Send a streaming call; yield its chunks. Closing the iterator closes the response."""
+    response, parser, body, chunks, eof = _send(call, _open)
+    # one generator frame per chunk: the read loop is inlined here (see _read)
+    deadline = call.retries.deadline
+    clock = call.clock
+    try:
+        while True:
+            for chunk in chunks:
                 parser.last = chunk
                 yield chunk
             if parser.pending is not None:
                 raise parser.pending
             if parser.ended:
-                _drain(reader)
+                if body is not None and not eof:
+                    _drain(body)
                 return
-        for chunk in parser.finish():
-            parser.last = chunk
-            yield chunk
-        if parser.pending is not None:
-            raise parser.pending
-        if not parser.ended:
-            raise parser.incomplete()
+            if eof or body is None:
+                raise parser.incomplete()
+            try:
+                data = next(body)
+            except StopIteration:
+                eof = True
+                chunks = parser.finish()
+                continue
+            except httpx2.HTTPError as exc:
+                raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
+            if deadline is not None and clock.monotonic() >= deadline:
+                raise call.timed_out("total")
+            chunks = parser.feed(data)
     finally:
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
+        _close(body)
         response.close()
 
 

@@ -25,7 +25,12 @@ from llmplug import (
     ToolCallBlock,
     Usage,
 )
-from llmplug._responses import assistant_text_chunk, assistant_text_message
+from llmplug._responses import (
+    assistant_text_chunk,
+    assistant_text_message,
+    trusted_chat_response,
+    trusted_usage,
+)
 
 __all__ = ["StreamState", "parse_chunk", "parse_completion", "parse_logprobs", "parse_usage"]
 
@@ -56,7 +61,7 @@ def parse_completion(data: Any) -> ChatResponse:
     if message.get("refusal"):
         extra["refusal"] = message["refusal"]
     logprobs = choice.get("logprobs")
-    return ChatResponse(
+    return trusted_chat_response(
         message=reply,
         raw=data,
         logprobs=parse_logprobs(logprobs.get("content")) if isinstance(logprobs, dict) else None,
@@ -81,12 +86,16 @@ def parse_usage(usage: Any) -> Usage | None:
         return None
     prompt = usage.get("prompt_tokens_details") or {}
     completion = usage.get("completion_tokens_details") or {}
-    return Usage(
-        input_tokens=usage.get("prompt_tokens") or 0,
-        output_tokens=usage.get("completion_tokens") or 0,
-        cached_tokens=prompt.get("cached_tokens") or usage.get("prompt_cache_hit_tokens") or 0,
-        reasoning_tokens=completion.get("reasoning_tokens") or 0,
-    )
+    counts = {
+        "input_tokens": usage.get("prompt_tokens") or 0,
+        "output_tokens": usage.get("completion_tokens") or 0,
+        "cached_tokens": prompt.get("cached_tokens") or usage.get("prompt_cache_hit_tokens") or 0,
+        "reasoning_tokens": completion.get("reasoning_tokens") or 0,
+    }
+    for count in counts.values():
+        if type(count) is not int:  # bool, float, str...: validated
+            return Usage(**counts)
+    return trusted_usage(**counts)
 
 
 def parse_logprobs(entries: Any) -> list[list[LogProb]] | None:
@@ -143,7 +152,7 @@ class StreamState:
             extra["finish_reason"] = self.finish_reason
         if self.refusal:
             extra["refusal"] = self.refusal
-        return ChatResponse(
+        return trusted_chat_response(
             message=ChatMessage(role=_ASSISTANT, blocks=blocks),
             raw=raw,
             delta=delta,
