@@ -494,3 +494,14 @@ async def test_bridged_stream_is_closed_in_a_worker_not_on_the_loop() -> None:
     await gen.aclose()
     assert await asyncio.to_thread(llm.closed.wait, 5)
     assert llm.closed_in[0] != threading.current_thread().name
+
+
+def test_check_call_options_for_providers() -> None:
+    llm = Chatter()
+    llm.check_call_options({"temperature": 0}, ["temperature", "stop"])
+    with pytest.raises(llmplug.errors.InvalidOptionError) as info:
+        llm.check_call_options({"temperatur": 0}, ["temperature", "stop"])
+    assert "did you mean 'temperature'" in str(info.value)
+    assert info.value.valid_options == ["temperature", "stop"]
+    with pytest.raises(llmplug.errors.InvalidOptionError, match="only be set when loading"):
+        llm.check_call_options({"system_prompt": "x"}, ["temperature"])

@@ -16,7 +16,7 @@ streams are bridged chunk by chunk: async never blocks the event loop.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
@@ -184,6 +184,42 @@ class LLM(BaseModel, ABC):
     @abstractmethod
     def metadata(self) -> LLMMetadata:
         """Context window, output size, chat/function-calling flags and model name."""
+
+    def check_call_options(self, options: Mapping[str, Any], allowed: Sequence[str]) -> None:
+        """Refuse per-call options (``llm.chat(messages, temperatur=0)``) not in ``allowed``.
+
+        For providers: the error names the closest allowed option and, for an option
+        that can only be set when loading, how to set it there.
+
+        Raises:
+            InvalidOptionError: Listing the per-call options.
+        """
+        unknown = sorted(set(options) - set(allowed))
+        if not unknown:
+            return
+        import difflib
+
+        from llmplug.errors import InvalidOptionError
+
+        provider = self.provider_label
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+            hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+        load_time = [name for name in unknown if name in type(self).model_fields]
+        hint = (
+            f"; {', '.join(map(repr, load_time))} can only be set when loading "
+            f"(llmplug.load('{provider}?{load_time[0]}=...'))"
+            if load_time
+            else ""
+        )
+        raise InvalidOptionError(
+            f"a call does not take option {', '.join(hints)}; per-call options: "
+            f"{', '.join(allowed)}{hint}",
+            provider=provider,
+            option=unknown[0] if len(unknown) == 1 else None,
+            valid_options=list(allowed),
+        )
 
     def convert_chat_messages(self, messages: Sequence[ChatMessage]) -> list[Any]:
         """Convert messages to the provider's own format (identity by default)."""

@@ -178,22 +178,7 @@ class LocalLLM(ChatLLM):
     # -- endpoints -----------------------------------------------------------------------
 
     def _sampling(self, overrides: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(overrides) - set(_PER_CALL))
-        if unknown:
-            load_time = [name for name in unknown if name in type(self).model_fields]
-            hint = (
-                f"; {', '.join(map(repr, load_time))} can only be set when loading "
-                f"(e.g. llmplug.load('local?{load_time[0]}=...'))"
-                if load_time
-                else ""
-            )
-            raise InvalidOptionError(
-                f"a call does not take option {', '.join(map(repr, unknown))}; per-call "
-                f"options: {', '.join(_PER_CALL)}{hint}",
-                provider=PROVIDER,
-                option=unknown[0] if len(unknown) == 1 else None,
-                valid_options=list(_PER_CALL),
-            )
+        self.check_call_options(overrides, _PER_CALL)
         values = {name: getattr(self, name) for name in _PER_CALL}
         values.update(overrides)
         try:

@@ -365,28 +365,7 @@ class OpenAILLM(HTTPChatLLM):
     def _with_options(self, options: dict[str, Any]) -> Self:
         """A copy with ``options`` validated and applied (the instance is unchanged)."""
         provider = self.provider_label
-        unknown = sorted(set(options) - set(_PER_CALL))
-        if unknown:
-            import difflib
-
-            hints = []
-            for name in unknown:
-                close = difflib.get_close_matches(name, _PER_CALL, n=1, cutoff=0.6)
-                hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
-            load_time = [name for name in unknown if name in type(self).model_fields]
-            hint = (
-                f"; {', '.join(map(repr, load_time))} can only be set when loading "
-                f"(llmplug.load('{provider}:...?{load_time[0]}=...'))"
-                if load_time
-                else ""
-            )
-            raise InvalidOptionError(
-                f"a call does not take option {', '.join(hints)}; per-call options: "
-                f"{', '.join(_PER_CALL)}{hint}",
-                provider=provider,
-                option=unknown[0] if len(unknown) == 1 else None,
-                valid_options=list(_PER_CALL),
-            )
+        self.check_call_options(options, _PER_CALL)
         copy = self.model_copy()
         try:
             for name, value in options.items():
