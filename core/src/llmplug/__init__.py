@@ -84,38 +84,16 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmplug._blocks import (
         AudioBlock as AudioBlock,
-    )
-    from llmplug._blocks import (
         CacheControl as CacheControl,
-    )
-    from llmplug._blocks import (
         CachePoint as CachePoint,
-    )
-    from llmplug._blocks import (
         CitableBlock as CitableBlock,
-    )
-    from llmplug._blocks import (
         CitationBlock as CitationBlock,
-    )
-    from llmplug._blocks import (
         ContentBlock as ContentBlock,
-    )
-    from llmplug._blocks import (
         DocumentBlock as DocumentBlock,
-    )
-    from llmplug._blocks import (
         ImageBlock as ImageBlock,
-    )
-    from llmplug._blocks import (
         TextBlock as TextBlock,
-    )
-    from llmplug._blocks import (
         ThinkingBlock as ThinkingBlock,
-    )
-    from llmplug._blocks import (
         ToolCallBlock as ToolCallBlock,
-    )
-    from llmplug._blocks import (
         VideoBlock as VideoBlock,
     )
     from llmplug._calls import (
@@ -123,32 +101,18 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from llmplug._config import (
         ModelSpec as ModelSpec,
-    )
-    from llmplug._config import (
         load as load,
-    )
-    from llmplug._config import (
         parse_spec as parse_spec,
     )
     from llmplug._llm import (
         LLM as LLM,
-    )
-    from llmplug._llm import (
         Capabilities as Capabilities,
-    )
-    from llmplug._llm import (
         ChatLLM as ChatLLM,
-    )
-    from llmplug._llm import (
         CustomLLM as CustomLLM,
-    )
-    from llmplug._llm import (
         PydanticProgramMode as PydanticProgramMode,
     )
     from llmplug._messages import (
         ChatMessage as ChatMessage,
-    )
-    from llmplug._messages import (
         MessageRole as MessageRole,
     )
     from llmplug._output_parsers import (
@@ -156,62 +120,28 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from llmplug._prompts import (
         BasePromptTemplate as BasePromptTemplate,
-    )
-    from llmplug._prompts import (
         ChatPromptTemplate as ChatPromptTemplate,
-    )
-    from llmplug._prompts import (
         PromptTemplate as PromptTemplate,
-    )
-    from llmplug._prompts import (
         PromptType as PromptType,
     )
     from llmplug._registry import (
         ProviderInfo as ProviderInfo,
-    )
-    from llmplug._registry import (
         ProviderSpec as ProviderSpec,
-    )
-    from llmplug._registry import (
         hookimpl as hookimpl,
-    )
-    from llmplug._registry import (
         plugin_manager as plugin_manager,
-    )
-    from llmplug._registry import (
         providers as providers,
-    )
-    from llmplug._registry import (
         register_plugin as register_plugin,
-    )
-    from llmplug._registry import (
         unregister_plugin as unregister_plugin,
     )
     from llmplug._responses import (
         ChatResponse as ChatResponse,
-    )
-    from llmplug._responses import (
         ChatResponseAsyncGen as ChatResponseAsyncGen,
-    )
-    from llmplug._responses import (
         ChatResponseGen as ChatResponseGen,
-    )
-    from llmplug._responses import (
         CompletionResponse as CompletionResponse,
-    )
-    from llmplug._responses import (
         CompletionResponseAsyncGen as CompletionResponseAsyncGen,
-    )
-    from llmplug._responses import (
         CompletionResponseGen as CompletionResponseGen,
-    )
-    from llmplug._responses import (
         LLMMetadata as LLMMetadata,
-    )
-    from llmplug._responses import (
         LogProb as LogProb,
-    )
-    from llmplug._responses import (
         Usage as Usage,
     )
     from llmplug.mock import (

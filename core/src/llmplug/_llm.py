@@ -25,8 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from llmplug._calls import ENDPOINTS, instrument
 from llmplug._messages import ChatMessage, MessageRole
 from llmplug._output_parsers import BaseOutputParser
-from llmplug._prompts import completion_to_prompt as default_completion_to_prompt
-from llmplug._prompts import messages_to_prompt as default_messages_to_prompt
+from llmplug._prompts import (
+    completion_to_prompt as default_completion_to_prompt,
+    messages_to_prompt as default_messages_to_prompt,
+)
 from llmplug._responses import (
     ChatResponse,
     ChatResponseAsyncGen,

@@ -15,13 +15,29 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pluggy
 
 from llmplug import hookspecs
+from llmplug._discovery import (
+    ALLOW_ENV,
+    HOOKS_GROUP,
+    NO_AUTOLOAD_ENV,
+    PROVIDERS_GROUP,
+    EntryPointLike,
+    ProviderInfo,
+    ProviderSpec,
+    allow_list,
+    allowed,
+    api_mismatch,
+    claimant,
+    dist_label,
+    flag,
+    installed_entry_points,
+)
 from llmplug.errors import DuplicateProviderError, PluginLoadError, UnknownProviderError
-from llmplug.hookspecs import PLUGIN_API_VERSION, hookimpl
+from llmplug.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from pluggy import HookImpl
@@ -31,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PROVIDERS_GROUP",
     "HOOKS_GROUP",
+    "EntryPointLike",
     "HookSet",
     "ProviderInfo",
     "ProviderSpec",
@@ -44,101 +61,8 @@ __all__ = [
     "unregister_plugin",
 ]
 
-PROVIDERS_GROUP = "llmplug.providers"
-HOOKS_GROUP = "llmplug"
-#: Comma-separated entry-point or distribution names; when set, only these plugins load.
-ALLOW_ENV = "LLMPLUG_PLUGINS"
-#: When set (to anything but "", "0", "false", "no"), hook plugins are not autoloaded.
-NO_AUTOLOAD_ENV = "LLMPLUG_DISABLE_PLUGIN_AUTOLOAD"
-_CORE_DIST = "llmplug"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _LIFECYCLE = ("before_call", "answer_call", "after_call", "on_stream_chunk", "on_call_error")
-
-
-class EntryPointLike(Protocol):
-    """What the registry needs of an entry point (``importlib_metadata.EntryPoint``)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def value(self) -> str: ...
-    @property
-    def group(self) -> str: ...
-    @property
-    def dist(self) -> Any: ...
-    def load(self) -> Any: ...
-
-
-def _installed_entry_points(group: str) -> list[EntryPointLike]:
-    import importlib_metadata  # lazy: ~20 ms, paid only when a plugin is looked up
-
-    return list(importlib_metadata.entry_points(group=group))
-
-
-def _dist_label(ep: EntryPointLike) -> tuple[str | None, str | None]:
-    dist = ep.dist
-    if dist is None:
-        return None, None
-    name = getattr(dist, "name", None) or dist.metadata["Name"]
-    return name, getattr(dist, "version", None)
-
-
-def _flag(env: str) -> bool:
-    return os.environ.get(env, "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _allow_list() -> set[str] | None:
-    raw = os.environ.get(ALLOW_ENV)
-    if raw is None:
-        return None
-    return {part.strip() for part in raw.split(",") if part.strip()}
-
-
-class ProviderSpec(NamedTuple):
-    """A registered provider: what ``register(...)`` recorded.
-
-    Attributes:
-        name: The provider name used in config strings.
-        cls: The :class:`~llmplug.LLM` subclass; its pydantic fields are the options.
-        aliases: Other names for the same provider.
-        key_env: The env var holding its API key, if it needs one.
-        description: One line for ``llmplug providers``.
-        plugin: The plugin (entry point) that registered it.
-        defaults: Options applied before the user's (presets of one class use these).
-    """
-
-    name: str
-    cls: type[LLM]
-    aliases: tuple[str, ...] = ()
-    key_env: str | None = None
-    description: str = ""
-    plugin: str = ""
-    defaults: dict[str, Any] | None = None
-
-
-class ProviderInfo(NamedTuple):
-    """One installed provider, as listed without importing it.
-
-    Attributes:
-        name: The provider name (the entry point's name).
-        distribution: The distribution that declares it.
-        version: That distribution's version.
-        module: The entry point's value (the plugin module).
-        status: ``"available"`` (not imported yet), ``"loaded"``, ``"failed"``,
-            ``"blocked"`` (not in ``LLMPLUG_PLUGINS``) or ``"conflict"`` (claimed twice).
-        error: Why it failed or is blocked, if it did or is.
-        description: The provider's one-liner, once loaded.
-        key_env: The env var holding its key, once loaded.
-    """
-
-    name: str
-    distribution: str | None
-    version: str | None
-    module: str
-    status: str
-    error: str | None = None
-    description: str = ""
-    key_env: str | None = None
 
 
 class HookSet(NamedTuple):
@@ -178,7 +102,7 @@ class Registry:
     def __init__(
         self, entry_points: Callable[[str], Iterable[EntryPointLike]] | None = None
     ) -> None:
-        self._entry_points = entry_points or _installed_entry_points
+        self._entry_points = entry_points or installed_entry_points
         self.pm = _PluginManager("llmplug")
         self.pm.add_hookspecs(hookspecs)
         self._lock = threading.RLock()
@@ -198,7 +122,7 @@ class Registry:
         seen: set[tuple[str, str, str | None]] = set()
         unique = []
         for ep in self._entry_points(group):
-            key = (ep.name, ep.value, _dist_label(ep)[0])
+            key = (ep.name, ep.value, dist_label(ep)[0])
             if key not in seen:  # the same dist found twice on sys.path
                 seen.add(key)
                 unique.append(ep)
@@ -206,7 +130,7 @@ class Registry:
 
     def providers(self) -> list[ProviderInfo]:
         """List installed providers from entry-point metadata, importing nothing."""
-        allow = _allow_list()
+        allow = allow_list()
         by_name: dict[str, list[EntryPointLike]] = {}
         for ep in self._group(PROVIDERS_GROUP):
             by_name.setdefault(ep.name, []).append(ep)
@@ -214,13 +138,13 @@ class Registry:
         for name in sorted(by_name):
             eps = by_name[name]
             for ep in eps:
-                dist, version = _dist_label(ep)
+                dist, version = dist_label(ep)
                 spec = self._specs.get(name)
                 failed = self._failed.get(name)
                 error = None
                 if len(eps) > 1:
                     status, error = "conflict", self._conflict_message(name, eps)
-                elif not _allowed(allow, ep):
+                elif not allowed(allow, ep):
                     status, error = "blocked", f"not in {ALLOW_ENV}"
                 elif failed is not None:
                     status, error = "failed", str(failed)
@@ -277,7 +201,7 @@ class Registry:
                 raise DuplicateProviderError(
                     self._conflict_message(name, eps),
                     plugin=name,
-                    claimants=[_claimant(ep) for ep in eps],
+                    claimants=[claimant(ep) for ep in eps],
                 )
             ep = eps[0]
             try:
@@ -291,11 +215,11 @@ class Registry:
                     s.name for s in self._specs.values() if s.plugin == self._plugin_name(ep)
                 )
                 missing = PluginLoadError(
-                    f"plugin {ep.value!r} (entry point {name!r} of {_claimant(ep)}) loaded but "
+                    f"plugin {ep.value!r} (entry point {name!r} of {claimant(ep)}) loaded but "
                     f"registered no provider named {name!r}; it registered: "
                     f"{', '.join(registered) or 'nothing'}. Report this to the plugin's authors.",
                     plugin=name,
-                    distribution=_dist_label(ep)[0],
+                    distribution=dist_label(ep)[0],
                     entry_point=ep.value,
                 )
                 self._failed[name] = missing
@@ -340,7 +264,7 @@ class Registry:
 
     @staticmethod
     def _conflict_message(name: str, eps: Sequence[EntryPointLike]) -> str:
-        who = " and ".join(_claimant(ep) for ep in eps)
+        who = " and ".join(claimant(ep) for ep in eps)
         return (
             f"provider name {name!r} is claimed by {who}; uninstall one of them "
             f"(pip uninstall ...) so the name means one thing."
@@ -351,10 +275,10 @@ class Registry:
         return f"{ep.group}:{ep.name}"
 
     def _load_provider_plugin(self, ep: EntryPointLike) -> None:
-        dist = _dist_label(ep)[0]
-        if not _allowed(_allow_list(), ep):
+        dist = dist_label(ep)[0]
+        if not allowed(allow_list(), ep):
             raise PluginLoadError(
-                f"plugin {ep.name!r} ({_claimant(ep)}) is not loaded because it is not in "
+                f"plugin {ep.name!r} ({claimant(ep)}) is not loaded because it is not in "
                 f"{ALLOW_ENV}={os.environ.get(ALLOW_ENV, '')!r}; add {ep.name!r} to it.",
                 plugin=ep.name,
                 distribution=dist,
@@ -380,7 +304,7 @@ class Registry:
                     if isinstance(exc, PluginLoadError):
                         raise
                     raise PluginLoadError(
-                        f"plugin {ep.name!r} ({_claimant(ep)}): its register_providers hook "
+                        f"plugin {ep.name!r} ({claimant(ep)}): its register_providers hook "
                         f"raised {type(exc).__name__}: {exc}",
                         plugin=ep.name,
                         distribution=dist,
@@ -401,30 +325,30 @@ class Registry:
             return ep.load()
         except Exception as exc:
             raise PluginLoadError(
-                f"plugin {ep.name!r} ({_claimant(ep)}, entry point {ep.value!r}) failed to "
+                f"plugin {ep.name!r} ({claimant(ep)}, entry point {ep.value!r}) failed to "
                 f"import: {type(exc).__name__}: {exc}. Reinstall or upgrade that distribution, "
                 f"or uninstall it.",
                 plugin=ep.name,
-                distribution=_dist_label(ep)[0],
+                distribution=dist_label(ep)[0],
                 entry_point=ep.value,
             ) from exc
 
     def _register_checked(self, module: Any, plugin_name: str, ep: EntryPointLike) -> None:
-        mismatch = _api_mismatch(module)
+        mismatch = api_mismatch(module)
         if mismatch is not None:
             raise PluginLoadError(
-                f"plugin {ep.name!r} ({_claimant(ep)}) {mismatch}",
+                f"plugin {ep.name!r} ({claimant(ep)}) {mismatch}",
                 plugin=ep.name,
-                distribution=_dist_label(ep)[0],
+                distribution=dist_label(ep)[0],
                 entry_point=ep.value,
             )
         try:
             self._register_validated(module, plugin_name)
         except Exception as exc:  # pluggy validation: bad hook names or signatures
             raise PluginLoadError(
-                f"plugin {ep.name!r} ({_claimant(ep)}) is not a valid llmplug plugin: {exc}",
+                f"plugin {ep.name!r} ({claimant(ep)}) is not a valid llmplug plugin: {exc}",
                 plugin=ep.name,
-                distribution=_dist_label(ep)[0],
+                distribution=dist_label(ep)[0],
                 entry_point=ep.value,
             ) from exc
 
@@ -539,11 +463,11 @@ class Registry:
                 self._hook_plugins_loaded = True
 
     def _load_hook_entry_points(self) -> None:
-        if _flag(NO_AUTOLOAD_ENV):
+        if flag(NO_AUTOLOAD_ENV):
             return
-        allow = _allow_list()
+        allow = allow_list()
         for ep in self._group(HOOKS_GROUP):
-            if not _allowed(allow, ep):
+            if not allowed(allow, ep):
                 continue
             try:
                 module = self._import(ep)
@@ -561,7 +485,7 @@ class Registry:
 
     def hook_plugins(self) -> list[tuple[str, str | None, str | None]]:
         """The installed hook plugins: ``(name, distribution, version)``; imports nothing."""
-        return [(ep.name, *_dist_label(ep)) for ep in self._group(HOOKS_GROUP)]
+        return [(ep.name, *dist_label(ep)) for ep in self._group(HOOKS_GROUP)]
 
     def hookset(self) -> HookSet | None:
         """The lifecycle hookimpls, or ``None`` when there are none (the fast path)."""
@@ -577,32 +501,6 @@ class Registry:
             self._hookset = HookSet(*lists) if any(lists) else None
             self._hookset_generation = generation
         return self._hookset
-
-
-def _api_mismatch(plugin: object) -> str | None:
-    """Why ``plugin`` cannot be used with this plugin API version, or ``None``."""
-    declared = getattr(plugin, "LLMPLUG_PLUGIN_API", PLUGIN_API_VERSION)
-    supported = declared if isinstance(declared, tuple | list | set) else (declared,)
-    if PLUGIN_API_VERSION in supported:
-        return None
-    return (
-        f"is built for llmplug plugin API {declared!r}, but this llmplug speaks version "
-        f"{PLUGIN_API_VERSION}; install a version of the plugin made for it."
-    )
-
-
-def _claimant(ep: EntryPointLike) -> str:
-    dist, version = _dist_label(ep)
-    if dist is None:
-        return f"entry point {ep.value!r}"
-    return f"{dist} {version}" if version else dist
-
-
-def _allowed(allow: set[str] | None, ep: EntryPointLike) -> bool:
-    if allow is None:
-        return True
-    dist = _dist_label(ep)[0]
-    return dist == _CORE_DIST or ep.name in allow or (dist is not None and dist in allow)
 
 
 _registry: Registry | None = None
@@ -646,7 +544,7 @@ def register_plugin(plugin: object, name: str | None = None) -> str:
     """
     reg = registry()
     reg.load_hook_plugins()  # installed plugins first, so the order is stable
-    mismatch = _api_mismatch(plugin)
+    mismatch = api_mismatch(plugin)
     if mismatch is not None:
         label = getattr(plugin, "__name__", None) or name or type(plugin).__name__
         raise PluginLoadError(f"plugin {label!r} {mismatch}", plugin=label)

@@ -16,8 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmplug._calls import CallContext
-from llmplug._registry import EntryPointLike, Registry, register_plugin, set_registry
-from llmplug._registry import unregister_plugin as _unregister
+from llmplug._registry import (
+    EntryPointLike,
+    Registry,
+    register_plugin,
+    set_registry,
+    unregister_plugin as _unregister,
+)
 from llmplug.hookspecs import hookimpl
 from llmplug.mock import MockChatLLM
 

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 from llmplug.hookspecs import hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from llmplug_local._llm import DEFAULT_SYSTEM_PROMPT as DEFAULT_SYSTEM_PROMPT
-    from llmplug_local._llm import LocalLLM as LocalLLM
+    from llmplug_local._llm import (
+        DEFAULT_SYSTEM_PROMPT as DEFAULT_SYSTEM_PROMPT,
+        LocalLLM as LocalLLM,
+    )
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "LLMPLUG_PLUGIN_API", "LocalLLM", "register_providers"]
 

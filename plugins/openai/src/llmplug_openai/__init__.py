@@ -23,19 +23,21 @@ from llmplug.hookspecs import hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmplug_openai._llm import OpenAILLM as OpenAILLM
-    from llmplug_openai._presets import PRESETS as PRESETS
-    from llmplug_openai._presets import VLLM as VLLM
-    from llmplug_openai._presets import XAILLM as XAILLM
-    from llmplug_openai._presets import AzureOpenAILLM as AzureOpenAILLM
-    from llmplug_openai._presets import DeepSeekLLM as DeepSeekLLM
-    from llmplug_openai._presets import FireworksLLM as FireworksLLM
-    from llmplug_openai._presets import GroqLLM as GroqLLM
-    from llmplug_openai._presets import LlamaServerLLM as LlamaServerLLM
-    from llmplug_openai._presets import LMStudioLLM as LMStudioLLM
-    from llmplug_openai._presets import MistralLLM as MistralLLM
-    from llmplug_openai._presets import OpenRouterLLM as OpenRouterLLM
-    from llmplug_openai._presets import Preset as Preset
-    from llmplug_openai._presets import TogetherLLM as TogetherLLM
+    from llmplug_openai._presets import (
+        PRESETS as PRESETS,
+        VLLM as VLLM,
+        XAILLM as XAILLM,
+        AzureOpenAILLM as AzureOpenAILLM,
+        DeepSeekLLM as DeepSeekLLM,
+        FireworksLLM as FireworksLLM,
+        GroqLLM as GroqLLM,
+        LlamaServerLLM as LlamaServerLLM,
+        LMStudioLLM as LMStudioLLM,
+        MistralLLM as MistralLLM,
+        OpenRouterLLM as OpenRouterLLM,
+        Preset as Preset,
+        TogetherLLM as TogetherLLM,
+    )
 
 __all__ = [
     "LLMPLUG_PLUGIN_API",
