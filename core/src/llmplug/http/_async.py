@@ -149,7 +149,7 @@ async def stream(call: Call) -> AsyncGenerator[ChatResponse, None]:
     ``aclose()``, or cancelling the task iterating it, closes the response.
     """
     response, parser, body, watchdog, chunks, eof = await _send(call, _open)
-    # one async generator frame per chunk: the read loop is inlined here (see _read)
+    # one async generator frame per chunk: the caller's __anext__ resumes this loop
     try:
         while True:
             for chunk in chunks:
@@ -165,24 +165,7 @@ async def stream(call: Call) -> AsyncGenerator[ChatResponse, None]:
                 return
             if eof or body is None or watchdog is None:
                 raise parser.incomplete()
-            events = parser.events
-            watchdog.reading()
-            try:
-                data = await body.__anext__()
-            except StopAsyncIteration:
-                watchdog.done(False)
-                eof = True
-                chunks = parser.finish()
-                continue
-            except asyncio.CancelledError:
-                kind = watchdog.expired_kind()
-                if kind is None:
-                    raise
-                raise _expired(parser, kind)  # noqa: B904 - a timeout, not a cancellation
-            except httpx2.HTTPError as exc:
-                raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
-            chunks = parser.feed(data)
-            watchdog.done(parser.events != events)
+            chunks, eof = await _read(parser, body, watchdog)
     finally:
         if watchdog is not None:
             watchdog.close()

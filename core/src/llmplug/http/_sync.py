@@ -143,9 +143,7 @@ def _close(body: Iterator[bytes] | None) -> None:
 def stream(call: Call) -> Generator[ChatResponse, None, None]:
     """Send a streaming call; yield its chunks. Closing the iterator closes the response."""
     response, parser, body, chunks, eof = _send(call, _open)
-    # one generator frame per chunk: the read loop is inlined here (see _read)
-    deadline = call.retries.deadline
-    clock = call.clock
+    # one generator frame per chunk: the caller's next() resumes this loop directly
     try:
         while True:
             for chunk in chunks:
@@ -159,17 +157,7 @@ def stream(call: Call) -> Generator[ChatResponse, None, None]:
                 return
             if eof or body is None:
                 raise parser.incomplete()
-            try:
-                data = next(body)
-            except StopIteration:
-                eof = True
-                chunks = parser.finish()
-                continue
-            except httpx2.HTTPError as exc:
-                raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
-            if deadline is not None and clock.monotonic() >= deadline:
-                raise call.timed_out("total")
-            chunks = parser.feed(data)
+            chunks, eof = _read(call, parser, body)
     finally:
         _close(body)
         response.close()
