@@ -505,3 +505,22 @@ def test_check_call_options_for_providers() -> None:
     assert info.value.valid_options == ["temperature", "stop"]
     with pytest.raises(llmplug.errors.InvalidOptionError, match="only be set when loading"):
         llm.check_call_options({"system_prompt": "x"}, ["temperature"])
+
+
+def test_call_option_error_names_the_option_and_hides_secrets() -> None:
+    class Keyed(Chatter):
+        api_key: str | None = None
+        temperature: float = 0.0
+
+    llm = Keyed()
+    with pytest.raises(ValidationError) as bad:
+        Keyed(temperature="hot")
+    error = llm.call_option_error(bad.value, ["temperature"])
+    assert str(error).startswith("[Keyed] invalid option value for a call: temperature='hot'")
+    assert error.option == "temperature"
+    assert error.valid_options == ["temperature"]
+    with pytest.raises(ValidationError) as secret:
+        Keyed(api_key=["sk-CANARY"])  # a secret of the wrong type: the value is not shown
+    message = str(llm.call_option_error(secret.value, ["temperature"]))
+    assert "api_key=<redacted>" in message
+    assert "sk-CANARY" not in message

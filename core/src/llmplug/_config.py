@@ -408,21 +408,29 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _option_error(
-    cls: type[LLM], provider: str, exc: Any, values: dict[str, Any]
-) -> InvalidOptionError:
+def describe_errors(cls: type[LLM], exc: Any) -> tuple[str, str | None]:
+    """Describe a ValidationError of ``cls``'s options: ``(text, the one option or None)``.
+
+    Each failing value is shown as the input at its location, with secrets redacted.
+    """
     lines = []
     names = []
     for error in exc.errors(include_url=False):
         loc = error["loc"]
-        name = str(loc[0]) if loc else "?"
-        names.append(name)
+        names.append(str(loc[0]) if loc else "?")
         where = ".".join(str(part) for part in loc) or "options"
         shown = REDACTED if _secret_loc(cls, loc) else _shown(error.get("input"))
         lines.append(f"{where}={shown}: {error['msg']}")
+    return "; ".join(lines), (names[0] if len(set(names)) == 1 else None)
+
+
+def _option_error(
+    cls: type[LLM], provider: str, exc: Any, values: dict[str, Any]
+) -> InvalidOptionError:
+    text, option = describe_errors(cls, exc)
     return InvalidOptionError(
-        f"invalid option value for provider {provider!r}: {'; '.join(lines)}",
+        f"invalid option value for provider {provider!r}: {text}",
         provider=provider,
-        option=names[0] if len(set(names)) == 1 else None,
+        option=option,
         valid_options=_valid_options(cls),
     )

@@ -38,6 +38,7 @@ from llmplug._responses import (
     CompletionResponseGen,
     LLMMetadata,
 )
+from llmplug.errors import InvalidOptionError
 
 if TYPE_CHECKING:
     from llmplug._prompts import BasePromptTemplate
@@ -220,6 +221,23 @@ class LLM(BaseModel, ABC):
             f"{', '.join(allowed)}{hint}",
             provider=provider,
             option=unknown[0] if len(unknown) == 1 else None,
+            valid_options=list(allowed),
+        )
+
+    def call_option_error(self, exc: Exception, allowed: Sequence[str]) -> InvalidOptionError:
+        """The error for per-call option values that failed validation.
+
+        For providers: pass the pydantic ``ValidationError`` raised while applying the
+        call's options; values are shown with secrets redacted. Raise the result
+        ``from exc``.
+        """
+        from llmplug._config import describe_errors
+
+        text, option = describe_errors(type(self), exc)
+        return InvalidOptionError(
+            f"invalid option value for a call: {text}",
+            provider=self.provider_label,
+            option=option,
             valid_options=list(allowed),
         )
 

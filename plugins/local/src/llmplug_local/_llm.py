@@ -16,7 +16,6 @@ from llmplug import (
     ChatResponseGen,
     LLMMetadata,
 )
-from llmplug.errors import InvalidOptionError
 from llmplug_local._engine import Engine, LoadOptions, get_engine
 from llmplug_local._weights import PROVIDER, Weights, resolve_weights
 from llmplug_local._wire import StreamState, build_request, parse_response
@@ -184,15 +183,7 @@ class LocalLLM(ChatLLM):
         try:
             return _Sampling.model_validate(values).model_dump()
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}={values.get(str(e['loc'][0]))!r}: {e['msg']}"
-                for e in exc.errors(include_url=False)
-            )
-            raise InvalidOptionError(
-                f"invalid option value for a call: {problems}",
-                provider=PROVIDER,
-                valid_options=list(_PER_CALL),
-            ) from exc
+            raise self.call_option_error(exc, _PER_CALL) from exc
 
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """Generate a reply to ``messages``.

@@ -364,23 +364,13 @@ class OpenAILLM(HTTPChatLLM):
 
     def _with_options(self, options: dict[str, Any]) -> Self:
         """A copy with ``options`` validated and applied (the instance is unchanged)."""
-        provider = self.provider_label
         self.check_call_options(options, _PER_CALL)
         copy = self.model_copy()
         try:
             for name, value in options.items():
                 setattr(copy, name, value)  # validated like the option at load time
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}={options.get(str(e['loc'][0]))!r}: {e['msg']}"
-                for e in exc.errors(include_url=False)
-            )
-            raise InvalidOptionError(
-                f"invalid option value for a call: {problems}",
-                provider=provider,
-                option=next(iter(options)) if len(options) == 1 else None,
-                valid_options=list(_PER_CALL),
-            ) from exc
+            raise self.call_option_error(exc, _PER_CALL) from exc
         return copy
 
     def _check_rejected(self, provider: str) -> None:
