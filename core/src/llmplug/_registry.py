@@ -275,14 +275,11 @@ class Registry:
         return f"{ep.group}:{ep.name}"
 
     def _load_provider_plugin(self, ep: EntryPointLike) -> None:
-        dist = dist_label(ep)[0]
         if not allowed(allow_list(), ep):
-            raise PluginLoadError(
-                f"plugin {ep.name!r} ({claimant(ep)}) is not loaded because it is not in "
+            raise _ep_error(
+                ep,
+                f" is not loaded because it is not in "
                 f"{ALLOW_ENV}={os.environ.get(ALLOW_ENV, '')!r}; add {ep.name!r} to it.",
-                plugin=ep.name,
-                distribution=dist,
-                entry_point=ep.value,
             )
         module = self._import(ep)
         if id(module) in self._collected:
@@ -294,23 +291,26 @@ class Registry:
         else:
             plugin_name = self._plugin_name(ep)
             self._register_checked(module, plugin_name, ep)
-        register = self._register_callback(plugin_name, ep)
-        for impl in self.pm.hook.register_providers.get_hookimpls():
-            if impl.plugin is module:
-                try:
+        try:
+            self._collect_providers(module, plugin_name)
+        except PluginLoadError:
+            raise
+        except Exception as exc:
+            raise _ep_error(
+                ep, f": its register_providers hook raised {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _collect_providers(self, plugin: object, plugin_name: str) -> None:
+        """Run ``plugin``'s register_providers; a failure undoes its registration."""
+        register = self._register_callback(plugin_name)
+        try:
+            for impl in self.pm.hook.register_providers.get_hookimpls():
+                if impl.plugin is plugin:
                     impl.function(register)
-                except Exception as exc:
-                    self._drop(module, plugin_name)
-                    if isinstance(exc, PluginLoadError):
-                        raise
-                    raise PluginLoadError(
-                        f"plugin {ep.name!r} ({claimant(ep)}): its register_providers hook "
-                        f"raised {type(exc).__name__}: {exc}",
-                        plugin=ep.name,
-                        distribution=dist,
-                        entry_point=ep.value,
-                    ) from exc
-        self._collected[id(module)] = module
+        except Exception:
+            self._drop(plugin, plugin_name)  # a refused plugin is not left half-registered
+            raise
+        self._collected[id(plugin)] = plugin
 
     def _drop(self, plugin: object, plugin_name: str) -> None:
         """Undo a failed registration: the plugin's hooks and every name it registered."""
@@ -324,33 +324,21 @@ class Registry:
         try:
             return ep.load()
         except Exception as exc:
-            raise PluginLoadError(
-                f"plugin {ep.name!r} ({claimant(ep)}, entry point {ep.value!r}) failed to "
-                f"import: {type(exc).__name__}: {exc}. Reinstall or upgrade that distribution, "
-                f"or uninstall it.",
-                plugin=ep.name,
-                distribution=dist_label(ep)[0],
-                entry_point=ep.value,
+            raise _ep_error(
+                ep,
+                f" failed to import: {type(exc).__name__}: {exc}. Reinstall or upgrade that "
+                f"distribution, or uninstall it.",
+                detail=f", entry point {ep.value!r}",
             ) from exc
 
     def _register_checked(self, module: Any, plugin_name: str, ep: EntryPointLike) -> None:
         mismatch = api_mismatch(module)
         if mismatch is not None:
-            raise PluginLoadError(
-                f"plugin {ep.name!r} ({claimant(ep)}) {mismatch}",
-                plugin=ep.name,
-                distribution=dist_label(ep)[0],
-                entry_point=ep.value,
-            )
+            raise _ep_error(ep, f" {mismatch}")
         try:
             self._register_validated(module, plugin_name)
         except Exception as exc:  # pluggy validation: bad hook names or signatures
-            raise PluginLoadError(
-                f"plugin {ep.name!r} ({claimant(ep)}) is not a valid llmplug plugin: {exc}",
-                plugin=ep.name,
-                distribution=dist_label(ep)[0],
-                entry_point=ep.value,
-            ) from exc
+            raise _ep_error(ep, f" is not a valid llmplug plugin: {exc}") from exc
 
     def _register_validated(self, plugin: object, name: str | None) -> str:
         """Register with pluggy, refusing hookimpls whose name is no llmplug hook.
@@ -386,7 +374,7 @@ class Registry:
             )
         return registered
 
-    def _register_callback(self, plugin_name: str, ep: EntryPointLike | None) -> Any:
+    def _register_callback(self, plugin_name: str) -> Any:
         def register(
             name: str,
             cls: type[LLM],
@@ -503,6 +491,16 @@ class Registry:
         return self._hookset
 
 
+def _ep_error(ep: EntryPointLike, problem: str, *, detail: str = "") -> PluginLoadError:
+    """``plugin 'name' (dist version<detail>)<problem>`` as a PluginLoadError."""
+    return PluginLoadError(
+        f"plugin {ep.name!r} ({claimant(ep)}{detail}){problem}",
+        plugin=ep.name,
+        distribution=dist_label(ep)[0],
+        entry_point=ep.value,
+    )
+
+
 _registry: Registry | None = None
 _registry_lock = threading.Lock()
 
@@ -544,25 +542,18 @@ def register_plugin(plugin: object, name: str | None = None) -> str:
     """
     reg = registry()
     reg.load_hook_plugins()  # installed plugins first, so the order is stable
+    label = name or getattr(plugin, "__name__", None) or type(plugin).__name__
     mismatch = api_mismatch(plugin)
     if mismatch is not None:
-        label = getattr(plugin, "__name__", None) or name or type(plugin).__name__
         raise PluginLoadError(f"plugin {label!r} {mismatch}", plugin=label)
+
     try:
         registered = reg._register_validated(plugin, name)
     except Exception as exc:
-        label = name or getattr(plugin, "__name__", None) or type(plugin).__name__
         raise PluginLoadError(
             f"plugin {label!r} is not a valid llmplug plugin: {exc}", plugin=label
         ) from exc
-    register = reg._register_callback(registered, None)
-    try:
-        for impl in reg.pm.hook.register_providers.get_hookimpls():
-            if impl.plugin is plugin:
-                impl.function(register)
-    except Exception:
-        reg._drop(plugin, registered)  # a refused plugin is not left half-registered
-        raise
+    reg._collect_providers(plugin, registered)
     return registered
 
 
