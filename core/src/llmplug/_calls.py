@@ -11,7 +11,9 @@ four wrappers below (sync/async x plain/stream). A wrapper:
    the provider, then ``on_stream_chunk`` per chunk and ``after_call`` or
    ``on_call_error``.
 
-With no lifecycle hookimpls registered the cost is one context-variable set and reset.
+With no lifecycle hookimpls registered the cost is one context-variable set and reset
+per call, and per chunk of a stream -- none per chunk for an implementation marked with
+:func:`flat_stream`, whose stream the caller then iterates directly.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from llmplug._messages import ChatMessage
     from llmplug._responses import ChatResponse, CompletionResponse, Usage
 
-__all__ = ["CHAT_ENDPOINTS", "ENDPOINTS", "CallContext", "instrument"]
+__all__ = ["CHAT_ENDPOINTS", "ENDPOINTS", "CallContext", "flat_stream", "instrument"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -270,6 +272,19 @@ def _call_args(call: CallContext, rest: tuple[Any, ...]) -> tuple[Any, ...]:
     return (call.messages if call.is_chat else call.prompt, *rest)
 
 
+def flat_stream(impl: F) -> F:
+    """Mark a stream endpoint that needs no per-chunk layer when no hooks are registered.
+
+    For an implementation whose stream (the generator it returns, or the async generator
+    its coroutine returns) does nothing before the first ``next()`` and never calls an
+    endpoint of its own LLM while it is iterated -- as the HTTP runtime's streams. With no
+    lifecycle hookimpls registered, the caller then iterates the provider's stream
+    directly; with hooks, the stream is watched as any other.
+    """
+    impl.__llmplug_flat_stream__ = True  # type: ignore[attr-defined]
+    return impl
+
+
 # -- the four wrappers -------------------------------------------------------------------
 
 
@@ -282,6 +297,7 @@ def instrument(endpoint: str, impl: F) -> F:
     is_async = endpoint.startswith("a")
     # completion endpoints derived from chat format their own prompt (as messages)
     prepares = is_chat or not getattr(impl, "__llmplug_via_chat__", False)
+    flat = is_stream and getattr(impl, "__llmplug_flat_stream__", False)
 
     def prepare(self: LLM, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         if not prepares:
@@ -357,6 +373,8 @@ def instrument(endpoint: str, impl: F) -> F:
             token = _ACTIVE.set(self)
             try:
                 args = prepare(self, args, kwargs)  # bad input fails at the call
+                if flat and registry().hookset() is None:
+                    return impl(self, *args, **kwargs)  # the provider's stream, as it is
             finally:
                 _ACTIVE.reset(token)
             # hooks and the provider start on the first next(): a stream never read
@@ -374,6 +392,8 @@ def instrument(endpoint: str, impl: F) -> F:
             token = _ACTIVE.set(self)
             try:
                 args = prepare(self, args, kwargs)
+                if flat and registry().hookset() is None:
+                    return await impl(self, *args, **kwargs)
             finally:
                 _ACTIVE.reset(token)
             return _awatch(self, endpoint, impl, args, kwargs)

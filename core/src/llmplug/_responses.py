@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
-from pydantic import ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from llmplug._blocks import TextBlock
 from llmplug._messages import ChatMessage, MessageRole
@@ -125,7 +125,13 @@ ChatResponseAsyncGen = AsyncGenerator[ChatResponse, None]
 # -- trusted construction (the per-token path of HTTP providers) ------------------------
 
 _new = object.__new__
-_set = object.__setattr__
+# pydantic's own slots on every model, set directly (what model_construct does, minus
+# its Python-level work): __dict__ holds the field values
+_BASE_SLOTS = BaseModel.__dict__
+_set_dict = _BASE_SLOTS["__dict__"].__set__
+_set_fields = _BASE_SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _BASE_SLOTS["__pydantic_extra__"].__set__
+_set_private = _BASE_SLOTS["__pydantic_private__"].__set__
 _ASSISTANT = MessageRole.ASSISTANT
 
 
@@ -137,15 +143,15 @@ def assistant_text_message(text: str) -> ChatMessage:
     third of the cost. ``text`` must be a ``str``: nothing is checked.
     """
     block = _new(TextBlock)
-    _set(block, "__dict__", {"block_type": "text", "text": text})
-    _set(block, "__pydantic_fields_set__", {"text"})
-    _set(block, "__pydantic_extra__", None)
-    _set(block, "__pydantic_private__", None)
+    _set_dict(block, {"block_type": "text", "text": text})
+    _set_fields(block, {"text"})
+    _set_extra(block, None)
+    _set_private(block, None)
     message = _new(ChatMessage)
-    _set(message, "__dict__", {"role": _ASSISTANT, "additional_kwargs": {}, "blocks": [block]})
-    _set(message, "__pydantic_fields_set__", {"role", "blocks"})
-    _set(message, "__pydantic_extra__", None)
-    _set(message, "__pydantic_private__", None)
+    _set_dict(message, {"role": _ASSISTANT, "additional_kwargs": {}, "blocks": [block]})
+    _set_fields(message, {"role", "blocks"})
+    _set_extra(message, None)
+    _set_private(message, None)
     return message
 
 
@@ -157,12 +163,12 @@ def assistant_text_chunk(text: str, delta: str, raw: Any, usage: Usage | None) -
     ``model_dump_json()``, ``model_fields_set``). ``text`` and ``delta`` must be
     ``str`` and ``usage`` a :class:`Usage` or ``None``: nothing is checked.
     """
+    message = assistant_text_message(text)
     response = _new(ChatResponse)
-    _set(
+    _set_dict(
         response,
-        "__dict__",
         {
-            "message": assistant_text_message(text),
+            "message": message,
             "raw": raw,
             "delta": delta,
             "logprobs": None,
@@ -170,9 +176,9 @@ def assistant_text_chunk(text: str, delta: str, raw: Any, usage: Usage | None) -
             "usage": usage,
         },
     )
-    _set(response, "__pydantic_fields_set__", {"message", "raw", "delta", "usage"})
-    _set(response, "__pydantic_extra__", None)
-    _set(response, "__pydantic_private__", None)
+    _set_fields(response, {"message", "raw", "delta", "usage"})
+    _set_extra(response, None)
+    _set_private(response, None)
     return response
 
 
@@ -192,10 +198,10 @@ def trusted_usage(**counts: int) -> Usage:
     ``counts`` must be :class:`Usage` field names with ``int`` values: nothing is checked.
     """
     usage = _new(Usage)
-    _set(usage, "__dict__", {**_USAGE_DEFAULTS, **counts})
-    _set(usage, "__pydantic_fields_set__", set(counts))
-    _set(usage, "__pydantic_extra__", None)
-    _set(usage, "__pydantic_private__", None)
+    _set_dict(usage, {**_USAGE_DEFAULTS, **counts})
+    _set_fields(usage, set(counts))
+    _set_extra(usage, None)
+    _set_private(usage, None)
     return usage
 
 
@@ -217,10 +223,10 @@ def trusted_chat_response(**fields: Any) -> ChatResponse:
     }
     values.update(fields)
     response = _new(ChatResponse)
-    _set(response, "__dict__", values)
-    _set(response, "__pydantic_fields_set__", set(fields))
-    _set(response, "__pydantic_extra__", None)
-    _set(response, "__pydantic_private__", None)
+    _set_dict(response, values)
+    _set_fields(response, set(fields))
+    _set_extra(response, None)
+    _set_private(response, None)
     return response
 
 

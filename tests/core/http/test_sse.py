@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from llmplug.http import NDJSONDecoder, ServerEvent, SSEDecoder
+from llmplug.http import NDJSONDecoder, ServerEvent, SSEDecoder, json_loads
 
 SAMPLE = (
     ": a comment\r\n"
@@ -134,3 +136,52 @@ def test_ndjson(chunks: list[bytes], expected: list[str]) -> None:
         events += decoder.feed(chunk)
     events += decoder.flush()
     assert [e.data for e in events] == expected
+
+
+# -- the one-event-per-chunk fast path gives what the general path gives -----------------
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        pytest.param(
+            [b"event: delta\n", b"data: a\n\n"], [ServerEvent("a", "delta")], id="event-before"
+        ),
+        pytest.param([b"id: 7\n\n", b"data: a\n\n"], [ServerEvent("a", None, "7")], id="id-kept"),
+        pytest.param([b"data: a\n", b"data: b\n\n"], [ServerEvent("a\nb")], id="data-pending"),
+        pytest.param([b"da", b"ta: a\n\n"], [ServerEvent("a")], id="line-pending"),
+        pytest.param([b"data: a\r", b"\ndata: b\n\n"], [ServerEvent("a\nb")], id="cr-pending"),
+        pytest.param([b"data: a\rb\n\n"], [ServerEvent("a")], id="cr-ends-a-line"),
+        pytest.param([b"\xef\xbb\xbfdata: a\n\n"], [ServerEvent("a")], id="bom-first"),
+        pytest.param([b"data: \xc3", b"\xa9\n\n"], [ServerEvent("\u00e9")], id="utf8-split"),
+        pytest.param(
+            [b"data: \xc3", b"\xa9\n\n", b"data: b\n\n"],
+            [ServerEvent("\u00e9"), ServerEvent("b")],
+            id="after-utf8-split",
+        ),
+        pytest.param([b"data: \xff\n\n"], [ServerEvent("\ufffd")], id="invalid-utf8"),
+        pytest.param(
+            [b"data: a\n\ndata: b\n\n"], [ServerEvent("a"), ServerEvent("b")], id="two-in-one"
+        ),
+    ],
+)
+def test_fast_path_agrees(chunks: list[bytes], expected: list[ServerEvent]) -> None:
+    assert decode(chunks) == expected
+    assert decode([b"".join(chunks)]) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": [1, 2.5, null]}', "  {}", "{} ", "[1]\n", '"x"', "3", "true", "NaN"],
+)
+def test_json_loads_is_json_loads(text: str) -> None:
+    assert json_loads(text) == json.loads(text) or text == "NaN"
+
+
+@pytest.mark.parametrize("text", ["", "{", "{} x", "[1] [2]", "nope"])
+def test_json_loads_raises_as_json_loads(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError) as got:
+        json_loads(text)
+    assert str(got.value) == str(expected.value)

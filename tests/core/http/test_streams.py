@@ -4,14 +4,21 @@ response left open after a fault, a ``break``, ``close()``, ``aclose()`` or a ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import httpx2
 import pytest
 
 from llmplug import ChatResponse
-from llmplug.errors import IncompleteStreamError, RateLimitError, StreamInterruptedError
+from llmplug.errors import (
+    IncompleteStreamError,
+    InvalidOptionError,
+    RateLimitError,
+    StreamInterruptedError,
+)
 from llmplug.http.testing import Reply, Stall, sse
+from llmplug.testing import recording_hooks
 
 from .conftest import HI, Make, NDJSONEchoLLM
 
@@ -231,3 +238,58 @@ async def test_chat_and_complete(make: Make, run: Any, mode: str) -> None:
     assert server.open_bodies == []
     completion = model.complete("Hi") if mode == "chat" else await model.acomplete("Hi")
     assert completion.text == "hello"
+
+
+# -- no per-chunk layer without hooks (llmplug._calls.flat_stream) ----------------------
+
+
+async def _open_stream(model: Any, mode: str, **options: Any) -> Any:
+    return (
+        model.stream_chat(HI, **options)
+        if mode == "sync"
+        else await model.astream_chat(HI, **options)
+    )
+
+
+async def _first(gen: Any, mode: str) -> ChatResponse:
+    return next(gen) if mode == "sync" else await gen.__anext__()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_without_hooks_the_caller_iterates_the_runtime_stream(make: Make, mode: str) -> None:
+    model, server = make(Reply(200, body=HELLO))
+    gen = await _open_stream(model, mode)
+    code = gen.gi_code if mode == "sync" else gen.ag_code
+    assert (code.co_name, code.co_filename.rsplit("/", 1)[-1]) == ("stream", f"_{mode}.py")
+    assert server.requests == []  # nothing sent before the first chunk is asked for
+    assert (await _first(gen, mode)).delta == "Hel"
+    if mode == "sync":
+        gen.close()
+    else:
+        await gen.aclose()
+    assert server.open_bodies == []
+
+
+@pytest.mark.parametrize("hooked", [False, True], ids=["no-hooks", "hooks"])
+@pytest.mark.parametrize("mode", MODES)
+async def test_bad_option_fails_at_the_first_chunk_with_or_without_hooks(
+    make: Make, mode: str, hooked: bool
+) -> None:
+    model, server = make(Reply(200, body=HELLO))
+    with contextlib.ExitStack() as stack:
+        if hooked:
+            stack.enter_context(recording_hooks())
+        gen = await _open_stream(model, mode, nope=1)  # no error yet, in both cases
+        with pytest.raises(InvalidOptionError, match="nope"):
+            await _first(gen, mode)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_hooks_see_every_chunk_of_an_http_stream(make: Make, run: Any, mode: str) -> None:
+    model, server = make(Reply(200, body=HELLO))
+    with recording_hooks() as recorder:
+        chunks = await run(model, mode)
+    assert deltas(chunks) == ["Hel", "lo"]
+    assert recorder.hooks() == ["before_call", "on_stream_chunk", "on_stream_chunk", "after_call"]
+    assert server.open_bodies == []

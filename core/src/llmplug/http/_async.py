@@ -7,8 +7,8 @@ Natively async: no worker threads. Streams also get a watchdog that enforces
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
 
@@ -16,6 +16,10 @@ from llmplug._responses import ChatResponse
 from llmplug.http._client import async_client
 from llmplug.http._exchange import ERROR_BODY_LIMIT, Call, Retry, StreamParser
 from llmplug.http._retry import Failure
+
+if TYPE_CHECKING:
+    from llmplug._messages import ChatMessage
+    from llmplug.http._runtime import HTTPChatLLM
 
 __all__ = ["chat", "stream"]
 
@@ -143,11 +147,14 @@ async def _read(
     return chunks, False
 
 
-async def stream(call: Call) -> AsyncGenerator[ChatResponse, None]:
-    """Send a streaming call; yield its chunks.
+async def stream(
+    llm: HTTPChatLLM, messages: Sequence[ChatMessage], options: dict[str, Any]
+) -> AsyncGenerator[ChatResponse, None]:
+    """Build, send and read a streaming call on the first ``__anext__()``; yield its chunks.
 
     ``aclose()``, or cancelling the task iterating it, closes the response.
     """
+    call = llm._call(messages, options, stream=True)
     response, parser, body, watchdog, chunks, eof = await _send(call, _open)
     # one async generator frame per chunk: the caller's __anext__ resumes this loop
     try:

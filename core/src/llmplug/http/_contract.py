@@ -20,9 +20,9 @@ from __future__ import annotations
 import json as _json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["STREAM_END", "HTTPRequest", "ServerEvent", "StreamEnd"]
+__all__ = ["STREAM_END", "HTTPRequest", "ServerEvent", "StreamEnd", "json_loads"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +45,29 @@ class HTTPRequest:
     params: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class ServerEvent:
+_scan = _json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # json.loads's C scanner
+
+
+def json_loads(text: str) -> Any:
+    """``json.loads(text)`` for one JSON document, without its Python-level wrappers.
+
+    On the per-token path of every stream: the C scanner is called directly, and only
+    text it does not consume whole (surrounding whitespace, trailing data, an error)
+    goes through :func:`json.loads`, which then answers or raises exactly as usual.
+    """
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        return _json.loads(text)
+    if end != len(text):
+        return _json.loads(text)
+    return value
+
+
+class ServerEvent(NamedTuple):
     r"""One decoded stream event: an SSE event, or one NDJSON line.
+
+    A named tuple: built once per streamed token, so it costs a tuple.
 
     Attributes:
         data: The event's data (multi-line ``data:`` fields joined with ``\n``), or the
@@ -61,8 +81,8 @@ class ServerEvent:
     id: str | None = None
 
     def json(self) -> Any:
-        """The data decoded as JSON."""
-        return _json.loads(self.data)
+        """The data decoded as JSON (raises ``ValueError`` if it is not JSON)."""
+        return json_loads(self.data)
 
 
 class StreamEnd:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import Field, PrivateAttr, field_validator
 
+from llmplug._calls import flat_stream
 from llmplug._llm import Capabilities
 from llmplug._messages import ChatMessage
 from llmplug._responses import ChatResponse, ChatResponseAsyncGen, ChatResponseGen
@@ -205,6 +206,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
         return (self.api_key.get_secret_value(),) if self.api_key is not None else ()
 
     def _call(self, messages: Sequence[ChatMessage], options: dict[str, Any], stream: bool) -> Call:
+        """The call to send: options applied, the request built (raises on bad input)."""
         timeout = Timeout.coerce(self.timeout)
         if "timeout" in options:
             try:
@@ -246,19 +248,22 @@ class HTTPChatLLM(HTTPChatLLMBase):
         """Send ``messages``; return the reply (retried on transient failures)."""
         return _loop("_sync").chat(self._call(messages, kwargs, stream=False))  # type: ignore[no-any-return]
 
+    @flat_stream
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         """Stream the reply. Retried only until its first chunk reached the caller."""
-        return _loop("_sync").stream(self._call(messages, kwargs, stream=True))  # type: ignore[no-any-return]
+        # a generator: the request is built and sent on the first next()
+        return _loop("_sync").stream(self, messages, kwargs)  # type: ignore[no-any-return]
 
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """Async :meth:`chat` (natively async)."""
         return await _loop("_async").chat(self._call(messages, kwargs, stream=False))  # type: ignore[no-any-return]
 
+    @flat_stream
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(...)``, then ``async for``."""
-        return _loop("_async").stream(self._call(messages, kwargs, stream=True))  # type: ignore[no-any-return]
+        return _loop("_async").stream(self, messages, kwargs)  # type: ignore[no-any-return]
 
     # -- lifecycle -------------------------------------------------------------------
 

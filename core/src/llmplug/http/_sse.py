@@ -26,6 +26,18 @@ DONE: Final = "[DONE]"
 _utf8 = codecs.getincrementaldecoder("utf-8")
 
 
+def _decode(decoder: SSEDecoder | NDJSONDecoder, chunk: bytes) -> str:
+    """``chunk`` as text: one C call, unless a UTF-8 character is split across chunks."""
+    if not decoder._split:
+        try:
+            return chunk.decode()
+        except UnicodeDecodeError:
+            pass  # a split character (or invalid bytes): the incremental decoder sorts it out
+    text = decoder._text.decode(chunk)
+    decoder._split = bool(decoder._text.buffer)
+    return text
+
+
 class SSEDecoder:
     """Decode a ``text/event-stream`` body incrementally.
 
@@ -37,10 +49,21 @@ class SSEDecoder:
         retry: The last ``retry:`` value (the server's reconnection time, milliseconds).
     """
 
-    __slots__ = ("_buffer", "_cr", "_data", "_event", "_started", "_text", "last_event_id", "retry")
+    __slots__ = (
+        "_buffer",
+        "_cr",
+        "_data",
+        "_event",
+        "_split",
+        "_started",
+        "_text",
+        "last_event_id",
+        "retry",
+    )
 
     def __init__(self) -> None:
         self._text = _utf8("replace")
+        self._split = False  # the incremental decoder holds part of a UTF-8 character
         self._buffer = ""  # an unterminated line
         self._cr = False  # the last chunk ended with "\r": a "\n" opening the next is its pair
         self._started = False
@@ -51,9 +74,21 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerEvent]:
         """Decode ``chunk``; return the events it completes (often none or one)."""
-        text = self._text.decode(chunk)
+        text = _decode(self, chunk)
         if not text:
             return []
+        if (  # the chunk of nearly every token: exactly one "data: ...\n\n" event
+            self._started
+            and self._data is None
+            and self._event is None
+            and not self._buffer
+            and not self._cr
+            and text[:6] == "data: "
+            and text[-2:] == "\n\n"
+            and text.find("\n") == len(text) - 2
+            and "\r" not in text
+        ):
+            return [ServerEvent(text[6:-2], None, self.last_event_id)]
         if not self._started:
             self._started = True
             if text[0] == "\ufeff":
@@ -121,15 +156,16 @@ class SSEDecoder:
 class NDJSONDecoder:
     """Decode a newline-delimited JSON body incrementally: one event per non-blank line."""
 
-    __slots__ = ("_buffer", "_text")
+    __slots__ = ("_buffer", "_split", "_text")
 
     def __init__(self) -> None:
         self._text = _utf8("replace")
+        self._split = False
         self._buffer = ""
 
     def feed(self, chunk: bytes) -> list[ServerEvent]:
         """Decode ``chunk``; return an event for each line it completes."""
-        text = self._text.decode(chunk)
+        text = _decode(self, chunk)
         if "\n" not in text:
             self._buffer += text
             return []

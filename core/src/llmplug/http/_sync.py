@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
 
 from llmplug._responses import ChatResponse
 from llmplug.http._client import sync_client
 from llmplug.http._exchange import ERROR_BODY_LIMIT, Call, Retry, StreamParser
+
+if TYPE_CHECKING:
+    from llmplug._messages import ChatMessage
+    from llmplug.http._runtime import HTTPChatLLM
 
 __all__ = ["chat", "stream"]
 
@@ -140,8 +144,14 @@ def _close(body: Iterator[bytes] | None) -> None:
         close()
 
 
-def stream(call: Call) -> Generator[ChatResponse, None, None]:
-    """Send a streaming call; yield its chunks. Closing the iterator closes the response."""
+def stream(
+    llm: HTTPChatLLM, messages: Sequence[ChatMessage], options: dict[str, Any]
+) -> Generator[ChatResponse, None, None]:
+    """Build, send and read a streaming call on the first ``next()``; yield its chunks.
+
+    Closing the iterator closes the response.
+    """
+    call = llm._call(messages, options, stream=True)
     response, parser, body, chunks, eof = _send(call, _open)
     # one generator frame per chunk: the caller's next() resumes this loop directly
     try:

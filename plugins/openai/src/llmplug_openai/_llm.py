@@ -19,7 +19,14 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 
 from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata, MessageRole
 from llmplug.errors import ContextWindowExceededError, InvalidOptionError
-from llmplug.http import STREAM_END, ChunkResult, HTTPChatLLM, HTTPRequest, ServerEvent
+from llmplug.http import (
+    STREAM_END,
+    ChunkResult,
+    HTTPChatLLM,
+    HTTPRequest,
+    ServerEvent,
+    json_loads,
+)
 from llmplug_openai._models import model_info
 from llmplug_openai._parse import StreamState, parse_chunk, parse_completion
 from llmplug_openai._wire import messages_to_wire
@@ -331,12 +338,12 @@ class OpenAILLM(HTTPChatLLM):
             APIError: The event is an error the service sent mid-stream (mapped like an
                 HTTP error).
         """
-        if event.data == "[DONE]":
+        data = json_loads(event.data) if event.data != "[DONE]" else STREAM_END
+        if type(data) is dict and "choices" in data and event.event is None:
+            return parse_chunk(data, state)  # nearly every event
+        if data is STREAM_END:
             return STREAM_END
-        data = event.json()
-        if event.event == "error" or (
-            isinstance(data, dict) and "error" in data and "choices" not in data
-        ):
+        if event.event == "error" or (isinstance(data, dict) and "error" in data):
             raise self.error_from_body(data)
         return parse_chunk(data, state)
 

@@ -116,9 +116,19 @@ def parse_logprobs(entries: Any) -> list[list[LogProb]] | None:
 class StreamState:
     """What one stream has accumulated so far (the message, usage, finish reason)."""
 
-    __slots__ = ("finish_reason", "logprobs", "reasoning", "refusal", "text", "tools", "usage")
+    __slots__ = (
+        "finish_reason",
+        "logprobs",
+        "plain",
+        "reasoning",
+        "refusal",
+        "text",
+        "tools",
+        "usage",
+    )
 
     def __init__(self) -> None:
+        self.plain = True  # nothing but text so far (kept by parse_chunk)
         self.text = ""
         self.reasoning = ""
         self.refusal = ""
@@ -188,6 +198,8 @@ def parse_chunk(data: Any, state: StreamState) -> ChatResponse | None:
                 if not text:
                     return None
                 state.text += text
+                if state.plain:
+                    return assistant_text_chunk(state.text, text, data, state.usage)
                 return state.response(text, data)
     usage = data.get("usage")
     if usage:
@@ -225,6 +237,9 @@ def parse_chunk(data: Any, state: StreamState) -> ChatResponse | None:
     if finish:
         state.finish_reason = finish
         changed = True
+    state.plain = not (
+        state.reasoning or state.tools or state.finish_reason or state.refusal or state.logprobs
+    )
     return state.response(text, data) if changed else None
 
 
