@@ -35,9 +35,8 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
         try:
             request = client.build_request(
                 call.method,
-                call.url,
+                call.target(),
                 json=call.json,
-                params=call.params or None,
                 headers=call.headers,
                 extensions={"timeout": call.attempt_timeouts()},
             )

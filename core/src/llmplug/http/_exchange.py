@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -50,6 +51,14 @@ _TIMEOUT_PHASES: dict[type[Exception], str] = {
     httpx2.PoolTimeout: "pool",
     httpx2.WriteTimeout: "write",
 }
+
+
+@lru_cache(maxsize=256)
+def _parsed_url(url: str, params: tuple[tuple[str, str], ...]) -> httpx2.URL:
+    # httpx2 parses a URL given as text on every request (a third of building one);
+    # a provider instance sends to the same few URLs, and httpx2.URL is immutable
+    parsed = httpx2.URL(url)
+    return parsed.copy_merge_params(dict(params)) if params else parsed
 
 
 class Retry(Exception):  # control flow inside the loops: never escapes them
@@ -123,6 +132,10 @@ class Call:
         self.clamped: frozenset[str] = frozenset()
         self.sent = 0.0
         self._where: str | None = None
+
+    def target(self) -> httpx2.URL:
+        """The request URL with its query, parsed (raises ``httpx2.InvalidURL``)."""
+        return _parsed_url(self.url, tuple(self.params.items()) if self.params else ())
 
     @property
     def provider(self) -> str:

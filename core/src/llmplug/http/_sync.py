@@ -33,9 +33,8 @@ def _send(call: Call, consume: Callable[[Call, httpx2.Response], T]) -> T:
         try:
             request = client.build_request(
                 call.method,
-                call.url,
+                call.target(),
                 json=call.json,
-                params=call.params or None,
                 headers=call.headers,
                 extensions={"timeout": call.attempt_timeouts()},
             )

@@ -46,16 +46,21 @@ def parse_completion(data: Any) -> ChatResponse:
     choices = data.get("choices") if isinstance(data, dict) else None
     choice = choices[0] if choices else {}
     message = choice.get("message") or {}
-    blocks: list[Any] = []
-    reasoning = _reasoning(message)
-    if reasoning:
-        blocks.append(ThinkingBlock(content=reasoning))
     content = message.get("content")
-    tool_calls = [_tool_call(call) for call in message.get("tool_calls") or ()]
-    if not blocks and not tool_calls and isinstance(content, str):
+    if (
+        type(content) is str
+        and not message.get("tool_calls")
+        and not message.get("reasoning_content")
+        and not message.get("reasoning")
+    ):
         # one text block: the usual answer, its message built unvalidated
         reply = assistant_text_message(content)
     else:
+        blocks: list[Any] = []
+        reasoning = _reasoning(message)
+        if reasoning:
+            blocks.append(ThinkingBlock(content=reasoning))
+        tool_calls = [_tool_call(call) for call in message.get("tool_calls") or ()]
         reply = _message(blocks, content, tool_calls)
     extra: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
     if message.get("refusal"):
