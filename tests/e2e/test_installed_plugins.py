@@ -354,6 +354,7 @@ def test_disable_autoload_env_keeps_hook_plugins_out(tmp_path: Path) -> None:
     [
         pytest.param("fixture-echo", id="entry-point-name"),
         pytest.param("llmplug-fixture-echo", id="distribution-name"),
+        pytest.param("LLMPlug_Fixture.Echo", id="distribution-name-any-spelling"),
     ],
 )
 def test_allow_list_env_blocks_other_plugins(tmp_path: Path, allowed: str) -> None:
@@ -397,3 +398,16 @@ def test_module_cli_prints_json(tmp_path: Path) -> None:
     for name, dist in PROVIDER_DISTS.items():
         assert listed[name]["distribution"] == dist
         assert listed[name]["status"] == "available"
+
+
+def test_distribution_names_come_from_the_metadata_directory() -> None:
+    # read from "<name>-<version>.dist-info" (no METADATA parsing), they equal the
+    # metadata's own name and version for these distributions
+    from llmplug._discovery import dist_label, installed_entry_points
+
+    eps = {ep.name: ep for ep in installed_entry_points("llmplug.providers")}
+    for provider, dist in PROVIDER_DISTS.items():
+        if provider == "mock":
+            continue
+        metadata = importlib.metadata.metadata(dist)
+        assert dist_label(eps[provider]) == (metadata["Name"], metadata["Version"])
