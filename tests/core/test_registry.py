@@ -1034,3 +1034,80 @@ def test_wrapper_on_a_lifecycle_hook_is_refused() -> None:
 def test_unregistering_an_unknown_name_says_so() -> None:
     with isolated_registry(), pytest.raises(ValueError, match="no plugin named 'nope'"):
         llmplug.unregister_plugin("nope")
+
+
+@pytest.mark.parametrize(
+    ("directory", "expected"),
+    [
+        pytest.param("llmplug_openai-0.1.0.dist-info", ("llmplug-openai", "0.1.0"), id="wheel"),
+        pytest.param("Foo_Bar-2.0rc1.dist-info", ("foo-bar", "2.0rc1"), id="case"),
+        pytest.param("foo-1.0-py3.11.egg-info", None, id="egg-info"),
+        pytest.param("foo.dist-info", None, id="no-version"),
+        pytest.param("foo-1.0-extra.dist-info", None, id="two-dashes"),
+    ],
+)
+def test_distribution_label_from_the_metadata_directory(
+    directory: str, expected: tuple[str, str] | None
+) -> None:
+    from pathlib import Path
+
+    from llmplug._discovery import _from_dist_info
+
+    assert _from_dist_info(Path("/site-packages") / directory) == expected
+    assert _from_dist_info(None) is None
+
+
+# -- classes registered by import path ------------------------------------------------
+
+
+def _by_path(path: str, **kwargs: Any) -> Callable[[Register], None]:
+    return lambda register: register("lazy", path, aliases=["lazy-alias"], **kwargs)
+
+
+def test_class_registered_by_path_is_imported_when_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plugin_module(monkeypatch, "llmplug_test_lazy", _by_path("llmplug_test_lazy_cls:Impl"))
+    with isolated_registry([provider_ep("lazy", "llmplug_test_lazy")]) as reg:
+        assert {i.name: i.status for i in reg.providers()}["lazy"] == "available"
+        plugin_module(monkeypatch, "llmplug_test_lazy_cls", Impl=Other)  # now importable
+        spec = reg.get("lazy")
+        assert spec.cls is Other
+        assert reg.get("lazy-alias") is spec  # resolved once, for every name
+        assert llmplug.load("lazy:m").chat(user()).message.content == "echo"
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        pytest.param(
+            "llmplug_test_nowhere:Impl", "failed to import (ModuleNotFoundError", id="no-module"
+        ),
+        pytest.param(
+            "llmplug_test_lazy_cls:Missing", "failed to import (AttributeError", id="no-attr"
+        ),
+        pytest.param("llmplug_test_lazy_cls:NotLLM", "not a subclass of llmplug.LLM", id="not-llm"),
+    ],
+)
+def test_class_path_that_fails(monkeypatch: pytest.MonkeyPatch, path: str, text: str) -> None:
+    plugin_module(monkeypatch, "llmplug_test_lazy", _by_path(path))
+    plugin_module(monkeypatch, "llmplug_test_lazy_cls", NotLLM=dict)
+    with isolated_registry([provider_ep("lazy", "llmplug_test_lazy")]) as reg:
+        with pytest.raises(PluginLoadError, match=text.replace("(", r"\(")) as first:
+            reg.get("lazy")
+        assert "plugin 'llmplug.providers:lazy'" in str(first.value)
+        with pytest.raises(PluginLoadError) as again:  # remembered, not retried
+            reg.get("lazy")
+        assert again.value is first.value
+
+
+@pytest.mark.parametrize("path", ["no_colon", "a:b:c", "mod:", ":Cls", "mod:1x", "a b:C"])
+def test_malformed_class_path_refused_at_registration(
+    monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    plugin_module(monkeypatch, "llmplug_test_lazy", _by_path(path))
+    with (
+        isolated_registry([provider_ep("lazy", "llmplug_test_lazy")]) as reg,
+        pytest.raises(PluginLoadError, match=r"'package\.module:ClassName'"),
+    ):
+        reg.get("lazy")

@@ -292,6 +292,7 @@ def load(spec: str | ModelSpec | None = None, /, **options: Any) -> LLM:
             f"a provider: llmplug.load('mock'), or set {MODEL_ENV}"
         ) from exc
     cls = provider.cls
+    assert not isinstance(cls, str)  # Registry.get imports lazily registered classes
     values: dict[str, Any] = dict(provider.defaults or {})
     if parsed.model is not None:
         if cls.model_field is None:

@@ -15,6 +15,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pluggy
@@ -62,6 +63,8 @@ __all__ = [
 ]
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# a class registered lazily, by import path: "package.module:ClassName"
+_CLASS_PATH_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _LIFECYCLE = ("before_call", "answer_call", "after_call", "on_stream_chunk", "on_call_error")
 
 
@@ -175,13 +178,59 @@ class Registry:
     # -- provider lookup ---------------------------------------------------------------
 
     def get(self, name: str) -> ProviderSpec:
-        """Return the provider called ``name``, importing its plugin if needed.
+        """Return the provider called ``name``, importing its plugin (and class) if needed.
 
         Raises:
             UnknownProviderError: No installed provider has that name.
             DuplicateProviderError: Two distributions claim the name.
-            PluginLoadError: Its plugin failed to import, register, or is blocked.
+            PluginLoadError: Its plugin failed to import, register, or is blocked; or the
+                class it registered by import path failed to import.
         """
+        spec = self._specs.get(name)
+        if spec is not None and not isinstance(spec.cls, str):
+            return spec
+        spec = self._find(name)
+        return spec if not isinstance(spec.cls, str) else self._resolve(name, spec)
+
+    def _resolve(self, name: str, spec: ProviderSpec) -> ProviderSpec:
+        """Import the class a plugin registered by its import path (``"module:Class"``)."""
+        from llmplug._llm import LLM
+
+        with self._lock:
+            current = self._specs.get(name, spec)
+            if not isinstance(current.cls, str):
+                return current
+            if name in self._failed:
+                raise self._failed[name]
+            path = current.cls
+            module, _, attr = path.partition(":")
+            try:
+                cls = getattr(import_module(module), attr)
+            except Exception as exc:
+                error = PluginLoadError(
+                    f"plugin {spec.plugin!r} registered provider {name!r} as {path!r}, which "
+                    f"failed to import ({type(exc).__name__}: {exc}). Reinstall the plugin, "
+                    f"or report this to its authors.",
+                    plugin=spec.plugin,
+                )
+                self._failed[name] = error
+                raise error from exc
+            if not (isinstance(cls, type) and issubclass(cls, LLM)):
+                error = PluginLoadError(
+                    f"plugin {spec.plugin!r} registered {name!r} as {path!r}, which is "
+                    f"{cls!r}, not a subclass of llmplug.LLM.",
+                    plugin=spec.plugin,
+                )
+                self._failed[name] = error
+                raise error
+            resolved = current._replace(cls=cls)
+            for each in (current.name, *current.aliases):
+                if self._specs.get(each) is current:
+                    self._specs[each] = resolved
+            return resolved
+
+    def _find(self, name: str) -> ProviderSpec:
+        """The provider called ``name``, its class perhaps not imported yet."""
         spec = self._specs.get(name)
         if spec is not None:
             return spec
@@ -377,7 +426,7 @@ class Registry:
     def _register_callback(self, plugin_name: str) -> Any:
         def register(
             name: str,
-            cls: type[LLM],
+            cls: type[LLM] | str,
             *,
             aliases: Sequence[str] = (),
             key_env: str | None = None,
@@ -414,7 +463,14 @@ class Registry:
                     f"are lower-case letters, digits, '.', '_' or '-'.",
                     plugin=spec.plugin,
                 )
-        if not (isinstance(spec.cls, type) and issubclass(spec.cls, LLM)):
+        if isinstance(spec.cls, str):
+            if not _CLASS_PATH_RE.match(spec.cls):
+                raise PluginLoadError(
+                    f"plugin {spec.plugin!r} registered {spec.name!r} with the class path "
+                    f"{spec.cls!r}; write it as 'package.module:ClassName'.",
+                    plugin=spec.plugin,
+                )
+        elif not (isinstance(spec.cls, type) and issubclass(spec.cls, LLM)):
             raise PluginLoadError(
                 f"plugin {spec.plugin!r} registered {spec.name!r} with {spec.cls!r}, which "
                 f"is not a subclass of llmplug.LLM.",

@@ -77,7 +77,8 @@ def test_installed_entry_points() -> None:
 def test_register_providers(plugin: Any) -> None:
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     plugin.register_providers(lambda *args, **kwargs: calls.append((args, kwargs)))
-    assert [args for args, _ in calls] == [(name, cls) for name, cls, _, _ in TABLE]
+    paths = [(name, f"{cls.__module__}:{cls.__name__}") for name, cls, _, _ in TABLE]
+    assert [args for args, _ in calls] == paths  # by import path: imported when loaded
     for (_, kwargs), (_, _, base_url, key_env) in zip(calls, TABLE, strict=True):
         assert kwargs["key_env"] == key_env
         assert kwargs["description"]
@@ -289,3 +290,34 @@ def test_listed_with_key_env_once_loaded(registry: Any) -> None:
     assert {info.status for info in infos.values()} == {"loaded"}
     assert (infos["groq"].key_env, infos["vllm"].key_env) == ("GROQ_API_KEY", None)
     assert infos["azure"].description.startswith("Azure OpenAI")
+
+
+def test_registrations_agree_with_the_classes() -> None:
+    # registered by import path (nothing imported); the row must say what the class says
+    from llmplug_openai import REGISTRATIONS
+
+    assert [r.name for r in REGISTRATIONS] == NAMES
+    for row, preset in zip(REGISTRATIONS, PRESETS, strict=True):
+        module, _, attr = row.cls.partition(":")
+        assert (preset.cls.__module__, preset.cls.__name__) == (module, attr)
+        assert (row.key_env, row.base_url, row.description) == (
+            preset.key_env,
+            preset.base_url,
+            preset.description,
+        )
+
+
+def test_loading_openai_builds_no_preset_class(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, llmplug; llmplug.load('openai:gpt-4o-mini', api_key='x'); "
+        "print('llmplug_openai._presets' in sys.modules); "
+        "llmplug.load('groq:m', api_key='x'); print('llmplug_openai._presets' in sys.modules)"
+    )
+    env = {"LLMPLUG_PLUGINS": "llmplug-openai", "PATH": "", "HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "True"]

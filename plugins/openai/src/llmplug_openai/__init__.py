@@ -17,7 +17,7 @@ Importing this package is cheap; the provider classes load on first use.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from llmplug.hookspecs import hookimpl
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 __all__ = [
     "LLMPLUG_PLUGIN_API",
     "PRESETS",
+    "REGISTRATIONS",
     "VLLM",
     "XAILLM",
     "AzureOpenAILLM",
@@ -54,6 +55,7 @@ __all__ = [
     "OpenAILLM",
     "OpenRouterLLM",
     "Preset",
+    "Registration",
     "TogetherLLM",
     "register_providers",
 ]
@@ -61,7 +63,11 @@ __all__ = [
 #: The llmplug plugin API this plugin is built for.
 LLMPLUG_PLUGIN_API = 1
 
-_LAZY = {name: "llmplug_openai._presets" for name in __all__[1:-1]}
+_LAZY = {
+    name: "llmplug_openai._presets"
+    for name in __all__
+    if name not in ("LLMPLUG_PLUGIN_API", "REGISTRATIONS", "Registration", "register_providers")
+}
 _LAZY["OpenAILLM"] = "llmplug_openai._llm"
 
 
@@ -77,17 +83,129 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+class Registration(NamedTuple):
+    """One provider name as registered, before its class is imported.
+
+    What ``llmplug providers`` and ``load`` need; ``tests/plugins/openai`` checks each
+    row against its class.
+
+    Attributes:
+        name: The provider name (``load("NAME:model")``).
+        cls: Where the class is, ``"module:Class"`` (imported on first use).
+        key_env: The env var holding the API key, if the service needs one.
+        base_url: The default base URL (empty for Azure, which derives it).
+        description: One line for ``llmplug providers``.
+    """
+
+    name: str
+    cls: str
+    key_env: str | None
+    base_url: str
+    description: str
+
+
+_P = "llmplug_openai._presets:"
+#: Every provider name this plugin registers, each with its own entry point.
+REGISTRATIONS: tuple[Registration, ...] = (
+    Registration(
+        "openai",
+        "llmplug_openai._llm:OpenAILLM",
+        "OPENAI_API_KEY",
+        "https://api.openai.com/v1",
+        "OpenAI's Chat Completions API (or any compatible server with base_url=...).",
+    ),
+    Registration(
+        "azure",
+        f"{_P}AzureOpenAILLM",
+        "AZURE_OPENAI_API_KEY",
+        "",
+        "Azure OpenAI: 'azure:DEPLOYMENT?azure_endpoint=https://RESOURCE.openai.azure.com'.",
+    ),
+    Registration(
+        "vllm",
+        f"{_P}VLLM",
+        None,
+        "http://localhost:8000/v1",
+        "A vLLM server (default http://localhost:8000/v1).",
+    ),
+    Registration(
+        "llama-server",
+        f"{_P}LlamaServerLLM",
+        None,
+        "http://127.0.0.1:8080/v1",
+        "llama.cpp's llama-server (default http://127.0.0.1:8080/v1).",
+    ),
+    Registration(
+        "lmstudio",
+        f"{_P}LMStudioLLM",
+        None,
+        "http://localhost:1234/v1",
+        "LM Studio's local server (default http://localhost:1234/v1).",
+    ),
+    Registration(
+        "groq",
+        f"{_P}GroqLLM",
+        "GROQ_API_KEY",
+        "https://api.groq.com/openai/v1",
+        "Groq's OpenAI-compatible API.",
+    ),
+    Registration(
+        "together",
+        f"{_P}TogetherLLM",
+        "TOGETHER_API_KEY",
+        "https://api.together.ai/v1",
+        "Together AI's OpenAI-compatible API.",
+    ),
+    Registration(
+        "openrouter",
+        f"{_P}OpenRouterLLM",
+        "OPENROUTER_API_KEY",
+        "https://openrouter.ai/api/v1",
+        "OpenRouter: many vendors' models ('vendor/model').",
+    ),
+    Registration(
+        "deepseek",
+        f"{_P}DeepSeekLLM",
+        "DEEPSEEK_API_KEY",
+        "https://api.deepseek.com",
+        "DeepSeek's API.",
+    ),
+    Registration(
+        "mistral",
+        f"{_P}MistralLLM",
+        "MISTRAL_API_KEY",
+        "https://api.mistral.ai/v1",
+        "Mistral AI's API.",
+    ),
+    Registration(
+        "fireworks",
+        f"{_P}FireworksLLM",
+        "FIREWORKS_API_KEY",
+        "https://api.fireworks.ai/inference/v1",
+        "Fireworks AI's OpenAI-compatible API.",
+    ),
+    Registration(
+        "xai",
+        f"{_P}XAILLM",
+        "XAI_API_KEY",
+        "https://api.x.ai/v1",
+        "xAI's Grok models.",
+    ),
+)
+
+
 @hookimpl
 def register_providers(register: Callable[..., None]) -> None:
-    """Register ``openai`` and the OpenAI-compatible presets, each with its key's env var."""
-    from llmplug_openai._presets import PRESETS
+    """Register ``openai`` and the OpenAI-compatible presets, each with its key's env var.
 
-    for preset in PRESETS:
-        base_url = preset.base_url
+    By import path: a class is imported when its provider is first loaded, so loading
+    ``openai`` never builds the eleven preset classes.
+    """
+    for row in REGISTRATIONS:
         register(
-            preset.name,
-            preset.cls,
-            key_env=preset.key_env,
-            description=preset.description,
-            defaults={"base_url": base_url} if base_url else None,
+            row.name,
+            row.cls,
+            key_env=row.key_env,
+            description=row.description,
+            defaults={"base_url": row.base_url} if row.base_url else None,
         )

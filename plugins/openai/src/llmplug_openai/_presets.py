@@ -29,6 +29,7 @@ from urllib.parse import quote, unquote, urlsplit
 from pydantic import Field, model_validator
 
 from llmplug import Capabilities
+from llmplug_openai import REGISTRATIONS
 from llmplug_openai._llm import OpenAILLM
 
 __all__ = [
@@ -290,30 +291,9 @@ class Preset(NamedTuple):
         return str(default or "")
 
 
-#: Every provider name this plugin registers, each with its own entry point.
-PRESETS: tuple[Preset, ...] = (
-    Preset(
-        "openai",
-        OpenAILLM,
-        "OpenAI's Chat Completions API (or any compatible server with base_url=...).",
-    ),
-    Preset(
-        "azure",
-        AzureOpenAILLM,
-        "Azure OpenAI: 'azure:DEPLOYMENT?azure_endpoint=https://RESOURCE.openai.azure.com'.",
-    ),
-    Preset("vllm", VLLM, "A vLLM server (default http://localhost:8000/v1)."),
-    Preset(
-        "llama-server",
-        LlamaServerLLM,
-        "llama.cpp's llama-server (default http://127.0.0.1:8080/v1).",
-    ),
-    Preset("lmstudio", LMStudioLLM, "LM Studio's local server (default http://localhost:1234/v1)."),
-    Preset("groq", GroqLLM, "Groq's OpenAI-compatible API."),
-    Preset("together", TogetherLLM, "Together AI's OpenAI-compatible API."),
-    Preset("openrouter", OpenRouterLLM, "OpenRouter: many vendors' models ('vendor/model')."),
-    Preset("deepseek", DeepSeekLLM, "DeepSeek's API."),
-    Preset("mistral", MistralLLM, "Mistral AI's API."),
-    Preset("fireworks", FireworksLLM, "Fireworks AI's OpenAI-compatible API."),
-    Preset("xai", XAILLM, "xAI's Grok models."),
+#: Every provider name this plugin registers, with its class (in the order of
+#: ``llmplug_openai.REGISTRATIONS``, which registers them without importing this module).
+PRESETS: tuple[Preset, ...] = tuple(
+    Preset(row.name, globals()[row.cls.rpartition(":")[2]], row.description)
+    for row in REGISTRATIONS
 )
