@@ -259,6 +259,10 @@ class _Watchdog:
         if task is not None:
             self._task = task
             self._cancelling = task.cancelling()
+        if self._seen and self._handle is not None:
+            # armed for an earlier wait: the idle deadline only moves later, and _fire
+            # re-arms a timer that fires early (a clock read per chunk, not a timer)
+            return
         due = self._due()
         if due is None:
             return
@@ -272,7 +276,11 @@ class _Watchdog:
         """A read returned; ``events``: it completed at least one event."""
         self._reading = False
         if events:
-            self._seen = True
+            if not self._seen:
+                self._seen = True
+                if self._handle is not None:  # armed for the first event: re-arm for idle
+                    self._handle.cancel()
+                    self._handle = None
             self._since = None
 
     def _fire(self) -> None:
