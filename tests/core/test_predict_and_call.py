@@ -437,3 +437,14 @@ async def test_react_on_a_completion_model(mode: str) -> None:
 )
 def test_react_parsing(reply: str, expected: str) -> None:
     assert react(reply).predict_and_call(TOOLS, "go").response == expected
+
+
+@pytest.mark.parametrize("role", ["system", "developer"])
+def test_react_merges_the_conversations_system_message(role: str) -> None:
+    llm = react(react_reply("add", {"a": 1, "b": 2}), system_prompt="Not used.")
+    history = [ChatMessage(role=role, content="Speak French."), ChatMessage(content="Salut")]
+    llm.predict_and_call(TOOLS, "1+2?", chat_history=history)
+    sent = llm.calls[0]
+    assert [m.role for m in sent] == ["system", "user", "user"]
+    assert (sent[0].content or "").startswith("Speak French.\n")
+    assert "Not used." not in (sent[0].content or "")

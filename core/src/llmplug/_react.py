@@ -37,6 +37,7 @@ _LABEL = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
+_INSTRUCTION_ROLES = (MessageRole.SYSTEM, MessageRole.DEVELOPER)
 _NAME_KEYS = ("name", "tool", "tool_name", "function")
 _ARGS_KEYS = ("arguments", "parameters", "args", "tool_input", "input", "kwargs")
 
@@ -53,7 +54,8 @@ def react_system_prompt(
 
     Args:
         tools: The tools the model may call.
-        prefix: Text to put first (the LLM's own ``system_prompt``).
+        prefix: Text to put first (the conversation's system message, or the LLM's
+            ``system_prompt``).
         allow_parallel_tool_calls: Tell the model it may call several tools.
         tool_required: Tell the model it must call a tool.
         tool_name: Tell the model which tool to call.
@@ -93,18 +95,27 @@ def react_system_prompt(
     return "\n".join(parts)
 
 
-def react_messages(
-    system: str, history: Sequence[ChatMessage], user_msg: ChatMessage | None
-) -> list[ChatMessage]:
-    """The messages of a ReAct round: the tools' system prompt, then the conversation.
+def react_messages(system: str, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """The messages of a ReAct round: one system message, then the conversation.
 
-    The caller's history is copied, never changed.
+    System and developer messages opening the conversation are already part of
+    ``system`` (see :func:`prepare_react`) and are left out here: many chat templates
+    take one system message, first.
     """
-    messages = [ChatMessage(role=MessageRole.SYSTEM, content=system)]
-    messages.extend(history)
-    if user_msg is not None:
-        messages.append(user_msg)
-    return messages
+    rest = list(messages)
+    while rest and rest[0].role in _INSTRUCTION_ROLES:
+        rest.pop(0)
+    return [ChatMessage(role=MessageRole.SYSTEM, content=system), *rest]
+
+
+def _instructions(llm: LLM, messages: Sequence[ChatMessage]) -> str | None:
+    """The conversation's opening system text, else the LLM's ``system_prompt``."""
+    texts = []
+    for message in messages:
+        if message.role not in _INSTRUCTION_ROLES:
+            break
+        texts.append(message.content or "")
+    return "\n\n".join(texts) if texts else llm.system_prompt
 
 
 @dataclass
@@ -333,19 +344,15 @@ def prepare_react(
         shown = [t for t in checked if t.metadata.get_name() == choice.name]
     else:
         shown = checked
+    conversation = tool_chat_messages(user_msg, chat_history)
     system = react_system_prompt(
         shown,
-        prefix=llm.system_prompt,
+        prefix=_instructions(llm, conversation),
         allow_parallel_tool_calls=allow_parallel_tool_calls,
         tool_required=choice.mode in ("required", "tool"),
         tool_name=choice.name,
     )
-    messages = react_messages(system, tool_chat_messages(None, chat_history), None)
-    if isinstance(user_msg, str):
-        user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
-    if user_msg is not None:
-        messages.append(user_msg)
-    return checked, messages, options
+    return checked, react_messages(system, conversation), options
 
 
 def react_selections(

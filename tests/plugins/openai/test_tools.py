@@ -297,3 +297,20 @@ async def test_stream_chat_with_tools(registry: Any, server: Server) -> None:
     finally:
         await llm.aclose()
     assert calls_of(achunks[-1]) == calls_of(chunks[-1])
+
+
+def test_a_long_description_is_sent(make: Any, build: Any) -> None:
+    tool = FunctionTool.from_defaults(get_time, description="x" * 2000)
+    llm = make()
+    chat_kwargs = llm._prepare_chat_with_tools([tool], "Hi")
+    body = build(llm, chat_kwargs.pop("messages"), **chat_kwargs).json
+    assert len(body["tools"][0]["function"]["description"]) == 2000
+
+
+@pytest.mark.parametrize("name", ["get time", "x" * 65, "héllo", ""])
+def test_a_tool_name_the_api_refuses(make: Any, name: str) -> None:
+    tool = FunctionTool.from_defaults(get_time, name=name or None)
+    if not name:
+        tool.metadata.name = ""
+    with pytest.raises(InvalidOptionError, match="is not one openai takes"):
+        make()._prepare_chat_with_tools([tool], "Hi")

@@ -107,6 +107,8 @@ _PLAIN = (
     "user",
 )
 
+_TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
 _CONTEXT_OVERFLOW = re.compile(
     r"context[ _-]?(length|window|size)|maximum context|exceeds? the (available )?context",
     re.IGNORECASE,
@@ -255,7 +257,7 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
         options: dict[str, Any] = {"messages": tool_chat_messages(user_msg, chat_history)}
         if tools:
             choice = resolve_tool_choice(tools, tool_choice, tool_required, self.provider_label)
-            options["tools"] = [tool.metadata.to_openai_tool() for tool in tools]
+            options["tools"] = [self._tool_spec(tool) for tool in tools]
             if choice.mode == "tool":
                 options["tool_choice"] = {"type": "function", "function": {"name": choice.name}}
             else:
@@ -263,6 +265,23 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
             options["parallel_tool_calls"] = allow_parallel_tool_calls
         options.update(kwargs)
         return options
+
+    def _tool_spec(self, tool: BaseTool) -> dict[str, Any]:
+        """A tool's ``{"type": "function", ...}`` entry; its name checked first.
+
+        The API takes names of up to 64 letters, digits, ``_`` and ``-`` (and sets no
+        limit on descriptions).
+        """
+        name = tool.metadata.get_name()
+        if not _TOOL_NAME.fullmatch(name):
+            raise InvalidOptionError(
+                f"tool name {name!r} is not one {self.provider_label} takes: up to 64 "
+                f"letters, digits, '_' or '-'; rename it (FunctionTool.from_defaults(fn, "
+                f"name=...))",
+                provider=self.provider_label,
+                option="tools",
+            )
+        return tool.metadata.to_openai_tool(skip_length_check=True)
 
     # -- decisions that depend on the model and the service ----------------------------
 
