@@ -290,3 +290,27 @@ def test_duplicate_tool_names_are_refused() -> None:
         call_tool_with_selection(sel, [FunctionTool.from_defaults(add)] * 2)
     with pytest.raises(TypeError, match=r"FunctionTool\.from_defaults"):
         call_tool_with_selection(sel, [add])  # type: ignore[list-item]
+
+
+# -- import cost ---------------------------------------------------------------------------------
+
+TOOL_MODULES = ("llmplug._tools", "llmplug._tool_schema", "llmplug._calling", "llmplug._react")
+
+
+def _loaded_after(code: str, modules: tuple[str, ...] = TOOL_MODULES) -> list[str]:
+    import subprocess
+    import sys
+
+    probe = f"import sys\n{code}\nprint(sorted(m for m in {modules!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return out.stdout.strip().strip("[]").replace("'", "").split(", ") if "'" in out.stdout else []
+
+
+def test_import_llmplug_loads_no_tool_module() -> None:
+    assert _loaded_after("import llmplug", (*TOOL_MODULES, "llmplug._function_calling")) == []
+
+
+def test_a_function_calling_provider_loads_no_tool_machinery() -> None:
+    # the mock is a FunctionCallingLLM; schemas and ReAct load when tools are used
+    assert _loaded_after("from llmplug.mock import MockChatLLM; MockChatLLM()") == []
+    assert _loaded_after("import llmplug; llmplug.FunctionTool") == ["llmplug._tools"]
