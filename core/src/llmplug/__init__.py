@@ -50,6 +50,15 @@ _LAZY: dict[str, str] = {
     "Capabilities": "llmplug._llm",
     "PydanticProgramMode": "llmplug._llm",
     "CallContext": "llmplug._calls",
+    "FunctionCallingLLM": "llmplug._function_calling",
+    # tools
+    "AgentChatResponse": "llmplug._tools",
+    "AsyncBaseTool": "llmplug._tools",
+    "BaseTool": "llmplug._tools",
+    "FunctionTool": "llmplug._tools",
+    "ToolMetadata": "llmplug._tools",
+    "ToolOutput": "llmplug._tools",
+    "ToolSelection": "llmplug._tools",
     # registry and configuration
     "ProviderInfo": "llmplug._registry",
     "ProviderSpec": "llmplug._registry",
@@ -104,6 +113,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load as load,
         parse_spec as parse_spec,
     )
+    from llmplug._function_calling import (
+        FunctionCallingLLM as FunctionCallingLLM,
+    )
     from llmplug._llm import (
         LLM as LLM,
         Capabilities as Capabilities,
@@ -143,6 +155,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         LLMMetadata as LLMMetadata,
         LogProb as LogProb,
         Usage as Usage,
+    )
+    from llmplug._tools import (
+        AgentChatResponse as AgentChatResponse,
+        AsyncBaseTool as AsyncBaseTool,
+        BaseTool as BaseTool,
+        FunctionTool as FunctionTool,
+        ToolMetadata as ToolMetadata,
+        ToolOutput as ToolOutput,
+        ToolSelection as ToolSelection,
     )
     from llmplug.mock import (
         MockLLM as MockLLM,

@@ -42,6 +42,7 @@ from llmplug.errors import InvalidOptionError
 
 if TYPE_CHECKING:
     from llmplug._prompts import BasePromptTemplate
+    from llmplug._tools import AgentChatResponse, BaseTool
 
 __all__ = [
     "LLM",
@@ -410,6 +411,99 @@ class LLM(BaseModel, ABC):
             formatted = self._get_prompt(prompt, **prompt_args)
             chunks = await self.astream_complete(formatted, formatted=True)
         return _adeltas(chunks)
+
+    # -- one tool round ------------------------------------------------------------------
+
+    def predict_and_call(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: Sequence[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        error_on_no_tool_call: bool = True,
+        error_on_tool_error: bool = False,
+        **kwargs: Any,
+    ) -> AgentChatResponse:
+        """Let the model pick a tool (or several) for ``user_msg``, call it, return its output.
+
+        One round: the model's choice is run, its output is the answer; the model does
+        not see the output (an agent loop would send it back). A function-calling model
+        (``metadata.is_function_calling_model``, see :class:`~llmplug.FunctionCallingLLM`)
+        calls tools natively; any other model is shown the tools in a ReAct prompt and
+        its ``Thought`` / ``Action`` / ``Action Input`` reply is parsed.
+
+        Arguments are validated against each tool's schema. A tool that raises, arguments
+        that do not fit, or a tool name the model invented give an output with
+        ``is_error=True`` saying so (or raise, with ``error_on_tool_error``). The caller's
+        ``chat_history`` is never changed.
+
+        Args:
+            tools: The tools (``FunctionTool`` s, other ``BaseTool`` s, or plain functions).
+            user_msg: The new user message.
+            chat_history: The conversation so far.
+            verbose: Print each call and its output.
+            allow_parallel_tool_calls: Run every call the model makes (else the first).
+            error_on_no_tool_call: Raise when the model calls no tool (else its text
+                is the answer).
+            error_on_tool_error: Raise when a call fails instead of returning an error
+                output.
+            **kwargs: ``tool_required``, ``tool_choice`` (a tool's name) and per-call
+                options of the provider.
+
+        Returns:
+            ``response``: the outputs' text (joined by blank lines), or the model's
+            answer when it called no tool; ``sources``: the tool outputs.
+
+        Raises:
+            ToolCallError: No tool call (with ``error_on_no_tool_call``), or a failed
+                call (with ``error_on_tool_error``).
+        """
+        from llmplug._calling import call_selections, tool_round_result
+        from llmplug._react import prepare_react, react_selections
+
+        checked, messages, options = prepare_react(
+            self, tools, user_msg, chat_history, allow_parallel_tool_calls, kwargs
+        )
+        response = self.chat(messages, **options)
+        selections, answer = react_selections(
+            self, response, checked, allow_parallel_tool_calls, error_on_no_tool_call
+        )
+        outputs = call_selections(
+            selections, checked, verbose=verbose, error_on_tool_error=error_on_tool_error
+        )
+        return tool_round_result(response, selections, outputs, answer)
+
+    async def apredict_and_call(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: Sequence[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        error_on_no_tool_call: bool = True,
+        error_on_tool_error: bool = False,
+        **kwargs: Any,
+    ) -> AgentChatResponse:
+        """Async :meth:`predict_and_call`: the tools called run concurrently.
+
+        Async tools are awaited together (``asyncio.gather``); sync tools run in worker
+        threads, so the event loop is never blocked.
+        """
+        from llmplug._calling import acall_selections, tool_round_result
+        from llmplug._react import prepare_react, react_selections
+
+        checked, messages, options = prepare_react(
+            self, tools, user_msg, chat_history, allow_parallel_tool_calls, kwargs
+        )
+        response = await self.achat(messages, **options)
+        selections, answer = react_selections(
+            self, response, checked, allow_parallel_tool_calls, error_on_no_tool_call
+        )
+        outputs = await acall_selections(
+            selections, checked, verbose=verbose, error_on_tool_error=error_on_tool_error
+        )
+        return tool_round_result(response, selections, outputs, answer)
 
 
 async def _adeltas(chunks: Any) -> TokenAsyncGen:

@@ -28,10 +28,11 @@ from where there is one, and keeps the native exception as ``__cause__``::
     │   ├── IncompleteStreamError       the body ended before the stream's end marker
     │   └── StreamInterruptedError      the connection dropped mid-stream (``partial``)
     ├── StructuredOutputError           the model's output did not validate (``raw``, ``errors``)
+    ├── ToolCallError                   no tool call where one was required, or a tool failed
     └── UnsupportedContentError         a content block the provider cannot send
 
-``ContextWindowExceededError`` also derives from :class:`ValueError` and
-``UnsupportedContentError`` from :class:`TypeError`, so code written for plain Python
+``ContextWindowExceededError`` and ``ToolCallError`` also derive from :class:`ValueError`
+and ``UnsupportedContentError`` from :class:`TypeError`, so code written for plain Python
 exceptions keeps working.
 """
 
@@ -63,6 +64,7 @@ __all__ = [
     "StreamError",
     "StreamInterruptedError",
     "StructuredOutputError",
+    "ToolCallError",
     "UnknownProviderError",
     "UnprocessableEntityError",
     "UnsupportedContentError",
@@ -337,6 +339,33 @@ class StructuredOutputError(LLMError):
         super().__init__(message, provider=provider)
         self.raw = raw
         self.errors = errors or []
+
+
+class ToolCallError(LLMError, ValueError):
+    """A tool round could not complete as asked.
+
+    Raised by ``predict_and_call`` (and ``get_tool_calls_from_response``) when the model
+    made no tool call and ``error_on_no_tool_call`` is set, and, with
+    ``error_on_tool_error=True``, when a tool raised (its exception is ``__cause__``), got
+    arguments that do not fit its schema, or was not among the tools given. It derives
+    from :class:`ValueError`, which is what LlamaIndex raises for a missing tool call.
+
+    Attributes:
+        tool_name: The tool concerned, if there is one.
+        output: The error :class:`~llmplug.ToolOutput` the tool round produced, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        tool_name: str | None = None,
+        output: Any = None,
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.tool_name = tool_name
+        self.output = output
 
 
 class UnsupportedContentError(LLMError, TypeError):

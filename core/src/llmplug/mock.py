@@ -7,19 +7,32 @@
 
       llm = llmplug.load('mock?responses=["Paris.", "Berlin."]')
 
+  Tool calls are scripted as replies holding :class:`~llmplug.ToolCallBlock` s
+  (``llmplug.testing.tool_call`` builds one); the mock is a
+  :class:`~llmplug.FunctionCallingLLM`, and with ``function_calling=True`` its metadata
+  says so, making ``predict_and_call`` use native calls (otherwise ReAct text, which
+  is scripted as plain strings).
+
 * :class:`MockLLM` behaves as LlamaIndex's: a completion model that echoes the prompt,
   or answers ``max_tokens`` words (``"text text ..."``) when ``max_tokens`` is set.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, PrivateAttr
 
+from llmplug._blocks import TextBlock, ToolCallBlock
+from llmplug._function_calling import (
+    FunctionCallingLLM,
+    resolve_tool_choice,
+    tool_chat_messages,
+)
 from llmplug._llm import Capabilities, ChatLLM, CustomLLM
 from llmplug._messages import ChatMessage, MessageRole
 from llmplug._responses import (
@@ -31,6 +44,9 @@ from llmplug._responses import (
     Usage,
 )
 from llmplug.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from llmplug._tools import BaseTool
 
 __all__ = ["MockChatLLM", "MockLLM", "register_providers"]
 
@@ -84,12 +100,18 @@ class MockLLM(CustomLLM):
 Reply = str | ChatMessage | ChatResponse | BaseException
 
 
-class MockChatLLM(ChatLLM):
+class MockChatLLM(ChatLLM, FunctionCallingLLM):
     """The deterministic ``mock`` provider, for tests, demos and offline development.
 
     Replies come from ``responses`` in order (strings, ChatMessages, ChatResponses, or
     exceptions to raise); once they run out it echoes the last user message (or raises,
-    with ``echo=False``). Thread-safe; every call is recorded in :attr:`calls`.
+    with ``echo=False``). Thread-safe; every call is recorded in :attr:`calls`, its
+    per-call options in :attr:`call_options`.
+
+    A scripted reply holding :class:`~llmplug.ToolCallBlock` s is a native tool call;
+    streamed, each call arrives as partial blocks (the name first, then the arguments'
+    JSON text in pieces, parsed into a dict on the last chunk), as real providers send
+    them.
 
     Attributes:
         model: The model name reported in metadata.
@@ -101,10 +123,11 @@ class MockChatLLM(ChatLLM):
         stream_unit: Stream ``"word"`` by word (default) or ``"char"`` by character.
         chunk_delay: Seconds to sleep before each streamed chunk (for cancellation tests).
         context_window: Reported in metadata.
-        function_calling: Reported as ``is_function_calling_model`` in metadata.
+        function_calling: Reported as ``is_function_calling_model`` in metadata: native
+            tool calls in ``predict_and_call`` (else its ReAct text round).
     """
 
-    capabilities: ClassVar[Capabilities] = Capabilities(chat=True, streaming=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(chat=True, streaming=True, tools=True)
 
     model: str = "mock-echo"
     responses: list[Any] = Field(default_factory=list)
@@ -119,6 +142,7 @@ class MockChatLLM(ChatLLM):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _next: int = PrivateAttr(default=0)
     _calls: list[list[ChatMessage]] = PrivateAttr(default_factory=list)
+    _options: list[dict[str, Any]] = PrivateAttr(default_factory=list)
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -137,9 +161,37 @@ class MockChatLLM(ChatLLM):
         with self._lock:
             return list(self._calls)
 
-    def _reply(self, messages: Sequence[ChatMessage]) -> ChatResponse:
+    @property
+    def call_options(self) -> list[dict[str, Any]]:
+        """The per-call options of every call so far (``tools``, ``tool_choice``...)."""
+        with self._lock:
+            return [dict(options) for options in self._options]
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: Sequence[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """The tools as OpenAI-style specs and the resolved choice, recorded per call."""
+        choice = resolve_tool_choice(tools, tool_choice, tool_required, self.provider_label)
+        return {
+            "messages": tool_chat_messages(user_msg, chat_history),
+            "tools": [tool.metadata.to_openai_tool(skip_length_check=True) for tool in tools],
+            "tool_choice": choice,
+            "parallel_tool_calls": allow_parallel_tool_calls,
+            **kwargs,
+        }
+
+    def _reply(self, messages: Sequence[ChatMessage], options: dict[str, Any]) -> ChatResponse:
         with self._lock:
             self._calls.append(list(messages))
+            self._options.append(dict(options))
             scripted: Reply | None = None
             if self._next < len(self.responses):
                 scripted = self.responses[self._next]
@@ -164,7 +216,8 @@ class MockChatLLM(ChatLLM):
                 else ChatMessage(role=MessageRole.ASSISTANT, content=str(scripted))
             )
             response = ChatResponse(message=message)
-        if self.max_tokens is not None and response.message.content is not None:
+        only_text = all(isinstance(b, TextBlock) for b in response.message.blocks)
+        if self.max_tokens is not None and only_text and response.message.content is not None:
             words = response.message.content.split(" ")[: self.max_tokens]
             response = response.model_copy(
                 update={"message": ChatMessage(role=response.message.role, content=" ".join(words))}
@@ -179,25 +232,62 @@ class MockChatLLM(ChatLLM):
 
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """Answer with the next scripted reply, or echo."""
-        return self._reply(messages)
+        return self._reply(messages, kwargs)
 
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        """Stream the reply word by word (or char by char); the last chunk has usage."""
-        response = self._reply(messages)
+        """Stream the reply word by word (or char by char); the last chunk has usage.
+
+        Tool calls follow the text as partial :class:`~llmplug.ToolCallBlock` s; the
+        last chunk's message holds every block of the scripted reply.
+        """
+        response = self._reply(messages, kwargs)
+        role = response.message.role
         text = response.message.content or ""
-        pieces = _split(text, self.stream_unit) or [""]
+        calls = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
+        steps: list[tuple[str, list[Any]]] = []
         sofar = ""
-        for i, piece in enumerate(pieces):
+        for piece in _split(text, self.stream_unit) if text or not calls else []:
+            sofar += piece
+            steps.append((piece, [TextBlock(text=sofar)]))
+        text_blocks = [TextBlock(text=sofar)] if sofar else []
+        done: list[Any] = []
+        for call in calls:
+            arguments = _arguments_text(call.tool_kwargs)
+            pieces = _json_pieces(arguments)
+            partial = ""
+            for piece in ["", *pieces]:
+                partial += piece
+                complete = partial == arguments and piece
+                block = call if complete else call.model_copy(update={"tool_kwargs": partial})
+                steps.append(("", [*text_blocks, *done, block]))
+            done.append(call)
+        if not steps:
+            steps.append(("", [TextBlock(text="")]))
+        last_index = len(steps) - 1
+        for i, (delta, blocks) in enumerate(steps):
             if self.chunk_delay:
                 time.sleep(self.chunk_delay)
-            sofar += piece
-            last = i == len(pieces) - 1
+            last = i == last_index
+            message = (
+                response.message
+                if last and (calls or len(response.message.blocks) > 1)
+                else ChatMessage(role=role, blocks=blocks)
+            )
             yield ChatResponse(
-                message=ChatMessage(role=response.message.role, content=sofar),
-                delta=piece,
+                message=message,
+                delta=delta,
                 usage=response.usage if last else None,
                 raw=response.raw if last else None,
             )
+
+
+def _arguments_text(kwargs: dict[str, Any] | str) -> str:
+    return kwargs if isinstance(kwargs, str) else json.dumps(kwargs)
+
+
+def _json_pieces(text: str, size: int = 8) -> list[str]:
+    """The arguments' JSON text in pieces, as a provider streams them."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def _split(text: str, unit: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Helpers for testing code that uses llmplug, and for testing plugins.
 
-* :func:`scripted` builds a ``mock`` LLM answering with the given replies.
+* :func:`scripted` builds a ``mock`` LLM answering with the given replies;
+  :func:`tool_call` and :func:`react_reply` script tool calls (native and ReAct text).
 * :class:`HookRecorder` is a hook plugin that records every lifecycle event;
   :func:`recording_hooks` registers one for the duration of a ``with`` block.
 * :func:`fake_entry_point` and :func:`isolated_registry` let plugin tests run entry-point
@@ -15,7 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmplug._blocks import TextBlock, ToolCallBlock
 from llmplug._calls import CallContext
+from llmplug._messages import ChatMessage, MessageRole
 from llmplug._registry import (
     EntryPointLike,
     Registry,
@@ -33,8 +36,10 @@ __all__ = [
     "HookRecorder",
     "fake_entry_point",
     "isolated_registry",
+    "react_reply",
     "recording_hooks",
     "scripted",
+    "tool_call",
 ]
 
 
@@ -192,3 +197,50 @@ def isolated_registry(
         yield reg
     finally:
         set_registry(previous)
+
+
+def tool_call(
+    tool_name: str,
+    tool_kwargs: dict[str, Any] | str | None = None,
+    *,
+    tool_call_id: str | None = None,
+    text: str | None = None,
+    more: Iterable[ToolCallBlock] = (),
+) -> ChatMessage:
+    """A scripted assistant reply calling ``tool_name`` natively (for :func:`scripted`).
+
+    Args:
+        tool_name: The tool to call (any name: invented ones test error handling).
+        tool_kwargs: The arguments; a str is sent as raw (possibly invalid) JSON text.
+        tool_call_id: The call's id (default: ``"call_<tool_name>"``).
+        text: Text the reply holds before the call.
+        more: Further calls in the same reply (parallel calls); build them with
+            ``ToolCallBlock(tool_call_id=..., tool_name=..., tool_kwargs=...)``.
+    """
+    blocks: list[Any] = [TextBlock(text=text)] if text else []
+    blocks.append(
+        ToolCallBlock(
+            tool_call_id=tool_call_id or f"call_{tool_name}",
+            tool_name=tool_name,
+            tool_kwargs={} if tool_kwargs is None else tool_kwargs,
+        )
+    )
+    blocks.extend(more)
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+
+
+def react_reply(
+    tool_name: str, arguments: str | dict[str, Any], thought: str = "I need a tool."
+) -> str:
+    """A scripted ReAct text reply calling ``tool_name`` (for models without native calls).
+
+    Args:
+        tool_name: The tool to call.
+        arguments: The Action Input: a dict (written as JSON) or the text as the model
+            would write it.
+        thought: The Thought line.
+    """
+    import json
+
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return f"Thought: {thought}\nAction: {tool_name}\nAction Input: {text}"

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 import llmplug
-from llmplug import ChatMessage
+from llmplug import ChatMessage, FunctionTool, ToolCallBlock
+from llmplug.errors import InternalServerError, ToolCallError
 
 WEIGHTS = "SmolLM2-135M-Instruct.Q4_1.gguf"
 FRANCE = [
@@ -41,6 +42,16 @@ def _weights() -> Path:
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
     """llama.cpp's server on 127.0.0.1, a free port; stopped after the module."""
+    yield from _serve(jinja=False)
+
+
+@pytest.fixture(scope="module")
+def jinja_server_url() -> Iterator[str]:
+    """The same server with Jinja chat templates, which llama.cpp needs to take tools."""
+    yield from _serve(jinja=True)
+
+
+def _serve(*, jinja: bool) -> Iterator[str]:
     import xllamacpp  # type: ignore[import-untyped]
 
     params = xllamacpp.CommonParams()
@@ -55,6 +66,7 @@ def server_url() -> Iterator[str]:
     params.port = 0
     params.ui = False
     params.verbosity = 0
+    params.use_jinja = jinja
     server = xllamacpp.Server(params)
     try:
         yield f"{server.listening_address}/v1"
@@ -129,3 +141,82 @@ async def test_cancelled_async_stream(llm: Any) -> None:
         assert answer.message.content == PARIS
     finally:
         await llm.aclose()
+
+
+# -- tools ---------------------------------------------------------------------------------
+# The bundled 135M model does not call tools (its chat template has no tool section, and
+# it answers in prose even when shown a tool-calling template, a worked example, or
+# tool_choice="required"), so these check that llama.cpp takes llmplug's tool requests
+# and tool-call history, and that a round without a call ends as documented.
+
+
+def get_weather(city: str) -> str:
+    """Get the weather in a city."""
+    return f"Sunny in {city}"
+
+
+WEATHER = [FunctionTool.from_defaults(get_weather)]
+HISTORY = [
+    *FRANCE,
+    ChatMessage(role="assistant", content=PARIS),
+    ChatMessage(role="user", content="What is the weather in London?"),
+    ChatMessage(
+        role="assistant",
+        blocks=[
+            ToolCallBlock(
+                tool_call_id="c0", tool_name="get_weather", tool_kwargs={"city": "London"}
+            )
+        ],
+    ),
+    ChatMessage(role="tool", content="Rainy in London", additional_kwargs={"tool_call_id": "c0"}),
+]
+
+
+@pytest.fixture
+def tool_llm(registry: Any, jinja_server_url: str) -> Iterator[Any]:
+    url = jinja_server_url
+    model = llmplug.load(
+        f"llama-server?base_url={url}&temperature=0&max_tokens=16&function_calling=true"
+    )
+    try:
+        yield model
+    finally:
+        model.close()
+
+
+def test_without_jinja_the_server_refuses_tools(llm: Any) -> None:
+    with pytest.raises(InternalServerError, match="tools param requires --jinja flag"):
+        llm.chat_with_tools(WEATHER, "Weather in Paris?", max_retries=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({}, id="auto"),
+        pytest.param({"tool_choice": "get_weather"}, id="named"),
+        pytest.param({"tool_required": True, "allow_parallel_tool_calls": True}, id="required"),
+    ],
+)
+def test_the_server_takes_tool_requests(tool_llm: Any, kwargs: dict[str, Any]) -> None:
+    response = tool_llm.chat_with_tools(WEATHER, "Weather in Paris?", chat_history=FRANCE, **kwargs)
+    assert response.message.content
+    assert response.additional_kwargs["finish_reason"] in ("stop", "length", "tool_calls")
+
+
+def test_the_server_takes_tool_call_history(tool_llm: Any) -> None:
+    chunks = list(tool_llm.stream_chat_with_tools(WEATHER, chat_history=HISTORY))
+    assert chunks[-1].message.content
+    assert chunks[-1].usage.input_tokens > 40
+
+
+async def test_a_round_without_a_tool_call(tool_llm: Any) -> None:
+    try:
+        with pytest.raises(ToolCallError, match="expected at least one tool call"):
+            await tool_llm.apredict_and_call(WEATHER, "Weather in Paris?", chat_history=FRANCE)
+        result = await tool_llm.apredict_and_call(
+            WEATHER, "Weather in Paris?", chat_history=FRANCE, error_on_no_tool_call=False
+        )
+    finally:
+        await tool_llm.aclose()
+    assert result.response
+    assert result.sources == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
@@ -27,9 +27,13 @@ from llmplug.http import (
     ServerEvent,
     json_loads,
 )
+from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
 from llmplug_openai._models import model_info
 from llmplug_openai._parse import StreamState, parse_chunk, parse_completion
 from llmplug_openai._wire import messages_to_wire
+
+if TYPE_CHECKING:
+    from llmplug.tools import BaseTool
 
 __all__ = ["OPENAI_BASE_URL", "OpenAILLM"]
 
@@ -103,13 +107,15 @@ _PLAIN = (
     "user",
 )
 
+_TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
 _CONTEXT_OVERFLOW = re.compile(
     r"context[ _-]?(length|window|size)|maximum context|exceeds? the (available )?context",
     re.IGNORECASE,
 )
 
 
-class OpenAILLM(HTTPChatLLM):
+class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
     """Chat with OpenAI's models through the Chat Completions API.
 
     Also the base of the OpenAI-compatible presets (``vllm``, ``groq``, ...), and usable
@@ -148,6 +154,9 @@ class OpenAILLM(HTTPChatLLM):
             for any other server (what every compatible server understands).
         context_window: Reported in ``metadata`` instead of the known model's (set it
             for models the built-in table does not know).
+        function_calling: Reported as ``metadata.is_function_calling_model`` instead of
+            the built-in table's answer (set it for a compatible server's model that
+            calls tools, so ``predict_and_call`` uses native tool calls).
     """
 
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -199,6 +208,7 @@ class OpenAILLM(HTTPChatLLM):
     system_role: Literal["auto", "system", "developer"] = "auto"
     max_tokens_param: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
     context_window: int | None = Field(default=None, gt=0)
+    function_calling: bool | None = None
 
     @classmethod
     def class_name(cls) -> str:
@@ -217,10 +227,61 @@ class OpenAILLM(HTTPChatLLM):
             context_window=self.context_window or info.context_window,
             num_output=self.max_tokens or info.max_output,
             is_chat_model=True,
-            is_function_calling_model=info.function_calling,
+            is_function_calling_model=(
+                info.function_calling if self.function_calling is None else self.function_calling
+            ),
             model_name=self.model,
             system_role=MessageRole(self.instructions_role(self.model)),
         )
+
+    # -- tools -------------------------------------------------------------------------
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: Sequence[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """The ``chat`` arguments offering ``tools``, the tool choice and parallel calls.
+
+        ``tool_choice`` is ``"auto"``, ``"required"``, ``"none"``, a tool's name (sent as
+        ``{"type": "function", "function": {"name": ...}}``) or the API's own dict.
+        With no tools, none of the three is sent (the API refuses a choice without
+        tools).
+        """
+        options: dict[str, Any] = {"messages": tool_chat_messages(user_msg, chat_history)}
+        if tools:
+            choice = resolve_tool_choice(tools, tool_choice, tool_required, self.provider_label)
+            options["tools"] = [self._tool_spec(tool) for tool in tools]
+            if choice.mode == "tool":
+                options["tool_choice"] = {"type": "function", "function": {"name": choice.name}}
+            else:
+                options["tool_choice"] = choice.raw if choice.mode == "raw" else choice.mode
+            options["parallel_tool_calls"] = allow_parallel_tool_calls
+        options.update(kwargs)
+        return options
+
+    def _tool_spec(self, tool: BaseTool) -> dict[str, Any]:
+        """A tool's ``{"type": "function", ...}`` entry; its name checked first.
+
+        The API takes names of up to 64 letters, digits, ``_`` and ``-`` (and sets no
+        limit on descriptions).
+        """
+        name = tool.metadata.get_name()
+        if not _TOOL_NAME.fullmatch(name):
+            raise InvalidOptionError(
+                f"tool name {name!r} is not one {self.provider_label} takes: up to 64 "
+                f"letters, digits, '_' or '-'; rename it (FunctionTool.from_defaults(fn, "
+                f"name=...))",
+                provider=self.provider_label,
+                option="tools",
+            )
+        return tool.metadata.to_openai_tool(skip_length_check=True)
 
     # -- decisions that depend on the model and the service ----------------------------
 
