@@ -66,19 +66,40 @@ def test_plain_text(make: Any, build: Any) -> None:
 
 
 @pytest.mark.parametrize("role", ["system", "developer"])
-def test_system_messages_become_the_system_parameter(make: Any, build: Any, role: str) -> None:
+def test_leading_system_messages_become_the_system_parameter(
+    make: Any, build: Any, role: str
+) -> None:
     sent = body(
         make,
         build,
         ChatMessage(role=role, content="Be brief."),
-        ChatMessage(role="user", content="Hi"),
         ChatMessage(role=role, content="Answer in French."),
+        ChatMessage(role="user", content="Hi"),
     )
     assert sent["system"] == [
         {"type": "text", "text": "Be brief."},
         {"type": "text", "text": "Answer in French."},
     ]
     assert sent["messages"] == [{"role": "user", "content": "Hi"}]
+
+
+def test_a_later_system_message_stays_where_it_is(make: Any, build: Any) -> None:
+    # moved to the top it would change what applies when, and void the prompt cache
+    sent = body(
+        make,
+        build,
+        ChatMessage(role="system", content="Be brief."),
+        ChatMessage(role="user", content="Hi"),
+        ChatMessage(role="assistant", content="Hello."),
+        ChatMessage(role="system", blocks=[TextBlock(text="From now on, French."), CACHE]),
+        ChatMessage(role="user", content="Bye"),
+    )
+    assert sent["system"] == "Be brief."
+    assert sent["messages"][2] == {
+        "role": "system",
+        "content": [{"type": "text", "text": "From now on, French.", "cache_control": EPHEMERAL}],
+    }
+    assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "system", "user"]
 
 
 def test_one_system_text_is_a_string(make: Any, build: Any) -> None:

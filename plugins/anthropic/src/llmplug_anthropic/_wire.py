@@ -4,7 +4,9 @@ Nothing here touches the network. Images and PDFs given as an http(s) URL are se
 URL sources (Anthropic fetches them); bytes, ``data:`` URLs and local paths are inlined
 as base64 (a path is read from disk). How each llmplug block is sent:
 
-* system and developer messages -> the ``system`` parameter (text blocks);
+* system and developer messages -> the ``system`` parameter (text blocks) when they
+  open the conversation; a later one is sent where it is (a ``system`` turn, which the
+  API applies from that point on, keeping the prompt cache of the turns before it);
 * consecutive messages of one role -> one turn (the API alternates user and assistant);
 * ``role="tool"`` messages -> ``tool_result`` blocks in a user turn, matched to the call
   by ``additional_kwargs["tool_call_id"]``;
@@ -96,7 +98,10 @@ def messages_to_wire(
         elif role in _ASSISTANT_ROLES:
             converter.add("assistant", converter.assistant(message))
         elif role in _SYSTEM_ROLES:
-            converter.system_message(message)
+            if converter.wire:
+                converter.add("system", converter.instructions(message, []))
+            else:
+                converter.instructions(message, converter.system, top=True)
         elif role in _TOOL_ROLES:
             converter.add("user", [converter.tool_result(message)])
         else:
@@ -133,16 +138,24 @@ class _Converter:
 
     # -- content of each role ----------------------------------------------------------
 
-    def system_message(self, message: ChatMessage) -> None:
-        """Add a system (or developer) message's text to the ``system`` parameter."""
-        parts = self.system
+    def instructions(
+        self, message: ChatMessage, parts: list[Wire], *, top: bool = False
+    ) -> list[Wire]:
+        """Add a system (or developer) message's text to ``parts``; return them.
+
+        Args:
+            message: The message.
+            parts: Where its blocks go: the ``system`` parameter, or a new turn.
+            top: ``parts`` is the ``system`` parameter.
+        """
         for block in message.blocks:
             if isinstance(block, TextBlock):
                 parts.append({"type": "text", "text": block.text})
             elif isinstance(block, CachePoint):
-                self.cache_point(block, parts, system=True)
+                self.cache_point(block, parts, system=top)
             else:
                 raise self.unsupported(block.block_type, "system messages take text only")
+        return parts
 
     def content(self, blocks: Sequence[Any], role: str) -> list[Wire]:
         """Content of a user turn or a tool result: text, images, documents, sources."""
