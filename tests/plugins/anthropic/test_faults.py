@@ -1,7 +1,8 @@
 """What goes wrong on the wire: statuses, Retry-After, errors mid-stream, streams that end
 early or drop, cancellation. Every case runs sync and async, against llmplug's scripted
 ``MockServer`` (which records whether each response was closed) and a fake clock (so
-retries never really wait); no case may leave a response open.
+retries never really wait); no case may leave a response open. Pings against real
+timers are in ``test_loopback``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx2
@@ -20,7 +21,6 @@ from llmplug.errors import (
     APIConnectionError,
     APIError,
     APIStatusError,
-    APITimeoutError,
     AuthenticationError,
     BadRequestError,
     ContextWindowExceededError,
@@ -31,7 +31,6 @@ from llmplug.errors import (
     RateLimitError,
     StreamInterruptedError,
 )
-from llmplug.http import Timeout
 from llmplug.http.testing import FakeClock, MockServer, Reply, Stall
 from llmplug_anthropic import AnthropicLLM
 
@@ -353,66 +352,6 @@ async def test_cancelling_the_task_closes_the_response(make: Make, first_chunk: 
     assert received == (["Hello"] if first_chunk else [])
     assert server.open_bodies == []
     await llm.aclose()
-
-
-# -- ping keeps a stream alive -----------------------------------------------------------
-
-
-class SlowBody(httpx2.AsyncByteStream):
-    """Sends each ``(pause, data)`` item after a real pause (the watchdog's timers are real)."""
-
-    def __init__(self, items: list[tuple[float, bytes]]) -> None:
-        self.items = items
-        self.closed = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for pause, data in self.items:
-            if pause:
-                await asyncio.sleep(pause)
-            yield data
-
-    async def aclose(self) -> None:
-        self.closed = True
-
-
-@pytest.mark.parametrize("pings", [True, False], ids=["pings", "silent"])
-async def test_pings_keep_the_idle_timer_alive(pings: bool) -> None:
-    # idle=0.2 s, and the answer pauses 0.4 s after its first chunk: fine with a ping
-    # every 0.08 s, an idle timeout without them
-    head = [(0.0, item) for item in w.sse_items(w.TEXT_STREAM[:4])]
-    gap = [(0.08, w.sse([w.PING]))] * 4 if pings else []
-    tail = w.sse_items(w.TEXT_STREAM[4:])
-    items = [*head, *gap, (0.08 if pings else 0.4, tail[0]), *((0.0, t) for t in tail[1:])]
-    bodies: list[SlowBody] = []
-
-    async def handle(request: httpx2.Request) -> httpx2.Response:
-        bodies.append(SlowBody(items))
-        headers = {"content-type": "text/event-stream"}
-        return httpx2.Response(200, headers=headers, stream=bodies[-1])
-
-    llm = AnthropicLLM(
-        api_key="k",
-        async_transport=httpx2.MockTransport(handle),
-        timeout=Timeout(first_event=5, idle=0.2),
-        max_retries=0,
-    )
-    received: list[str] = []
-
-    async def consume() -> None:
-        async for chunk in await llm.astream_chat(HI):
-            received.append(chunk.delta or "")
-
-    try:
-        if pings:
-            await consume()
-            assert received == ["Hello", "!", ""]
-        else:
-            with pytest.raises(APITimeoutError, match="idle"):
-                await consume()
-            assert received == ["Hello"]
-    finally:
-        await llm.aclose()
-    assert all(body.closed for body in bodies)
 
 
 # -- secrets ------------------------------------------------------------------------------
