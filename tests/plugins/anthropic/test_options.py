@@ -154,6 +154,21 @@ def test_sampling_refused_up_front_by_newer_models(make: Any, option: str, model
             "less than max_tokens",
             id="budget-over-max",
         ),
+        pytest.param(
+            {"model": OLD, "thinking_budget": 2048, "temperature": 0.5},
+            "does not take 'temperature'",
+            id="budget-and-temperature",
+        ),
+        pytest.param(
+            {"model": OLD, "thinking_budget": 2048, "top_k": 5},
+            "does not take 'top_k'",
+            id="budget-and-top-k",
+        ),
+        pytest.param(
+            {"model": OLD, "thinking_budget": 2048, "tool_choice": "any"},
+            "cannot force a tool call",
+            id="budget-and-forced-tool",
+        ),
     ],
 )
 def test_thinking_refused(make: Any, options: dict[str, Any], match: str) -> None:
@@ -188,16 +203,17 @@ def test_bad_per_call_value(make: Any, options: dict[str, Any]) -> None:
 
 def test_config_string_options(registry: Any, build: Any) -> None:
     llm = llmplug.load(
-        "anthropic:claude-sonnet-4-5?temperature=0.2&max_tokens=2048&thinking_budget=1024"
-        '&stop_sequences=["END"]&tool_choice=any&betas=a-1,b-2&user_id=u1',
+        "anthropic:claude-sonnet-4-5?top_p=0.95&max_tokens=2048&thinking_budget=1024"
+        '&stop_sequences=["END"]&tool_choice=auto&betas=a-1,b-2&user_id=u1',
         api_key="k",
     )
     assert isinstance(llm, AnthropicLLM)
     sent = build(llm).json
     assert sent["model"] == "claude-sonnet-4-5"
-    assert (sent["temperature"], sent["max_tokens"], sent["stop_sequences"]) == (0.2, 2048, ["END"])
+    assert (sent["top_p"], sent["max_tokens"], sent["stop_sequences"]) == (0.95, 2048, ["END"])
     assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1024}
-    assert sent["tool_choice"] == {"type": "any"}
+    assert sent["tool_choice"] == {"type": "auto"}
+    assert sent["metadata"] == {"user_id": "u1"}
     assert llm.betas == ["a-1", "b-2"]
 
 

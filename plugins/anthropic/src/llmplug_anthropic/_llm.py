@@ -349,3 +349,20 @@ class AnthropicLLM(HTTPChatLLM):
                 provider=provider,
                 option="thinking_budget",
             )
+        # the extended thinking guide: thinking takes neither of these
+        refused = [name for name in ("temperature", "top_k") if values[name] is not None]
+        if refused:
+            raise InvalidOptionError(
+                f"extended thinking (thinking_budget) does not take "
+                f"{', '.join(map(repr, refused))}; leave it unset while thinking",
+                provider=provider,
+                option=refused[0],
+            )
+        choice = (self.tool_choice or {}).get("type")
+        if choice in ("any", "tool"):
+            raise InvalidOptionError(
+                f"extended thinking (thinking_budget) cannot force a tool call "
+                f"(tool_choice {choice!r}); use tool_choice='auto', or no thinking",
+                provider=provider,
+                option="tool_choice",
+            )
