@@ -227,6 +227,7 @@ def test_thinking_and_tool_stream(make: Any) -> None:
     )
     assert chunks[-1].additional_kwargs["stop_reason"] == "tool_use"
     assert chunks[-1].usage == Usage(input_tokens=12, output_tokens=89, reasoning_tokens=40)
+    assert all(c.usage is None and not c.additional_kwargs for c in chunks[:-1])
     # while the tool input arrives, the call holds the JSON text so far
     partial = [
         b.tool_kwargs for c in chunks for b in c.message.blocks if isinstance(b, ToolCallBlock)

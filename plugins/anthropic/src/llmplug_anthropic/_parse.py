@@ -195,14 +195,12 @@ class StreamState:
             return assistant_text_chunk(self.text, delta, raw, None)
         content = [self.blocks[index] for index in sorted(self.blocks)]
         extra: dict[str, Any] = {}
+        usage = None  # until message_delta, only the prompt's side is known
         if self.finished:
             extra = {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence}
+            usage = self.usage
         return trusted_chat_response(
-            message=_message(content),
-            raw=raw,
-            delta=delta,
-            additional_kwargs=extra,
-            usage=self.usage,
+            message=_message(content), raw=raw, delta=delta, additional_kwargs=extra, usage=usage
         )
 
 
@@ -236,7 +234,8 @@ def parse_event_data(data: Any, state: StreamState) -> ChatResponse | None:
         elif dtype == "signature_delta":
             block["signature"] = delta.get("signature") or ""
         elif dtype == "citations_delta":
-            block.setdefault("citations", []).append(delta["citation"])
+            # a new list: the old one may be the start event's own
+            block["citations"] = [*(block.get("citations") or ()), delta["citation"]]
         else:
             return None  # a delta type this version does not know
         return state.response("", data)
