@@ -307,3 +307,33 @@ def test_importing_the_plugin_is_cheap() -> None:
     code = "import sys, llmplug; print('llmplug_anthropic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # import llmplug never imports the plugin
+
+
+def test_entry_point_and_dependencies() -> None:
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).parents[3] / "plugins" / "anthropic" / "pyproject.toml"
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    assert project["entry-points"]["llmplug.providers"] == {"anthropic": "llmplug_anthropic"}
+    assert project["dependencies"] == ["llmplug>=0.1,<1"]  # no vendor SDK at run time
+
+
+def test_installed_entry_point() -> None:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution("llmplug-anthropic")
+    except PackageNotFoundError:
+        pytest.skip("llmplug-anthropic is not installed (pip install -e plugins/anthropic)")
+    eps = {ep.name: ep.value for ep in dist.entry_points if ep.group == "llmplug.providers"}
+    assert eps == {"anthropic": "llmplug_anthropic"}
+
+
+def test_listed_without_import(registry: Any) -> None:
+    (info,) = llmplug.providers()
+    assert (info.name, info.distribution, info.status) == (
+        "anthropic",
+        "llmplug-anthropic",
+        "available",
+    )

@@ -8,6 +8,7 @@ No network.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +24,8 @@ from llmplug import (
     ChatResponse,
     CitableBlock,
     CitationBlock,
+    DocumentBlock,
+    ImageBlock,
     TextBlock,
     ThinkingBlock,
     ToolCallBlock,
@@ -198,6 +201,51 @@ async def test_citations_and_cache(registry: Any, server: Server, endpoint: str)
     assert part["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
     citations = [b for b in last.message.blocks if isinstance(b, CitationBlock)]
     assert citations[0].source == "https://example.com/handbook"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_every_block_type(registry: Any, server: Server, endpoint: str) -> None:
+    # one conversation holding every block the API takes; the server checks the body
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
+    cache = CachePoint(cache_control=CacheControl(type="ephemeral"))
+    messages = [
+        ChatMessage(role="system", blocks=[TextBlock(text="Be brief."), cache]),
+        ChatMessage(
+            role="user",
+            blocks=[
+                TextBlock(text="Look:"),
+                ImageBlock(image=png),
+                ImageBlock(url="https://example.com/cat.jpg"),
+                DocumentBlock(data=b"%PDF-1.4 tiny", document_mimetype="application/pdf"),
+                DocumentBlock(url="https://example.com/paper.pdf"),
+                DocumentBlock(data=b"plain notes", title="notes"),
+                CitableBlock(title="Handbook", source="h", content="Grass is green."),
+                cache,
+            ],
+        ),
+        ChatMessage(
+            role="assistant",
+            blocks=[
+                ThinkingBlock(content="Hm.", signature=w.SIGNATURE),
+                ThinkingBlock.from_redacted(w.REDACTED),
+                TextBlock(text="Checking."),
+                ToolCallBlock(tool_call_id="toolu_1", tool_name="look", tool_kwargs={"x": 1}),
+            ],
+        ),
+        ChatMessage(role="tool", content="done", additional_kwargs={"tool_call_id": "toolu_1"}),
+        ChatMessage(role="user", content="And?"),
+    ]
+    await call(load(server, "anthropic:claude-sonnet-4-5"), endpoint, messages)
+    sent = server.bodies[0]
+    assert sent["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "5m"}
+    kinds = [[part["type"] for part in m["content"]] for m in sent["messages"]]
+    assert kinds == [
+        ["text", "image", "image", "document", "document", "document", "search_result"],
+        ["thinking", "redacted_thinking", "text", "tool_use"],
+        ["tool_result", "text"],
+    ]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
