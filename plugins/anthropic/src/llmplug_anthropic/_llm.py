@@ -17,7 +17,7 @@ from pydantic import BeforeValidator, Field, ValidationError
 from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata
 from llmplug.errors import ContextWindowExceededError, InvalidOptionError
 from llmplug.http import STREAM_END, ChunkResult, HTTPChatLLM, HTTPRequest, ServerEvent
-from llmplug_anthropic._models import default_max_tokens, model_info
+from llmplug_anthropic._models import ModelInfo, default_max_tokens, model_info
 from llmplug_anthropic._parse import StreamState, parse_event_data, parse_message
 from llmplug_anthropic._wire import messages_to_wire
 
@@ -179,8 +179,8 @@ class AnthropicLLM(HTTPChatLLM):
     def metadata(self) -> LLMMetadata:
         """Context window and output size of the model, from a built-in table.
 
-        A model the table does not know gets 200,000 tokens of context (every Claude
-        model's since Claude 3), or ``context_window`` when set; it never raises.
+        A model the table does not know gets 200,000 tokens of context (the least of
+        any Claude model since Claude 3), or ``context_window`` when set; it never raises.
         """
         info = model_info(self.model)
         return LLMMetadata(
@@ -212,7 +212,7 @@ class AnthropicLLM(HTTPChatLLM):
         provider = self.provider_label
         info = model_info(opts.model)
         budget = opts.thinking_budget
-        opts._check_options(info.sampling, info.manual_thinking, provider)
+        opts._check_options(info, provider)
         system, wire = messages_to_wire(messages, provider=provider)
         max_tokens = opts.max_tokens
         if max_tokens is None:
@@ -310,10 +310,10 @@ class AnthropicLLM(HTTPChatLLM):
             raise self.call_option_error(exc, _PER_CALL) from exc
         return copy
 
-    def _check_options(self, sampling: bool, manual_thinking: bool, provider: str) -> None:
+    def _check_options(self, info: ModelInfo, provider: str) -> None:
         """Refuse, before any request, option combinations the API answers 400 to."""
         values = self.__dict__
-        if not sampling:
+        if not info.sampling:
             refused = [name for name in _SAMPLING if values[name] is not None]
             if refused:
                 raise InvalidOptionError(
@@ -334,7 +334,7 @@ class AnthropicLLM(HTTPChatLLM):
                 provider=provider,
                 option="thinking_budget",
             )
-        if not manual_thinking:
+        if not info.manual_thinking:
             raise InvalidOptionError(
                 f"{self.model} has no thinking budget: it thinks adaptively; use "
                 f"thinking='adaptive' (and effort= to say how hard) instead of "
