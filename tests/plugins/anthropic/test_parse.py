@@ -339,6 +339,20 @@ def test_each_stream_has_its_own_state(make: Any) -> None:
     assert first[-1].message.content == second[-1].message.content == "Hello!"
 
 
+def test_fast_text_response_equals_the_validated_one(make: Any) -> None:
+    response = make().parse_response(w.TEXT)
+    validated = ChatResponse(
+        message=ChatMessage(
+            role=MessageRole.ASSISTANT, blocks=[TextBlock(text="Hello! How can I help you today?")]
+        ),
+        raw=w.TEXT,
+        additional_kwargs={"stop_reason": "end_turn", "stop_sequence": None},
+        usage=Usage(input_tokens=12, output_tokens=6),
+    )
+    assert response == validated
+    assert response.model_dump_json() == validated.model_dump_json()
+
+
 def test_fast_text_chunks_equal_validated_ones(make: Any) -> None:
     chunks, _ = events(make(), w.TEXT_STREAM)
     chunk = chunks[0]

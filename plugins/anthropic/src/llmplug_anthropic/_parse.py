@@ -30,7 +30,12 @@ from llmplug import (
     ToolCallBlock,
     Usage,
 )
-from llmplug._responses import assistant_text_chunk, trusted_chat_response, trusted_usage
+from llmplug._responses import (
+    assistant_text_chunk,
+    assistant_text_message,
+    trusted_chat_response,
+    trusted_usage,
+)
 
 __all__ = ["StreamState", "content_blocks", "parse_event_data", "parse_message", "parse_usage"]
 
@@ -51,8 +56,15 @@ def parse_message(data: Any) -> ChatResponse:
     """
     content = data.get("content") or []
     usage = parse_usage(data.get("usage"))
+    first = content[0] if len(content) == 1 else None
+    if first is not None and first.get("type") == "text" and not first.get("citations"):
+        # one text block: the usual answer, its message built unvalidated
+        text = first.get("text")
+        message = assistant_text_message(text if isinstance(text, str) else "")
+    else:
+        message = _message(content)
     return trusted_chat_response(
-        message=_message(content),
+        message=message,
         raw=data,
         additional_kwargs={
             "stop_reason": data.get("stop_reason"),
