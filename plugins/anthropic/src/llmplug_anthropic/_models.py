@@ -64,7 +64,7 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
     "claude-haiku-4-5": ModelInfo(200_000, 64_000),
     "claude-sonnet-4-5": ModelInfo(200_000, 64_000),
     "claude-opus-4-5": ModelInfo(200_000, 64_000),
-    "claude-sonnet-4-6": ModelInfo(1_000_000, 64_000),
+    "claude-sonnet-4-6": ModelInfo(1_000_000, 128_000),
     "claude-opus-4-6": ModelInfo(1_000_000, 128_000),
     "claude-opus-4-7": _ADAPTIVE,
     "claude-opus-4-8": _ADAPTIVE,
