@@ -1,0 +1,368 @@
+"""The ``anthropic`` provider: Anthropic's Messages API over llmplug's HTTP runtime.
+
+:class:`AnthropicLLM` holds the options and the four pure methods the runtime calls
+(``build_request``, ``parse_response``, ``start_stream``, ``parse_event``); the wire
+format itself is in ``_wire`` (requests) and ``_parse`` (responses and stream events).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import BeforeValidator, Field, ValidationError
+
+from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata
+from llmplug.errors import ContextWindowExceededError, InvalidOptionError
+from llmplug.http import STREAM_END, ChunkResult, HTTPChatLLM, HTTPRequest, ServerEvent
+from llmplug_anthropic._models import ModelInfo, default_max_tokens, model_info
+from llmplug_anthropic._parse import StreamState, parse_event_data, parse_message
+from llmplug_anthropic._wire import messages_to_wire
+
+__all__ = ["ANTHROPIC_BASE_URL", "ANTHROPIC_VERSION", "AnthropicLLM"]
+
+#: Anthropic's own API.
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+#: The ``anthropic-version`` header sent unless another is set (the current one).
+ANTHROPIC_VERSION = "2023-06-01"
+
+_TOOL_CHOICES = ("auto", "any", "none")
+_THINKING_TYPES = ("adaptive", "disabled")
+
+
+def _json(value: Any) -> Any:
+    """A config string gives text: read ``[...]`` and ``{...}`` as JSON."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _stop_sequences(value: Any) -> Any:
+    value = _json(value)
+    return [value] if isinstance(value, str) else value
+
+
+def _tool_choice(value: Any) -> Any:
+    value = _json(value)
+    if isinstance(value, str):
+        if value in _TOOL_CHOICES:
+            return {"type": value}
+        return {"type": "tool", "name": value}  # the one tool the model must call
+    return value
+
+
+def _thinking(value: Any) -> Any:
+    value = _json(value)
+    if isinstance(value, str):
+        if value not in _THINKING_TYPES:
+            raise ValueError(
+                f"thinking is 'adaptive', 'disabled' or a config object, not {value!r}; "
+                f"for a token budget set thinking_budget"
+            )
+        return {"type": value}
+    return value
+
+
+def _betas(value: Any) -> Any:
+    value = _json(value)
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    return value
+
+
+Unit = Annotated[float | None, Field(ge=0.0, le=1.0)]
+StopSequences = Annotated[list[str] | None, BeforeValidator(_stop_sequences)]
+ToolChoice = Annotated[dict[str, Any] | None, BeforeValidator(_tool_choice)]
+Thinking = Annotated[dict[str, Any] | None, BeforeValidator(_thinking)]
+Betas = Annotated[list[str], BeforeValidator(_betas)]
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
+
+# the options a call may override: llm.chat(messages, temperature=0)
+_PER_CALL = (
+    "model",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "thinking_budget",
+    "thinking",
+    "effort",
+    "tools",
+    "tool_choice",
+    "user_id",
+    "betas",
+    "extra_body",
+    "extra_headers",
+)
+_SAMPLING = ("temperature", "top_p", "top_k")
+
+_CONTEXT_OVERFLOW = re.compile(
+    r"prompt is too long|exceeds? (the )?(model'?s? )?context|context (window|limit|length)",
+    re.IGNORECASE,
+)
+
+
+class AnthropicLLM(HTTPChatLLM):
+    """Chat with Claude through Anthropic's Messages API.
+
+    Options left unset (``None``) are not sent, so the API's defaults apply; except
+    ``max_tokens``, which the API requires: unset, it is 8,192 (or the model's maximum
+    when lower) plus ``thinking_budget``.
+
+    Attributes:
+        model: The model name (``claude-haiku-5-5``, ``claude-sonnet-5-5``,
+            ``claude-opus-5-5``...).
+        base_url: The API's base URL; requests go to ``{base_url}/v1/messages``.
+        max_tokens: Most tokens to generate, thinking included.
+        temperature: Sampling temperature, 0 to 1 (models before Claude Opus 4.7).
+        top_p: Nucleus sampling, 0 to 1 (models before Claude Opus 4.7).
+        top_k: Sample from the k likeliest tokens only (models before Claude Opus 4.7).
+        stop_sequences: Strings that end the answer (``stop_reason`` is then
+            ``"stop_sequence"``); a single string is one sequence.
+        thinking_budget: Extended thinking with this many tokens to think (at least
+            1,024 and less than ``max_tokens``), for models with manual thinking.
+        thinking: The thinking configuration as the API takes it, for other modes:
+            ``"adaptive"``, ``"disabled"`` or an object (``{"type": "adaptive"}``).
+        effort: How much effort the model spends (``output_config.effort``).
+        tools: Tool definitions in the API's format (``name``, ``description``,
+            ``input_schema``), sent as given.
+        tool_choice: ``"auto"``, ``"any"``, ``"none"``, a tool's name (that tool must be
+            called) or an object in the API's format.
+        user_id: An opaque id of your end user (``metadata.user_id``), for abuse detection.
+        anthropic_version: The ``anthropic-version`` header.
+        betas: Beta features to turn on (the ``anthropic-beta`` header); a config string
+            may list them separated by commas.
+        extra_body: Merged into the request body last (fields this class does not name).
+        context_window: Reported in ``metadata`` instead of the known model's.
+    """
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        chat=True,
+        streaming=True,
+        native_async=True,
+        tools=True,
+        vision=True,
+        documents=True,
+    )
+    key_env: ClassVar[str | None] = "ANTHROPIC_API_KEY"
+
+    base_url: str = Field(default=ANTHROPIC_BASE_URL, description="The API's base URL.")
+    model: str = Field(default="claude-haiku-5-5", description="The model name.")
+    max_tokens: int | None = Field(default=None, ge=0)
+    temperature: Unit = None
+    top_p: Unit = None
+    top_k: int | None = Field(default=None, ge=1)
+    stop_sequences: StopSequences = None
+    thinking_budget: int | None = Field(default=None, ge=1024)
+    thinking: Thinking = None
+    effort: Effort | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: ToolChoice = None
+    user_id: str | None = None
+    anthropic_version: str = ANTHROPIC_VERSION
+    betas: Betas = Field(default_factory=list)
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    context_window: int | None = Field(default=None, gt=0)
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The class's name (``"AnthropicLLM"``)."""
+        return cls.__name__
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """Context window and output size of the model, from a built-in table.
+
+        A model the table does not know gets 200,000 tokens of context (the least of
+        any Claude model since Claude 3), or ``context_window`` when set; it never raises.
+        """
+        info = model_info(self.model)
+        return LLMMetadata(
+            context_window=self.context_window or info.context_window,
+            num_output=self.max_tokens or default_max_tokens(info, self.thinking_budget),
+            is_chat_model=True,
+            is_function_calling_model=True,
+            model_name=self.model,
+        )
+
+    # -- the provider contract (pure) --------------------------------------------------
+
+    def build_request(
+        self, messages: Sequence[ChatMessage], options: dict[str, Any], *, stream: bool
+    ) -> HTTPRequest:
+        """Build the ``POST /v1/messages`` request.
+
+        Args:
+            messages: The conversation (system prompt already applied).
+            options: Per-call overrides of the options (``temperature=0``...).
+            stream: Ask for a stream of events.
+
+        Raises:
+            InvalidOptionError: An option a call does not take, a bad value, or one the
+                model refuses.
+            UnsupportedContentError: A block the API cannot take.
+        """
+        opts = self._with_options(options) if options else self
+        provider = self.provider_label
+        info = model_info(opts.model)
+        budget = opts.thinking_budget
+        opts._check_options(info, provider)
+        system, wire = messages_to_wire(messages, provider=provider)
+        max_tokens = opts.max_tokens
+        if max_tokens is None:
+            max_tokens = default_max_tokens(info, budget)
+        body: dict[str, Any] = {"model": opts.model, "max_tokens": max_tokens, "messages": wire}
+        if system is not None:
+            body["system"] = system
+        values = opts.__dict__
+        for name in _SAMPLING:
+            if values[name] is not None:
+                body[name] = values[name]
+        if opts.stop_sequences:
+            body["stop_sequences"] = opts.stop_sequences
+        if budget is not None:
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        elif opts.thinking is not None:
+            body["thinking"] = opts.thinking
+        if opts.effort is not None:
+            body["output_config"] = {"effort": opts.effort}
+        if opts.tools:
+            body["tools"] = opts.tools
+        if opts.tool_choice is not None:
+            body["tool_choice"] = opts.tool_choice
+        if opts.user_id is not None:
+            body["metadata"] = {"user_id": opts.user_id}
+        if stream:
+            body["stream"] = True
+        if opts.extra_body:
+            body.update(opts.extra_body)
+        headers = {"anthropic-version": opts.anthropic_version}
+        if opts.betas:
+            headers["anthropic-beta"] = ",".join(opts.betas)
+        if options and "extra_headers" in options:
+            # the instance's own extra_headers are sent by the runtime on every request
+            headers.update(opts.extra_headers)
+        return HTTPRequest("/v1/messages", body, headers=headers)
+
+    def auth_headers(self, api_key: str) -> dict[str, str]:
+        """The key goes in ``x-api-key`` (not ``Authorization``)."""
+        return {"x-api-key": api_key}
+
+    def parse_response(self, data: Any) -> ChatResponse:
+        """Turn a ``message`` body into a ChatResponse with ``usage``.
+
+        ``additional_kwargs["stop_reason"]`` holds why the model stopped
+        (``end_turn``, ``max_tokens``, ``stop_sequence``, ``tool_use``...).
+        """
+        if isinstance(data, dict) and data.get("type") == "error":
+            raise self.error_from_body(data)
+        return parse_message(data)
+
+    def start_stream(self) -> StreamState:
+        """A new accumulator for one stream."""
+        return StreamState()
+
+    def parse_event(self, event: ServerEvent, state: Any) -> ChunkResult:
+        """Turn one SSE event into a chunk: the message so far and the new ``delta``.
+
+        ``message_stop`` ends the stream; the chunk before it (from ``message_delta``)
+        carries ``additional_kwargs["stop_reason"]`` and the ``usage``. ``ping`` and
+        the events that only open or close a block yield nothing.
+
+        Raises:
+            APIError: An ``error`` event (mapped like an HTTP error: an
+                ``overloaded_error`` is a 529, retried if no chunk was delivered yet).
+        """
+        data = event.json()
+        kind = data.get("type")
+        if kind == "message_stop":
+            return STREAM_END
+        if kind == "error" or event.event == "error":
+            raise self.error_from_body(data)
+        return parse_event_data(data, state)
+
+    def error_class(self, status: int | None, body: Any, message: str) -> type | None:
+        """ContextWindowExceededError for a prompt that does not fit the model.
+
+        The API says so only in the message of a 400 ``invalid_request_error``
+        (``prompt is too long: 210000 tokens > 200000 maximum``).
+        """
+        if status in (None, 400, 413) and _CONTEXT_OVERFLOW.search(message):
+            return ContextWindowExceededError
+        return None
+
+    # -- options -----------------------------------------------------------------------
+
+    def _with_options(self, options: dict[str, Any]) -> Self:
+        """A copy with ``options`` validated and applied (the instance is unchanged)."""
+        self.check_call_options(options, _PER_CALL)
+        copy = self.model_copy()
+        try:
+            for name, value in options.items():
+                setattr(copy, name, value)  # validated like the option at load time
+        except ValidationError as exc:
+            raise self.call_option_error(exc, _PER_CALL) from exc
+        return copy
+
+    def _check_options(self, info: ModelInfo, provider: str) -> None:
+        """Refuse, before any request, option combinations the API answers 400 to."""
+        values = self.__dict__
+        if not info.sampling:
+            refused = [name for name in _SAMPLING if values[name] is not None]
+            if refused:
+                raise InvalidOptionError(
+                    f"{self.model} does not take {', '.join(map(repr, refused))} (Claude "
+                    f"Opus 4.7 and later models answer 400 to sampling options); leave it "
+                    f"unset, and steer the answer with the prompt or effort=",
+                    provider=provider,
+                    option=refused[0],
+                    valid_options=list(_PER_CALL),
+                )
+        budget = self.thinking_budget
+        if budget is None:
+            return
+        if self.thinking is not None:
+            raise InvalidOptionError(
+                "set thinking_budget or thinking, not both (thinking_budget is "
+                "thinking={'type': 'enabled', 'budget_tokens': N})",
+                provider=provider,
+                option="thinking_budget",
+            )
+        if not info.manual_thinking:
+            raise InvalidOptionError(
+                f"{self.model} has no thinking budget: it thinks adaptively; use "
+                f"thinking='adaptive' (and effort= to say how hard) instead of "
+                f"thinking_budget",
+                provider=provider,
+                option="thinking_budget",
+            )
+        if self.max_tokens is not None and budget >= self.max_tokens:
+            raise InvalidOptionError(
+                f"thinking_budget ({budget}) must be less than max_tokens "
+                f"({self.max_tokens}), which counts the thinking too; raise max_tokens",
+                provider=provider,
+                option="thinking_budget",
+            )
+        # the extended thinking guide: thinking takes neither of these
+        refused = [name for name in ("temperature", "top_k") if values[name] is not None]
+        if refused:
+            raise InvalidOptionError(
+                f"extended thinking (thinking_budget) does not take "
+                f"{', '.join(map(repr, refused))}; leave it unset while thinking",
+                provider=provider,
+                option=refused[0],
+            )
+        choice = (self.tool_choice or {}).get("type")
+        if choice in ("any", "tool"):
+            raise InvalidOptionError(
+                f"extended thinking (thinking_budget) cannot force a tool call "
+                f"(tool_choice {choice!r}); use tool_choice='auto', or no thinking",
+                provider=provider,
+                option="tool_choice",
+            )
