@@ -390,3 +390,38 @@ async def test_async_stream_never_read_opens_no_call(recorder: HookRecorder) -> 
     gen = await llm.astream_chat([user("x")])
     await gen.aclose()
     assert recorder.events == []
+
+
+@pytest.mark.parametrize("hooked", [False, True], ids=["no-hooks", "hooks"])
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("make", LLMS)
+def test_first_argument_by_keyword(make: Any, endpoint: str, hooked: bool) -> None:
+    # llm.chat(messages=[...]) raised IndexError in the endpoint wrapper (it read args[0])
+    llm = make()
+    name = "messages" if "chat" in endpoint else "prompt"
+    value: Any = [user("hello world")] if "chat" in endpoint else "hello world"
+
+    async def consume_async() -> Any:
+        result = await getattr(llm, endpoint)(**{name: value})
+        return [c async for c in result][-1] if "stream" in endpoint else result
+
+    with recording_hooks() if hooked else isolated_registry() as recorder:
+        if endpoint.startswith("a"):
+            last = asyncio.run(consume_async())
+        else:
+            result = getattr(llm, endpoint)(**{name: value})
+            last = list(result)[-1] if "stream" in endpoint else result
+        if hooked:
+            assert recorder.hooks()[0] == "before_call"
+    text = last.message.content if "chat" in endpoint else last.text
+    assert "hello world" in text
+
+
+@pytest.mark.parametrize("endpoint", ["chat", "complete", "stream_chat", "achat"])
+def test_missing_first_argument_is_a_clear_type_error(endpoint: str) -> None:
+    def call() -> Any:
+        result = getattr(scripted(echo=True), endpoint)()
+        return asyncio.run(result) if endpoint == "achat" else result
+
+    with pytest.raises(TypeError, match=rf"{endpoint}\(\) missing its first argument"):
+        call()

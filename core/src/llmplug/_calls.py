@@ -299,7 +299,13 @@ def instrument(endpoint: str, impl: F) -> F:
     prepares = is_chat or not getattr(impl, "__llmplug_via_chat__", False)
     flat = is_stream and getattr(impl, "__llmplug_flat_stream__", False)
 
+    first = "messages" if is_chat else "prompt"
+
     def prepare(self: LLM, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        if not args:  # llm.chat(messages=...): the hooks and the preparation need it first
+            if first not in kwargs:
+                raise TypeError(f"{endpoint}() missing its first argument {first!r}")
+            args = (kwargs.pop(first),)
         if not prepares:
             return args
         if is_chat:

@@ -258,6 +258,7 @@ async def test_stream_ending_before_message_stop_is_incomplete(make: Make, mode:
     with pytest.raises(IncompleteStreamError) as caught:
         await run(llm, mode, received)
     assert caught.value.partial == "Hello!"
+    assert "ended before message_stop" in str(caught.value)  # not OpenAI's [DONE]
     assert received == ["Hello", "!"]
     assert len(server.requests) == 1
 

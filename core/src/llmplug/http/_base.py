@@ -45,6 +45,9 @@ class HTTPChatLLMBase(ChatLLM):
     key_env: ClassVar[str | None] = None
     #: How the streaming body is framed.
     stream_format: ClassVar[Literal["sse", "ndjson"]] = "sse"
+    #: What ends a complete stream, as ``IncompleteStreamError`` names it (``None``:
+    #: ``[DONE]`` for SSE, "its end marker" for NDJSON).
+    stream_end: ClassVar[str | None] = None
 
     base_url: str
     api_key: SecretStr | None = None

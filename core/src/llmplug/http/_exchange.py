@@ -442,7 +442,7 @@ class StreamParser:
 
     def incomplete(self) -> IncompleteStreamError:
         """The error for a body that ended before the stream's end marker."""
-        marker = "[DONE]" if self._sse else "its end marker"
+        marker = self.call.llm.stream_end or ("[DONE]" if self._sse else "its end marker")
         return IncompleteStreamError(
             f"the stream ended before {marker}; {len(self.partial)} characters had arrived",
             provider=self.call.provider,

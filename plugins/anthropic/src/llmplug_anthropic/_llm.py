@@ -151,6 +151,7 @@ class AnthropicLLM(HTTPChatLLM):
         documents=True,
     )
     key_env: ClassVar[str | None] = "ANTHROPIC_API_KEY"
+    stream_end: ClassVar[str | None] = "message_stop"
 
     base_url: str = Field(default=ANTHROPIC_BASE_URL, description="The API's base URL.")
     model: str = Field(default="claude-haiku-5-5", description="The model name.")
