@@ -226,17 +226,9 @@ class FunctionCallingLLM(LLM):
             **kwargs: ``tool_choice`` (a tool's name, ``"auto"``, ``"required"``,
                 ``"none"``) and per-call options of the provider.
         """
-        tools = _as_tools(tools)
-        chat_kwargs = self._prepare_chat_with_tools(
-            tools,
-            user_msg=user_msg,
-            chat_history=chat_history,
-            verbose=verbose,
-            allow_parallel_tool_calls=allow_parallel_tool_calls,
-            tool_required=tool_required,
-            **kwargs,
+        tools, messages, options = self._tool_chat(
+            tools, user_msg, chat_history, verbose, allow_parallel_tool_calls, tool_required, kwargs
         )
-        messages, options = _split_messages(chat_kwargs)
         response = self.chat(messages, **options)
         return self._validate_chat_with_tools_response(
             response, tools, allow_parallel_tool_calls=allow_parallel_tool_calls
@@ -253,17 +245,9 @@ class FunctionCallingLLM(LLM):
         **kwargs: Any,
     ) -> ChatResponse:
         """Async :meth:`chat_with_tools`."""
-        tools = _as_tools(tools)
-        chat_kwargs = self._prepare_chat_with_tools(
-            tools,
-            user_msg=user_msg,
-            chat_history=chat_history,
-            verbose=verbose,
-            allow_parallel_tool_calls=allow_parallel_tool_calls,
-            tool_required=tool_required,
-            **kwargs,
+        tools, messages, options = self._tool_chat(
+            tools, user_msg, chat_history, verbose, allow_parallel_tool_calls, tool_required, kwargs
         )
-        messages, options = _split_messages(chat_kwargs)
         response = await self.achat(messages, **options)
         return self._validate_chat_with_tools_response(
             response, tools, allow_parallel_tool_calls=allow_parallel_tool_calls
@@ -284,17 +268,9 @@ class FunctionCallingLLM(LLM):
         While a call's arguments are incomplete its ``tool_kwargs`` is the raw text so
         far; once they parse, a dict. Read the calls from the last chunk.
         """
-        tools = _as_tools(tools)
-        chat_kwargs = self._prepare_chat_with_tools(
-            tools,
-            user_msg=user_msg,
-            chat_history=chat_history,
-            verbose=verbose,
-            allow_parallel_tool_calls=allow_parallel_tool_calls,
-            tool_required=tool_required,
-            **kwargs,
+        tools, messages, options = self._tool_chat(
+            tools, user_msg, chat_history, verbose, allow_parallel_tool_calls, tool_required, kwargs
         )
-        messages, options = _split_messages(chat_kwargs)
         return self.stream_chat(messages, **options)
 
     async def astream_chat_with_tools(
@@ -308,9 +284,25 @@ class FunctionCallingLLM(LLM):
         **kwargs: Any,
     ) -> ChatResponseAsyncGen:
         """Async :meth:`stream_chat_with_tools`: ``await`` it, then ``async for``."""
-        tools = _as_tools(tools)
+        tools, messages, options = self._tool_chat(
+            tools, user_msg, chat_history, verbose, allow_parallel_tool_calls, tool_required, kwargs
+        )
+        return await self.astream_chat(messages, **options)
+
+    def _tool_chat(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None,
+        chat_history: Sequence[ChatMessage] | None,
+        verbose: bool,
+        allow_parallel_tool_calls: bool,
+        tool_required: bool,
+        kwargs: dict[str, Any],
+    ) -> tuple[list[BaseTool], list[ChatMessage], dict[str, Any]]:
+        """The tools, messages and options of one ``*_chat_with_tools`` call."""
+        checked = _as_tools(tools)
         chat_kwargs = self._prepare_chat_with_tools(
-            tools,
+            checked,
             user_msg=user_msg,
             chat_history=chat_history,
             verbose=verbose,
@@ -319,7 +311,7 @@ class FunctionCallingLLM(LLM):
             **kwargs,
         )
         messages, options = _split_messages(chat_kwargs)
-        return await self.astream_chat(messages, **options)
+        return checked, messages, options
 
     def get_tool_calls_from_response(
         self,
