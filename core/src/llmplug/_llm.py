@@ -18,9 +18,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from llmplug._calls import ENDPOINTS, instrument
 from llmplug._messages import ChatMessage, MessageRole
@@ -224,6 +224,25 @@ class LLM(BaseModel, ABC):
             option=unknown[0] if len(unknown) == 1 else None,
             valid_options=list(allowed),
         )
+
+    def with_call_options(self, options: Mapping[str, Any], allowed: Sequence[str]) -> Self:
+        """A copy with a call's ``options`` applied, each validated as when loading.
+
+        For providers: ``opts = self.with_call_options(options, PER_CALL)`` in
+        ``build_request``; the instance itself is unchanged.
+
+        Raises:
+            InvalidOptionError: An option not in ``allowed`` (see
+                :meth:`check_call_options`), or a value that fails validation.
+        """
+        self.check_call_options(options, allowed)
+        copy = self.model_copy()
+        try:
+            for name, value in options.items():
+                setattr(copy, name, value)  # validate_assignment: checked like at load
+        except ValidationError as exc:
+            raise self.call_option_error(exc, allowed) from exc
+        return copy
 
     def call_option_error(self, exc: Exception, allowed: Sequence[str]) -> InvalidOptionError:
         """The error for per-call option values that failed validation.

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import BeforeValidator, Field
 
 from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata
 from llmplug.errors import ContextWindowExceededError, InvalidOptionError
@@ -209,7 +209,7 @@ class AnthropicLLM(HTTPChatLLM):
                 model refuses.
             UnsupportedContentError: A block the API cannot take.
         """
-        opts = self._with_options(options) if options else self
+        opts = self.with_call_options(options, _PER_CALL) if options else self
         provider = self.provider_label
         info = model_info(opts.model)
         budget = opts.thinking_budget
@@ -299,17 +299,6 @@ class AnthropicLLM(HTTPChatLLM):
         return None
 
     # -- options -----------------------------------------------------------------------
-
-    def _with_options(self, options: dict[str, Any]) -> Self:
-        """A copy with ``options`` validated and applied (the instance is unchanged)."""
-        self.check_call_options(options, _PER_CALL)
-        copy = self.model_copy()
-        try:
-            for name, value in options.items():
-                setattr(copy, name, value)  # validated like the option at load time
-        except ValidationError as exc:
-            raise self.call_option_error(exc, _PER_CALL) from exc
-        return copy
 
     def _check_options(self, info: ModelInfo, provider: str) -> None:
         """Refuse, before any request, option combinations the API answers 400 to."""

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata, MessageRole
 from llmplug.errors import ContextWindowExceededError, InvalidOptionError
@@ -325,7 +325,7 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
                 service refuses.
             UnsupportedContentError: A block the API cannot take.
         """
-        opts = self._with_options(options) if options else self
+        opts = self.with_call_options(options, _PER_CALL) if options else self
         provider = self.provider_label
         if opts.rejects:
             opts._check_rejected(provider)
@@ -429,17 +429,6 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
         return None
 
     # -- per-call options --------------------------------------------------------------
-
-    def _with_options(self, options: dict[str, Any]) -> Self:
-        """A copy with ``options`` validated and applied (the instance is unchanged)."""
-        self.check_call_options(options, _PER_CALL)
-        copy = self.model_copy()
-        try:
-            for name, value in options.items():
-                setattr(copy, name, value)  # validated like the option at load time
-        except ValidationError as exc:
-            raise self.call_option_error(exc, _PER_CALL) from exc
-        return copy
 
     def _check_rejected(self, provider: str) -> None:
         values = self.__dict__
