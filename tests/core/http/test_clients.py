@@ -233,3 +233,39 @@ def test_deepcopy_drops_clients(make: Make) -> None:
     assert model._client is not None
     assert twin.chat(HI).message.content == "ok"
     assert twin._client is not model._client
+
+
+@pytest.mark.parametrize("mode", ["chat", "achat", "sync", "async"])
+async def test_requests_carry_what_httpx2_would_send(make: Make, run: Any, mode: str) -> None:
+    # llmplug builds each httpx2.Request itself: the same headers as client.build_request,
+    # each once, whatever the case of the names
+    model, server = make(OK, extra_headers={"ACCEPT-encoding": "identity"})
+    await run(model, mode)
+    sent = server.requests[0]
+    import httpx2
+
+    expected = httpx2.Client().build_request(
+        "POST",
+        sent.url,
+        json={"x": 1},
+        headers=model.headers(stream=mode in ("sync", "async")),
+    )
+    names = [name.lower() for name, _ in sent.headers.multi_items()]
+    assert len(names) == len(set(names))
+    assert sorted(set(names) - {"content-length"}) == sorted(
+        {n.lower() for n in expected.headers} - {"content-length"}
+    )
+    assert sent.headers["accept-encoding"] == "identity"
+    assert sent.headers["authorization"] == f"Bearer {CANARY}"
+    assert sent.headers["connection"] == "keep-alive"
+
+
+@pytest.mark.parametrize("mode", ["chat", "achat", "sync", "async"])
+async def test_cookies_a_server_sets_are_sent_back(make: Make, run: Any, mode: str) -> None:
+    # (a stream request answered with JSON is a stream of one chunk)
+    first = Reply(200, json={"text": "ok"}, headers={"set-cookie": "__cf_bm=abc; Path=/"})
+    model, server = make(first, Reply(200, json={"text": "ok"}))
+    await run(model, mode)
+    await run(model, mode)
+    assert "cookie" not in server.requests[0].headers
+    assert server.requests[1].headers["cookie"] == "__cf_bm=abc"

@@ -33,13 +33,7 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
     while True:
         response: httpx2.Response | None = None
         try:
-            request = client.build_request(
-                call.method,
-                call.target(),
-                json=call.json,
-                headers=call.headers,
-                extensions={"timeout": call.attempt_timeouts()},
-            )
+            request = call.request(client)
             response = await client.send(request, stream=True)
             if response.status_code >= 300:
                 failure = call.status_failure(response, await _error_body(response))

@@ -61,6 +61,18 @@ def _parsed_url(url: str, params: tuple[tuple[str, str], ...]) -> httpx2.URL:
     return parsed.copy_merge_params(dict(params)) if params else parsed
 
 
+_DEFAULT_HEADERS: dict[str, tuple[str, str]] | None = None
+
+
+def _default_headers(client: httpx2.Client | httpx2.AsyncClient) -> dict[str, tuple[str, str]]:
+    # the headers every httpx2 client sends by default (llmplug's clients are made with
+    # no headers of their own): Accept, Accept-Encoding, Connection, User-Agent
+    global _DEFAULT_HEADERS
+    if _DEFAULT_HEADERS is None:
+        _DEFAULT_HEADERS = {name.lower(): (name, value) for name, value in client.headers.items()}
+    return _DEFAULT_HEADERS
+
+
 class Retry(Exception):  # control flow inside the loops: never escapes them
     """An attempt failed; the loop decides whether to try again."""
 
@@ -132,6 +144,34 @@ class Call:
         self.clamped: frozenset[str] = frozenset()
         self.sent = 0.0
         self._where: str | None = None
+
+    def request(self, client: httpx2.Client | httpx2.AsyncClient) -> httpx2.Request:
+        """The ``httpx2.Request`` of the next attempt (its timeouts cut to the total).
+
+        Built directly: the client adds nothing but its default headers (merged here,
+        names compared in any case) and the cookies servers set, which only a client
+        holding some merges itself (``client.build_request``). That spares httpx2's
+        per-request header and URL merging, a fifth of the client's CPU per call.
+        """
+        timeouts = {"timeout": self.attempt_timeouts()}
+        if client.cookies:
+            return client.build_request(
+                self.method,
+                self.target(),
+                json=self.json,
+                headers=self.headers,
+                extensions=timeouts,
+            )
+        merged = dict(_default_headers(client))
+        for name, value in self.headers.items():
+            merged[name.lower()] = (name, value)
+        return httpx2.Request(
+            self.method,
+            self.target(),
+            json=self.json,
+            headers=list(merged.values()),
+            extensions=timeouts,
+        )
 
     def target(self) -> httpx2.URL:
         """The request URL with its query, parsed (raises ``httpx2.InvalidURL``)."""

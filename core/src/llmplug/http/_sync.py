@@ -31,13 +31,7 @@ def _send(call: Call, consume: Callable[[Call, httpx2.Response], T]) -> T:
     while True:
         response: httpx2.Response | None = None
         try:
-            request = client.build_request(
-                call.method,
-                call.target(),
-                json=call.json,
-                headers=call.headers,
-                extensions={"timeout": call.attempt_timeouts()},
-            )
+            request = call.request(client)
             response = client.send(request, stream=True)
             if response.status_code >= 300:
                 failure = call.status_failure(response, _error_body(response))
