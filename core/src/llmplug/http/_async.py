@@ -14,7 +14,7 @@ import httpx2
 
 from llmplug._responses import ChatResponse
 from llmplug.http._client import async_client
-from llmplug.http._exchange import ERROR_BODY_LIMIT, Call, Retry, StreamParser
+from llmplug.http._exchange import ERROR_BODY_LIMIT, Call, Retry, StreamParser, received, route
 from llmplug.http._retry import Failure
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
         response: httpx2.Response | None = None
         try:
             request = call.request(client)
-            response = await client.send(request, stream=True)
+            response = await _send_one(client, request)
             if response.status_code >= 300:
                 failure = call.status_failure(response, await _error_body(response))
             else:
@@ -55,6 +55,19 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
         if wait is None:
             raise failure.error
         await call.clock.asleep(wait)
+
+
+async def _send_one(client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
+    """``await client.send(request, stream=True)``, through the transport directly."""
+    transport_for = route(client)
+    if transport_for is None:
+        return await client.send(request, stream=True)
+    try:
+        response = await transport_for(request.url).handle_async_request(request)
+    except httpx2.RequestError as exc:
+        exc.request = request
+        raise
+    return received(client, request, response)
 
 
 async def _error_body(response: httpx2.Response) -> bytes:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from llmplug.http._config import Timeout
     from llmplug.http._runtime import HTTPChatLLM
 
-__all__ = ["ERROR_BODY_LIMIT", "Call", "Retry", "StreamParser", "logger"]
+__all__ = ["ERROR_BODY_LIMIT", "Call", "Retry", "StreamParser", "logger", "received", "route"]
 
 logger = logging.getLogger("llmplug.http")
 
@@ -59,6 +59,40 @@ def _parsed_url(url: str, params: tuple[tuple[str, str], ...]) -> httpx2.URL:
     # a provider instance sends to the same few URLs, and httpx2.URL is immutable
     parsed = httpx2.URL(url)
     return parsed.copy_merge_params(dict(params)) if params else parsed
+
+
+_HTTPX_LOGGER = logging.getLogger("httpx2")
+
+
+def route(client: httpx2.Client | httpx2.AsyncClient) -> Any:
+    """The client's transport chooser, or ``None`` to send through ``client.send``.
+
+    ``client.send`` wraps the transport call in an auth flow, a redirect loop, event
+    hooks and a timing wrapper, none of which llmplug's clients use (no auth object,
+    redirects not followed, no hooks): the loops call the transport the client would
+    choose for the URL (proxies from the environment included) directly, and keep
+    what remains of ``send``: the request on errors and responses, cookies, the log
+    line.
+    """
+    return getattr(client, "_transport_for_url", None)
+
+
+def received(
+    client: httpx2.Client | httpx2.AsyncClient, request: httpx2.Request, response: httpx2.Response
+) -> httpx2.Response:
+    """What ``client.send`` does with a transport's response (see :func:`route`)."""
+    response.request = request
+    client.cookies.extract_cookies(response)
+    if _HTTPX_LOGGER.isEnabledFor(logging.INFO):
+        _HTTPX_LOGGER.info(
+            'HTTP Request: %s %s "%s %d %s"',
+            request.method,
+            request.url,
+            response.http_version,
+            response.status_code,
+            response.reason_phrase,
+        )
+    return response
 
 
 _DEFAULT_HEADERS: dict[str, tuple[str, str]] | None = None

@@ -9,7 +9,7 @@ import httpx2
 
 from llmplug._responses import ChatResponse
 from llmplug.http._client import sync_client
-from llmplug.http._exchange import ERROR_BODY_LIMIT, Call, Retry, StreamParser
+from llmplug.http._exchange import ERROR_BODY_LIMIT, Call, Retry, StreamParser, received, route
 
 if TYPE_CHECKING:
     from llmplug._messages import ChatMessage
@@ -32,7 +32,7 @@ def _send(call: Call, consume: Callable[[Call, httpx2.Response], T]) -> T:
         response: httpx2.Response | None = None
         try:
             request = call.request(client)
-            response = client.send(request, stream=True)
+            response = _send_one(client, request)
             if response.status_code >= 300:
                 failure = call.status_failure(response, _error_body(response))
             else:
@@ -52,6 +52,19 @@ def _send(call: Call, consume: Callable[[Call, httpx2.Response], T]) -> T:
         if wait is None:
             raise failure.error
         call.clock.sleep(wait)
+
+
+def _send_one(client: httpx2.Client, request: httpx2.Request) -> httpx2.Response:
+    """``client.send(request, stream=True)``, through the transport directly (see ``route``)."""
+    transport_for = route(client)
+    if transport_for is None:
+        return client.send(request, stream=True)
+    try:
+        response = transport_for(request.url).handle_request(request)
+    except httpx2.RequestError as exc:
+        exc.request = request
+        raise
+    return received(client, request, response)
 
 
 def _read_kind(call: Call) -> str:
