@@ -583,3 +583,35 @@ def test_sync_tools_run_in_threads_async(registry: Any, server: Server) -> None:
     assert asyncio.run(run()).response == "UTC"
     assert len(seen) == 1
     assert seen[0] != threading.main_thread().name
+
+
+# -- the documented example --------------------------------------------------------------------
+
+
+def documented_prepare() -> Any:
+    """The ``_prepare_chat_with_tools`` that docs/tools.md shows for this provider."""
+    from pathlib import Path
+
+    docs = Path(__file__).parents[3] / "docs" / "tools.md"
+    blocks = docs.read_text(encoding="utf-8").split("```python\n")[1:]
+    (code,) = [b.split("```")[0] for b in blocks if "class AnthropicLLM(" in b]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    return namespace["AnthropicLLM"].__dict__["_prepare_chat_with_tools"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({}, id="auto"),
+        pytest.param({"tool_required": True, "allow_parallel_tool_calls": True}, id="required"),
+        pytest.param({"tool_choice": "get_time"}, id="by-name"),
+        pytest.param({"tool_choice": "none"}, id="none"),
+        pytest.param({"tool_choice": {"type": "auto"}}, id="raw"),
+    ],
+)
+def test_the_documented_example_is_what_the_provider_does(make: Any, kwargs: Any) -> None:
+    llm = make()
+    assert documented_prepare()(llm, TOOLS, "Hi", **kwargs) == llm._prepare_chat_with_tools(
+        TOOLS, "Hi", **kwargs
+    )

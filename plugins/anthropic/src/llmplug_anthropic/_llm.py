@@ -124,6 +124,10 @@ _CONTEXT_OVERFLOW = re.compile(
 class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
     """Chat with Claude through Anthropic's Messages API.
 
+    A :class:`~llmplug.tools.FunctionCallingLLM`: ``predict_and_call`` makes one native
+    tool round, and ``chat_with_tools`` (and its async and streaming twins) offers
+    tools, sent as custom tool definitions with the tool choice as the API takes it.
+
     Options left unset (``None``) are not sent, so the API's defaults apply; except
     ``max_tokens``, which the API requires: unset, it is 8,192 (or the model's maximum
     when lower) plus ``thinking_budget``.
