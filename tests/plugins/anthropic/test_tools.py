@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import llmplug
 from llmplug import ChatMessage, FunctionTool, ToolCallBlock
 from llmplug.errors import InvalidOptionError, ToolCallError
 from llmplug.http import STREAM_END, ServerEvent
@@ -320,6 +321,15 @@ def test_tools_option_per_call(make: Any, build: Any) -> None:
 def test_tools_option_refuses_other_things(make: Any) -> None:
     with pytest.raises(InvalidOptionError, match="a FunctionTool or a function, not int"):
         make().build_request([], {"tools": [3]}, stream=False)
+
+
+def test_tools_option_checks_tool_names(registry: Any, make: Any) -> None:
+    bad = FunctionTool.from_defaults(get_time, name="get time")
+    with pytest.raises(InvalidOptionError, match="'get time' is not one anthropic takes") as caught:
+        make().build_request([], {"tools": [bad]}, stream=False)
+    assert (caught.value.provider, caught.value.option) == ("anthropic", "tools")
+    with pytest.raises(InvalidOptionError, match="'get time' is not one anthropic takes"):
+        llmplug.load("anthropic", api_key="k", tools=[bad])
 
 
 def test_tools_option_of_dicts_loads_no_tool_machinery() -> None:

@@ -64,7 +64,10 @@ def _tool_choice(value: Any) -> Any:
 def _tools(value: Any) -> Any:
     value = _json(value)
     if isinstance(value, list | tuple):
-        return tool_definitions(value, provider=None)  # FunctionTools as definitions
+        try:
+            return tool_definitions(value, provider=None)  # FunctionTools as definitions
+        except InvalidOptionError as exc:
+            raise ValueError(exc.args[0]) from None  # reported as a bad option value
     return value
 
 
