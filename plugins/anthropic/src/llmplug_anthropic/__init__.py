@@ -9,7 +9,8 @@
 
 Documents, citations, prompt caching, extended thinking and tool calls map to llmplug's
 blocks (``DocumentBlock``, ``CitableBlock``/``CitationBlock``, ``CachePoint``,
-``ThinkingBlock``, ``ToolCallBlock``). The provider is plain data transformation run by
+``ThinkingBlock``, ``ToolCallBlock``), and ``llm.predict_and_call(tools, ...)`` makes
+native tool calls. The provider is plain data transformation run by
 llmplug's HTTP runtime: no vendor SDK is imported. Importing this package is cheap; the
 provider class loads on first use.
 """

@@ -10,16 +10,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
 from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata
 from llmplug.errors import ContextWindowExceededError, InvalidOptionError
 from llmplug.http import STREAM_END, ChunkResult, HTTPChatLLM, HTTPRequest, ServerEvent
+from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
 from llmplug_anthropic._models import ModelInfo, default_max_tokens, model_info
 from llmplug_anthropic._parse import StreamState, parse_event_data, parse_message
+from llmplug_anthropic._tools import tool_choice_to_wire, tool_definition, tool_definitions
 from llmplug_anthropic._wire import messages_to_wire
+
+if TYPE_CHECKING:
+    from llmplug.tools import BaseTool
 
 __all__ = ["ANTHROPIC_BASE_URL", "ANTHROPIC_VERSION", "AnthropicLLM"]
 
@@ -56,6 +61,16 @@ def _tool_choice(value: Any) -> Any:
     return value
 
 
+def _tools(value: Any) -> Any:
+    value = _json(value)
+    if isinstance(value, list | tuple):
+        try:
+            return tool_definitions(value, provider=None)  # FunctionTools as definitions
+        except InvalidOptionError as exc:
+            raise ValueError(exc.args[0]) from None  # reported as a bad option value
+    return value
+
+
 def _thinking(value: Any) -> Any:
     value = _json(value)
     if isinstance(value, str):
@@ -77,6 +92,7 @@ def _betas(value: Any) -> Any:
 
 Unit = Annotated[float | None, Field(ge=0.0, le=1.0)]
 StopSequences = Annotated[list[str] | None, BeforeValidator(_stop_sequences)]
+Tools = Annotated[list[dict[str, Any]] | None, BeforeValidator(_tools)]
 ToolChoice = Annotated[dict[str, Any] | None, BeforeValidator(_tool_choice)]
 Thinking = Annotated[dict[str, Any] | None, BeforeValidator(_thinking)]
 Betas = Annotated[list[str], BeforeValidator(_betas)]
@@ -108,8 +124,12 @@ _CONTEXT_OVERFLOW = re.compile(
 )
 
 
-class AnthropicLLM(HTTPChatLLM):
+class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
     """Chat with Claude through Anthropic's Messages API.
+
+    A :class:`~llmplug.tools.FunctionCallingLLM`: ``predict_and_call`` makes one native
+    tool round, and ``chat_with_tools`` (and its async and streaming twins) offers
+    tools, sent as custom tool definitions with the tool choice as the API takes it.
 
     Options left unset (``None``) are not sent, so the API's defaults apply; except
     ``max_tokens``, which the API requires: unset, it is 8,192 (or the model's maximum
@@ -131,7 +151,9 @@ class AnthropicLLM(HTTPChatLLM):
             ``"adaptive"``, ``"disabled"`` or an object (``{"type": "adaptive"}``).
         effort: How much effort the model spends (``output_config.effort``).
         tools: Tool definitions in the API's format (``name``, ``description``,
-            ``input_schema``), sent as given.
+            ``input_schema``), sent as given; a :class:`~llmplug.FunctionTool` (or a
+            plain function) in the list is converted to one. ``chat_with_tools`` and
+            ``predict_and_call`` take their tools as an argument instead.
         tool_choice: ``"auto"``, ``"any"``, ``"none"``, a tool's name (that tool must be
             called) or an object in the API's format.
         user_id: An opaque id of your end user (``metadata.user_id``), for abuse detection.
@@ -163,7 +185,7 @@ class AnthropicLLM(HTTPChatLLM):
     thinking_budget: int | None = Field(default=None, ge=1024)
     thinking: Thinking = None
     effort: Effort | None = None
-    tools: list[dict[str, Any]] | None = None
+    tools: Tools = None
     tool_choice: ToolChoice = None
     user_id: str | None = None
     anthropic_version: str = ANTHROPIC_VERSION
@@ -191,6 +213,76 @@ class AnthropicLLM(HTTPChatLLM):
             is_function_calling_model=True,
             model_name=self.model,
         )
+
+    # -- tools -------------------------------------------------------------------------
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: Sequence[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """The ``chat`` arguments offering ``tools`` with the tool choice.
+
+        Each tool goes out as a custom tool definition (``name``, ``description``,
+        ``input_schema``). ``tool_choice`` is ``"auto"``, ``"required"`` (or ``"any"``),
+        ``"none"``, a tool's name or the API's own object (sent as given);
+        ``tool_required=True`` with no ``tool_choice`` is ``{"type": "any"}``. Unless
+        ``allow_parallel_tool_calls``, the choice carries
+        ``"disable_parallel_tool_use": true``. With no tools, neither is sent.
+
+        Raises:
+            InvalidOptionError: ``tool_choice`` names no tool given, a tool name the
+                API refuses, or a forced tool call with extended thinking (a
+                ``thinking_budget``), which the API refuses.
+        """
+        options: dict[str, Any] = {"messages": tool_chat_messages(user_msg, chat_history)}
+        if tools:
+            provider = self.provider_label
+            choice = resolve_tool_choice(tools, tool_choice, tool_required, provider)
+            wire_choice = tool_choice_to_wire(choice, parallel=allow_parallel_tool_calls)
+            thinking = self._manual_thinking(kwargs)
+            if thinking and wire_choice.get("type") in ("any", "tool"):
+                asked = (
+                    "tool_required=True" if tool_choice is None else f"tool_choice={tool_choice!r}"
+                )
+                off = (
+                    "thinking_budget=None"
+                    if thinking == "thinking_budget"
+                    else "thinking='disabled'"
+                )
+                raise InvalidOptionError(
+                    f"{asked} forces a tool call, which extended thinking with a budget "
+                    f"({thinking}) does not allow (the API answers 400); leave the choice "
+                    f"to the model (tool_choice='auto'), or turn thinking off for this "
+                    f"call ({off})",
+                    provider=provider,
+                    option="tool_choice",
+                )
+            options["tools"] = [tool_definition(tool, provider=provider) for tool in tools]
+            options["tool_choice"] = wire_choice
+        options.update(kwargs)
+        return options
+
+    def _manual_thinking(self, overrides: dict[str, Any]) -> str | None:
+        """Which option gives a call with ``overrides`` a thinking budget, if one does.
+
+        ``"thinking_budget"``, ``"thinking"`` (``{"type": "enabled", ...}``) or ``None``.
+        """
+        if overrides.get("thinking_budget", self.thinking_budget) is not None:
+            return "thinking_budget"
+        try:
+            thinking = _thinking(overrides.get("thinking", self.thinking))
+        except ValueError:
+            return None  # a bad value: build_request names it
+        if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+            return "thinking"
+        return None
 
     # -- the provider contract (pure) --------------------------------------------------
 
@@ -314,6 +406,15 @@ class AnthropicLLM(HTTPChatLLM):
                     option=refused[0],
                     valid_options=list(_PER_CALL),
                 )
+        forced = (self.tool_choice or {}).get("type")
+        if forced in ("any", "tool") and self._manual_thinking({}):
+            raise InvalidOptionError(
+                f"extended thinking with a budget cannot force a tool call (tool_choice "
+                f"{forced!r}); use tool_choice='auto', or no thinking (adaptive thinking "
+                f"may force one)",
+                provider=provider,
+                option="tool_choice",
+            )
         budget = self.thinking_budget
         if budget is None:
             return
@@ -347,12 +448,4 @@ class AnthropicLLM(HTTPChatLLM):
                 f"{', '.join(map(repr, refused))}; leave it unset while thinking",
                 provider=provider,
                 option=refused[0],
-            )
-        choice = (self.tool_choice or {}).get("type")
-        if choice in ("any", "tool"):
-            raise InvalidOptionError(
-                f"extended thinking (thinking_budget) cannot force a tool call "
-                f"(tool_choice {choice!r}); use tool_choice='auto', or no thinking",
-                provider=provider,
-                option="tool_choice",
             )

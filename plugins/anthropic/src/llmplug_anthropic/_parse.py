@@ -283,6 +283,8 @@ def _input(value: Any) -> dict[str, Any] | str:
     if not value:
         return {}
     if isinstance(value, str):
+        if not value.rstrip().endswith("}"):
+            return value  # incomplete (a stream's partial JSON): no parse attempt
         try:
             parsed = json.loads(value)
         except ValueError:
