@@ -269,3 +269,56 @@ async def test_cookies_a_server_sets_are_sent_back(make: Make, run: Any, mode: s
     await run(model, mode)
     assert "cookie" not in server.requests[0].headers
     assert server.requests[1].headers["cookie"] == "__cf_bm=abc"
+
+
+@pytest.mark.parametrize("mode", ["chat", "achat"])
+async def test_environment_proxies_still_apply(
+    run: Any, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests go to the transport httpx2 would choose: with HTTP_PROXY set, the proxy
+    import socket
+    import threading
+
+    seen: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    body = b'{"text": "via proxy"}'
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            seen.append(data.split(b"\r\n", 1)[0])
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+            )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{listener.getsockname()[1]}")
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    model = EchoLLM(base_url="http://upstream.invalid/v1", api_key=CANARY, max_retries=0)
+    try:
+        [reply] = await run(model, mode)
+    finally:
+        await model.aclose()
+        listener.close()
+    thread.join(5)
+    assert reply.message.content == "via proxy"
+    assert seen == [b"POST http://upstream.invalid/v1/chat HTTP/1.1"]
+
+
+def test_httpx2_log_line_is_kept(make: Make, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    model, _ = make(OK)
+    with caplog.at_level(logging.INFO, logger="httpx2"):
+        model.chat(HI)
+    assert any(
+        r.name == "httpx2"
+        and "HTTP Request: POST https://api.example.test/v1/chat" in r.getMessage()
+        for r in caplog.records
+    )

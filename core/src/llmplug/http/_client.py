@@ -68,8 +68,10 @@ def sync_client(llm: HTTPChatLLM) -> httpx2.Client:
     with _lock:
         client = private["_client"]
         if client is None or client.is_closed:
-            transport = llm.transport or httpx2.HTTPTransport(limits=_limits(llm.limits))
-            client = httpx2.Client(transport=transport, timeout=None)
+            if llm.transport is not None:
+                client = httpx2.Client(transport=llm.transport, timeout=None)
+            else:  # httpx2 makes the transports, honouring HTTP(S)_PROXY / NO_PROXY
+                client = httpx2.Client(limits=_limits(llm.limits), timeout=None)
             private["_client"] = client
     return client
 
@@ -89,8 +91,11 @@ def async_client(llm: HTTPChatLLM, loop: asyncio.AbstractEventLoop) -> httpx2.As
                 del clients[key]  # the loop is gone: its connections went with it
         entry = clients.get(id(loop))
         if entry is None:
-            transport = llm.async_transport or httpx2.AsyncHTTPTransport(limits=_limits(llm.limits))
-            entry = (weakref.ref(loop), httpx2.AsyncClient(transport=transport, timeout=None))
+            if llm.async_transport is not None:
+                client = httpx2.AsyncClient(transport=llm.async_transport, timeout=None)
+            else:  # httpx2 makes the transports, honouring HTTP(S)_PROXY / NO_PROXY
+                client = httpx2.AsyncClient(limits=_limits(llm.limits), timeout=None)
+            entry = (weakref.ref(loop), client)
             clients[id(loop)] = entry
         llm._alast = entry
     return entry[1]
