@@ -76,6 +76,12 @@ IMPORTS = [
     ("llmplug", f'import llmplug; llmplug.load("openai:{MODEL}", api_key="x")'),
     ("openai SDK", 'import openai; openai.OpenAI(api_key="x")'),
 ]
+# The least any library whose types are pydantic models can take: pydantic imported and
+# one small model (with a SecretStr, as an API key) built and validated.
+FLOOR = (
+    "pydantic floor",
+    "import pydantic\nclass M(pydantic.BaseModel):\n    key: pydantic.SecretStr | None = None\nM()",
+)
 # what users get: installed packages have bytecode (the dev environment disables it)
 IMPORT_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 IMPORT_TIMER = "import time\nt0 = time.perf_counter()\n{stmt}\nprint(time.perf_counter() - t0)"
@@ -348,7 +354,7 @@ class Bench:
 
 def cold_imports(available: set[str]) -> dict[str, list[float]]:
     """Import times (ms) of each available client, each run in a fresh interpreter."""
-    wanted = [(name, stmt) for name, stmt in IMPORTS if name in available]
+    wanted = [(name, stmt) for name, stmt in IMPORTS if name in available] + [FLOOR]
     times: dict[str, list[float]] = {name: [] for name, _ in wanted}
     for _name, stmt in wanted:  # one untimed run writes the bytecode
         subprocess.run([sys.executable, "-c", stmt], env=IMPORT_ENV, check=True)
@@ -477,6 +483,11 @@ def report(bench: Bench, absent: dict[str, str], imports: dict[str, list[float]]
             )
         )
         print("  cold import statements: " + "; ".join(f"{n}: `{stmt}`" for n, stmt in IMPORTS))
+        floor = medians[FLOOR[0]]
+        print(
+            f"  floor: importing pydantic and building one model takes {floor:,.0f} ms "
+            f"({floor / base:.2f}x raw httpx2) on its own; llmplug's types are pydantic models"
+        )
     print(
         "\nratio: against raw httpx2 in this run, of the mins and of the medians; PASS needs "
         "both within the target. stub CPU: the server process's "
