@@ -15,7 +15,14 @@ from llmplug.http._config import (
     RetryPolicy,
     Timeout,
 )
-from llmplug.http._contract import STREAM_END, HTTPRequest, ServerEvent, StreamEnd, json_loads
+from llmplug.http._contract import (
+    STREAM_END,
+    HTTPRequest,
+    ServerEvent,
+    StreamEnd,
+    json_from_text,
+    json_loads,
+)
 from llmplug.http._errors import parse_retry_after
 from llmplug.http._retry import Clock
 from llmplug.http._runtime import HTTPChatLLM
@@ -37,6 +44,7 @@ __all__ = [
     "ServerEvent",
     "StreamEnd",
     "Timeout",
+    "json_from_text",
     "json_loads",
     "parse_retry_after",
 ]

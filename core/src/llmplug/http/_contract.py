@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-__all__ = ["STREAM_END", "HTTPRequest", "ServerEvent", "StreamEnd", "json_loads"]
+__all__ = ["STREAM_END", "HTTPRequest", "ServerEvent", "StreamEnd", "json_from_text", "json_loads"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,21 @@ def json_loads(text: str) -> Any:
         return _json.loads(text)
     if end != len(text):
         return _json.loads(text)
+    return value
+
+
+def json_from_text(value: Any) -> Any:
+    """Parse text that looks like JSON (``[...]`` or ``{...}``); leave anything else.
+
+    Options from a config string arrive as text (``"openai:m?stop=[%22a%22]"``);
+    use it as a pydantic ``BeforeValidator``. Anything else, and text that is not valid
+    JSON, is returned as it is (the field's own validation then reports it).
+    """
+    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+        try:
+            return _json.loads(value)
+        except ValueError:
+            return value
     return value
 
 

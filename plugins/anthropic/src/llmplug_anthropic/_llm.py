@@ -7,7 +7,6 @@ format itself is in ``_wire`` (requests) and ``_parse`` (responses and stream ev
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -16,7 +15,14 @@ from pydantic import BeforeValidator, Field
 
 from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata
 from llmplug.errors import ContextWindowExceededError, InvalidOptionError
-from llmplug.http import STREAM_END, ChunkResult, HTTPChatLLM, HTTPRequest, ServerEvent
+from llmplug.http import (
+    STREAM_END,
+    ChunkResult,
+    HTTPChatLLM,
+    HTTPRequest,
+    ServerEvent,
+    json_from_text,
+)
 from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
 from llmplug_anthropic._models import ModelInfo, default_max_tokens, model_info
 from llmplug_anthropic._parse import StreamState, parse_event_data, parse_message
@@ -37,23 +43,13 @@ _TOOL_CHOICES = ("auto", "any", "none")
 _THINKING_TYPES = ("adaptive", "disabled")
 
 
-def _json(value: Any) -> Any:
-    """A config string gives text: read ``[...]`` and ``{...}`` as JSON."""
-    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 def _stop_sequences(value: Any) -> Any:
-    value = _json(value)
+    value = json_from_text(value)
     return [value] if isinstance(value, str) else value
 
 
 def _tool_choice(value: Any) -> Any:
-    value = _json(value)
+    value = json_from_text(value)
     if isinstance(value, str):
         if value in _TOOL_CHOICES:
             return {"type": value}
@@ -62,7 +58,7 @@ def _tool_choice(value: Any) -> Any:
 
 
 def _tools(value: Any) -> Any:
-    value = _json(value)
+    value = json_from_text(value)
     if isinstance(value, list | tuple):
         try:
             return tool_definitions(value, provider=None)  # FunctionTools as definitions
@@ -72,7 +68,7 @@ def _tools(value: Any) -> Any:
 
 
 def _thinking(value: Any) -> Any:
-    value = _json(value)
+    value = json_from_text(value)
     if isinstance(value, str):
         if value not in _THINKING_TYPES:
             raise ValueError(
@@ -84,7 +80,7 @@ def _thinking(value: Any) -> Any:
 
 
 def _betas(value: Any) -> Any:
-    value = _json(value)
+    value = json_from_text(value)
     if isinstance(value, str):
         return [name.strip() for name in value.split(",") if name.strip()]
     return value

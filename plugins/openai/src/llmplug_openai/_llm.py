@@ -9,7 +9,6 @@ variables: where the service differs from OpenAI, it says so there.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -25,6 +24,7 @@ from llmplug.http import (
     HTTPChatLLM,
     HTTPRequest,
     ServerEvent,
+    json_from_text,
     json_loads,
 )
 from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
@@ -41,16 +41,6 @@ __all__ = ["OPENAI_BASE_URL", "OpenAILLM"]
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
-def _json_if_text(value: Any) -> Any:
-    """A config string gives text: read ``[...]`` and ``{...}`` as JSON."""
-    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 def _only_one(value: int) -> int:
     if value != 1:
         raise ValueError(
@@ -62,10 +52,10 @@ def _only_one(value: int) -> int:
 Temperature = Annotated[float | None, Field(ge=0.0, le=2.0)]
 TopP = Annotated[float | None, Field(ge=0.0, le=1.0)]
 MaxTokens = Annotated[int | None, Field(gt=0)]
-Stop = Annotated[str | list[str] | None, BeforeValidator(_json_if_text)]
+Stop = Annotated[str | list[str] | None, BeforeValidator(json_from_text)]
 N = Annotated[int, AfterValidator(_only_one)]
 TopLogprobs = Annotated[int | None, Field(ge=0, le=20)]
-ToolChoice = Annotated[str | dict[str, Any] | None, BeforeValidator(_json_if_text)]
+ToolChoice = Annotated[str | dict[str, Any] | None, BeforeValidator(json_from_text)]
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 # the options a call may override: llm.chat(messages, temperature=0)
