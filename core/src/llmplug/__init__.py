@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
     "Usage": "llmplug._responses",
     # prompts and output parsers
     "BaseOutputParser": "llmplug._output_parsers",
+    "PydanticOutputParser": "llmplug._structured_output",
     "BasePromptTemplate": "llmplug._prompts",
     "ChatPromptTemplate": "llmplug._prompts",
     "PromptTemplate": "llmplug._prompts",
@@ -51,6 +52,9 @@ _LAZY: dict[str, str] = {
     "PydanticProgramMode": "llmplug._llm",
     "CallContext": "llmplug._calls",
     "FunctionCallingLLM": "llmplug._function_calling",
+    # structured output
+    "FlexibleModel": "llmplug._structured_output",
+    "StructuredLLM": "llmplug._structured",
     # tools
     "AgentChatResponse": "llmplug._tools",
     "AsyncBaseTool": "llmplug._tools",
@@ -155,6 +159,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         LLMMetadata as LLMMetadata,
         LogProb as LogProb,
         Usage as Usage,
+    )
+    from llmplug._structured import (
+        StructuredLLM as StructuredLLM,
+    )
+    from llmplug._structured_output import (
+        FlexibleModel as FlexibleModel,
+        PydanticOutputParser as PydanticOutputParser,
     )
     from llmplug._tools import (
         AgentChatResponse as AgentChatResponse,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
@@ -42,7 +42,11 @@ from llmplug.errors import InvalidOptionError
 
 if TYPE_CHECKING:
     from llmplug._prompts import BasePromptTemplate
+    from llmplug._structured import StructuredLLM
+    from llmplug._structured_output import OutputSchema
     from llmplug._tools import AgentChatResponse, BaseTool
+
+Model = TypeVar("Model", bound=BaseModel)
 
 __all__ = [
     "LLM",
@@ -61,7 +65,17 @@ CompletionToPromptType = Callable[[str], str]
 
 
 class PydanticProgramMode(str, Enum):  # noqa: UP042 - LlamaIndex's str() behaviour
-    """How structured output is produced (LlamaIndex's values)."""
+    """How structured output is produced (LlamaIndex's values).
+
+    * ``DEFAULT``: the best path the provider has: output constrained to the schema
+      by the provider (native JSON schema), else a forced tool call on a model that
+      calls tools, else the schema in the prompt.
+    * ``FUNCTION``: a forced tool call (the model must call tools).
+    * ``LLM``: the schema in the prompt, the JSON read back from the text.
+    * ``OPENAI``, ``GUIDANCE``, ``LM_FORMAT_ENFORCER``: the provider's native
+      constrained output (OpenAI's ``response_format``, llama.cpp's grammar...); an
+      ``InvalidOptionError`` naming the provider where it has none.
+    """
 
     DEFAULT = "default"
     OPENAI = "openai"
@@ -125,7 +139,10 @@ class LLM(BaseModel, ABC):
         messages_to_prompt: Renders messages as one prompt for completion models.
         completion_to_prompt: Wraps a raw prompt for completion models.
         output_parser: Parses ``predict`` output (and formats prompts for it).
-        pydantic_program_mode: How structured output is produced.
+        pydantic_program_mode: How structured output is produced (see
+            :class:`PydanticProgramMode`).
+        structured_output_retries: How many times an answer that does not validate is
+            sent back to the model with the errors, before ``StructuredOutputError``.
     """
 
     model_config = ConfigDict(
@@ -152,6 +169,9 @@ class LLM(BaseModel, ABC):
     )
     output_parser: BaseOutputParser | None = Field(default=None, exclude=True, repr=False)
     pydantic_program_mode: PydanticProgramMode = PydanticProgramMode.DEFAULT
+    structured_output_retries: int = Field(
+        default=1, ge=0, le=10, description="Retries of structured output that does not validate."
+    )
 
     _provider: str | None = PrivateAttr(default=None)
 
@@ -430,6 +450,155 @@ class LLM(BaseModel, ABC):
             formatted = self._get_prompt(prompt, **prompt_args)
             chunks = await self.astream_complete(formatted, formatted=True)
         return _adeltas(chunks)
+
+    # -- structured output -----------------------------------------------------------------
+
+    def _structured_request_kwargs(self, schema: OutputSchema) -> dict[str, Any] | None:
+        """The per-call options that make the provider answer with JSON fitting ``schema``.
+
+        For providers with native constrained output: declare
+        ``Capabilities(json_schema=True)`` and return the options (e.g. OpenAI's
+        ``{"response_format": {"type": "json_schema", ...}}``) built from
+        ``schema.name``, ``schema.description`` and ``schema.json_schema`` (or
+        ``schema.strict_json_schema()``). ``None`` (the default) means no native path,
+        for this model: structured calls then use a tool call or the prompt.
+        """
+        return None
+
+    def _structured_messages(
+        self, prompt: BasePromptTemplate | str, prompt_args: dict[str, Any]
+    ) -> list[ChatMessage]:
+        from llmplug._prompts import PromptTemplate
+
+        template = PromptTemplate(prompt) if isinstance(prompt, str) else prompt
+        return template.format_messages(llm=self, **prompt_args)
+
+    @overload
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate | str,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model: ...
+
+    @overload
+    def structured_predict(
+        self,
+        output_cls: Any,
+        prompt: BasePromptTemplate | str,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Any: ...
+
+    def structured_predict(
+        self,
+        output_cls: Any,
+        prompt: BasePromptTemplate | str,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Any:
+        """Format ``prompt`` with ``prompt_args``; answer with a validated ``output_cls``.
+
+        The path follows ``pydantic_program_mode`` and what the provider offers (see
+        :class:`PydanticProgramMode`). An answer that does not validate is sent back
+        with the errors, ``structured_output_retries`` times.
+
+        Args:
+            output_cls: A pydantic model class, or ``list[Model]``.
+            prompt: A prompt template (a str is used as a ``PromptTemplate``).
+            llm_kwargs: Per-call options of the provider (``temperature=0``...).
+            **prompt_args: The template's variables.
+
+        Returns:
+            An ``output_cls`` instance (a list of models for ``list[Model]``).
+
+        Raises:
+            StructuredOutputError: The answer still does not validate after the
+                retries (``raw``: the text, ``errors``: pydantic's errors).
+            InvalidOptionError: The mode forces a path the provider does not have.
+        """
+        from llmplug._structured import StructuredRun, run_sync
+
+        messages = self._structured_messages(prompt, prompt_args)
+        return run_sync(StructuredRun(self, output_cls, messages, llm_kwargs))
+
+    @overload
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate | str,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model: ...
+
+    @overload
+    async def astructured_predict(
+        self,
+        output_cls: Any,
+        prompt: BasePromptTemplate | str,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Any: ...
+
+    async def astructured_predict(
+        self,
+        output_cls: Any,
+        prompt: BasePromptTemplate | str,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Any:
+        """Async :meth:`structured_predict`."""
+        from llmplug._structured import StructuredRun, run_async
+
+        messages = self._structured_messages(prompt, prompt_args)
+        return await run_async(StructuredRun(self, output_cls, messages, llm_kwargs))
+
+    def stream_structured_predict(
+        self,
+        output_cls: Any,
+        prompt: BasePromptTemplate | str,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Any, None, None]:
+        """Like :meth:`structured_predict`, yielding partial objects as the answer streams.
+
+        Partial objects are :class:`~llmplug.FlexibleModel` s (a list of them for
+        ``list[Model]``): every field ``None`` until it arrives, strings growing as
+        they stream, not validated. The last item is the validated ``output_cls``
+        object. A retry streams again: partials then start over.
+        """
+        from llmplug._structured import StructuredRun, stream_sync
+
+        messages = self._structured_messages(prompt, prompt_args)
+        return stream_sync(StructuredRun(self, output_cls, messages, llm_kwargs))
+
+    async def astream_structured_predict(
+        self,
+        output_cls: Any,
+        prompt: BasePromptTemplate | str,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Any, None]:
+        """Async :meth:`stream_structured_predict`: ``await`` it, then ``async for``."""
+        from llmplug._structured import StructuredRun, stream_async
+
+        messages = self._structured_messages(prompt, prompt_args)
+        return stream_async(StructuredRun(self, output_cls, messages, llm_kwargs))
+
+    def as_structured_llm(self, output_cls: Any, **kwargs: Any) -> StructuredLLM:
+        """An LLM answering every call with an ``output_cls`` object (its JSON as text).
+
+        Args:
+            output_cls: A pydantic model class, or ``list[Model]``.
+            **kwargs: Other fields of :class:`~llmplug.StructuredLLM`
+                (``system_prompt``...).
+        """
+        from llmplug._structured import StructuredLLM
+
+        structured = StructuredLLM(llm=self, output_cls=output_cls, **kwargs)
+        structured._provider = self.provider_label
+        return structured
 
     # -- one tool round ------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ from llmplug._responses import (
 from llmplug.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from llmplug._structured_output import OutputSchema
     from llmplug._tools import BaseTool
 
 __all__ = ["MockChatLLM", "MockLLM", "register_providers"]
@@ -125,9 +126,13 @@ class MockChatLLM(ChatLLM, FunctionCallingLLM):
         context_window: Reported in metadata.
         function_calling: Reported as ``is_function_calling_model`` in metadata: native
             tool calls in ``predict_and_call`` (else its ReAct text round).
+        native_json_schema: Offer native JSON-schema output, so structured calls take
+            the native path (``response_format`` in the call's options).
     """
 
-    capabilities: ClassVar[Capabilities] = Capabilities(chat=True, streaming=True, tools=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        chat=True, streaming=True, tools=True, json_schema=True
+    )
 
     model: str = "mock-echo"
     responses: list[Any] = Field(default_factory=list)
@@ -138,6 +143,7 @@ class MockChatLLM(ChatLLM, FunctionCallingLLM):
     chunk_delay: float = Field(default=0.0, ge=0)
     context_window: int = Field(default=3900, gt=0)
     function_calling: bool = False
+    native_json_schema: bool = False
 
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _next: int = PrivateAttr(default=0)
@@ -186,6 +192,18 @@ class MockChatLLM(ChatLLM, FunctionCallingLLM):
             "tool_choice": choice,
             "parallel_tool_calls": allow_parallel_tool_calls,
             **kwargs,
+        }
+
+    def _structured_request_kwargs(self, schema: OutputSchema) -> dict[str, Any] | None:
+        """An OpenAI-style ``response_format`` when ``native_json_schema`` is set."""
+        if not self.native_json_schema:
+            return None
+        strict_schema, strict = schema.strict_json_schema()
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": schema.name, "schema": strict_schema, "strict": strict},
+            }
         }
 
     def _reply(self, messages: Sequence[ChatMessage], options: dict[str, Any]) -> ChatResponse:

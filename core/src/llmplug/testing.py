@@ -1,7 +1,8 @@
 """Helpers for testing code that uses llmplug, and for testing plugins.
 
 * :func:`scripted` builds a ``mock`` LLM answering with the given replies;
-  :func:`tool_call` and :func:`react_reply` script tool calls (native and ReAct text).
+  :func:`tool_call` and :func:`react_reply` script tool calls (native and ReAct text);
+  :func:`json_reply` scripts a structured answer (bare, in prose or in a code fence).
 * :class:`HookRecorder` is a hook plugin that records every lifecycle event;
   :func:`recording_hooks` registers one for the duration of a ``with`` block.
 * :func:`fake_entry_point` and :func:`isolated_registry` let plugin tests run entry-point
@@ -36,6 +37,7 @@ __all__ = [
     "HookRecorder",
     "fake_entry_point",
     "isolated_registry",
+    "json_reply",
     "react_reply",
     "recording_hooks",
     "scripted",
@@ -244,3 +246,34 @@ def react_reply(
 
     text = arguments if isinstance(arguments, str) else json.dumps(arguments)
     return f"Thought: {thought}\nAction: {tool_name}\nAction Input: {text}"
+
+
+def json_reply(value: Any, style: str = "bare", *, indent: int | None = None) -> str:
+    """A scripted text reply holding ``value`` as JSON, as models write it.
+
+    Args:
+        value: A dict, a list, a pydantic model (or a list of them), or a str sent as
+            it is (malformed JSON, to test retries).
+        style: ``"bare"`` (only the JSON), ``"prose"`` (sentences around it) or
+            ``"fence"`` (in a ```` ```json ```` block after a sentence).
+        indent: Indent the JSON (it is one line by default).
+    """
+    import json
+
+    from pydantic import BaseModel
+
+    if isinstance(value, str):
+        text = value
+    else:
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
+        elif isinstance(value, list):
+            value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
+        text = json.dumps(value, indent=indent)
+    if style == "prose":
+        return f"Sure! Here is the answer: {text} I hope this helps."
+    if style == "fence":
+        return f"Here you go:\n\n```json\n{text}\n```\n"
+    if style != "bare":
+        raise ValueError(f"style must be 'bare', 'prose' or 'fence', not {style!r}")
+    return text

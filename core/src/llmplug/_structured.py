@@ -1,0 +1,441 @@
+"""Structured output: ``structured_predict`` and its async and streaming forms.
+
+One call picks a path by ``llm.pydantic_program_mode`` and what the provider offers:
+
+* **native** -- the provider constrains the output to the JSON schema itself (OpenAI's
+  ``response_format``, llama.cpp's grammar on ``local``, Anthropic's ``output_config``).
+  A provider offers it by declaring ``Capabilities(json_schema=True)`` and implementing
+  :meth:`llmplug.LLM._structured_request_kwargs`.
+* **function** -- the model is made to call one tool whose arguments are the object
+  (a :class:`~llmplug.FunctionCallingLLM` whose model calls tools).
+* **text** -- the schema goes in the prompt (:class:`PydanticOutputParser`) and the
+  JSON is read back from the answer, in prose or a code fence.
+
+An answer that does not validate is sent back to the model with the validation errors,
+``llm.structured_output_retries`` times (default 1); then :class:`StructuredOutputError`
+is raised with the raw text and the errors. Streams yield partial objects built by an
+incremental parser (linear in the output's length), then the validated object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, Generator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field, ValidationError
+
+from llmplug._blocks import ToolCallBlock
+from llmplug._llm import LLM, ChatLLM, PydanticProgramMode
+from llmplug._messages import ChatMessage, MessageRole
+from llmplug._partial_json import PartialJSONError, PartialJSONParser
+from llmplug._responses import ChatResponse, ChatResponseAsyncGen, ChatResponseGen, LLMMetadata
+from llmplug._structured_output import (
+    OutputSchema,
+    PartialBuilder,
+    PydanticOutputParser,
+    _describe_errors,
+    _no_json_error,
+    extract_json,
+    output_schema,
+)
+from llmplug.errors import InvalidOptionError, StructuredOutputError
+
+if TYPE_CHECKING:
+    from llmplug._tools import FunctionTool
+
+__all__ = ["StructuredLLM", "StructuredRun", "resolve_path"]
+
+NATIVE, FUNCTION, TEXT = "native", "function", "text"
+_NATIVE_MODES = (
+    PydanticProgramMode.OPENAI,
+    PydanticProgramMode.GUIDANCE,
+    PydanticProgramMode.LM_FORMAT_ENFORCER,
+)
+_TRUNCATED = ("length", "max_tokens", "model_length")
+_RETRY = object()
+
+
+def _calls_tools(llm: LLM) -> bool:
+    from llmplug._function_calling import FunctionCallingLLM
+
+    return isinstance(llm, FunctionCallingLLM) and llm.metadata.is_function_calling_model
+
+
+def _native_kwargs(llm: LLM, schema: OutputSchema) -> dict[str, Any] | None:
+    if not type(llm).capabilities.json_schema:
+        return None
+    return llm._structured_request_kwargs(schema)
+
+
+def resolve_path(llm: LLM, schema: OutputSchema) -> tuple[str, dict[str, Any]]:
+    """The path a structured call takes (``native``, ``function`` or ``text``).
+
+    Returns:
+        The path and, for ``native``, the per-call options that ask for the schema.
+
+    Raises:
+        InvalidOptionError: The mode forces a path the provider or model does not have.
+    """
+    mode = PydanticProgramMode(llm.pydantic_program_mode)
+    native = _native_kwargs(llm, schema)
+    if mode == PydanticProgramMode.DEFAULT:
+        if native is not None:
+            return NATIVE, native
+        return (FUNCTION, {}) if _calls_tools(llm) else (TEXT, {})
+    if mode == PydanticProgramMode.LLM:
+        return TEXT, {}
+    provider = llm.provider_label
+    model = llm.metadata.model_name
+    usable = ["default", "llm"]
+    if _calls_tools(llm):
+        usable.append("function")
+    if native is not None:
+        usable.extend(m.value for m in _NATIVE_MODES)
+    if mode == PydanticProgramMode.FUNCTION:
+        if not _calls_tools(llm):
+            raise InvalidOptionError(
+                f"pydantic_program_mode='function' needs a model that calls tools; "
+                f"{provider} model {model!r} does not (metadata.is_function_calling_model "
+                f"is false): use 'default' or 'llm' (the schema in the prompt)",
+                provider=provider,
+                option="pydantic_program_mode",
+                valid_options=usable,
+            )
+        return FUNCTION, {}
+    if native is None:
+        raise InvalidOptionError(
+            f"pydantic_program_mode={mode.value!r} asks for output constrained to the JSON "
+            f"schema by the provider, which {provider} (model {model!r}) does not offer: "
+            f"use 'default' (the best path it has), 'function' or 'llm'",
+            provider=provider,
+            option="pydantic_program_mode",
+            valid_options=usable,
+        )
+    return NATIVE, native
+
+
+def _noop(**kwargs: Any) -> str:
+    return "ok"
+
+
+def _output_tool(schema: OutputSchema) -> FunctionTool:
+    from llmplug._tools import FunctionTool, ToolMetadata
+
+    metadata = ToolMetadata(
+        name=schema.name,
+        description=f"Give the answer: {schema.description}",
+        fn_schema=schema.answer_model,
+    )
+    return FunctionTool(fn=_noop, metadata=metadata)
+
+
+def _first_call(message: ChatMessage) -> ToolCallBlock | None:
+    return next((b for b in message.blocks if isinstance(b, ToolCallBlock)), None)
+
+
+class StructuredRun:
+    """One structured call: its path, its messages, and the reading of each answer.
+
+    The sync, async and streaming drivers share it: they send :meth:`request`, read
+    the reply with :meth:`finish`, and repeat while it asks for a retry.
+
+    Args:
+        llm: The LLM to call.
+        output_cls: A pydantic model class, or ``list[Model]``.
+        messages: The conversation (never changed).
+        llm_kwargs: Per-call options of the provider.
+
+    Raises:
+        InvalidOptionError: See :func:`resolve_path`.
+        TypeError: ``output_cls`` is not a model class or a list of one.
+    """
+
+    def __init__(
+        self,
+        llm: LLM,
+        output_cls: Any,
+        messages: Sequence[ChatMessage],
+        llm_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.llm = llm
+        self.schema = output_schema(output_cls)
+        self.path, native = resolve_path(llm, self.schema)
+        self.options = {**native, **(llm_kwargs or {})}
+        self.retries = llm.structured_output_retries
+        self.attempts = 0
+        self.tool = _output_tool(self.schema) if self.path == FUNCTION else None
+        if self.path == TEXT:
+            self.messages = PydanticOutputParser(output_cls).format_messages(messages)
+        else:
+            self.messages = list(messages)
+
+    def request(self) -> tuple[list[ChatMessage], dict[str, Any]]:
+        """The messages and per-call options of the next attempt."""
+        self.attempts += 1
+        if self.tool is None:
+            return self.messages, self.options
+        from llmplug._function_calling import FunctionCallingLLM, _split_messages
+
+        assert isinstance(self.llm, FunctionCallingLLM)
+        kwargs = self.llm._prepare_chat_with_tools(
+            [self.tool],
+            chat_history=self.messages,
+            tool_choice=self.schema.name,
+            **self.options,
+        )
+        messages, options = _split_messages(kwargs)
+        return list(messages), options
+
+    def reader(self) -> StreamReader:
+        """A fresh reader for a streamed attempt."""
+        return StreamReader(self)
+
+    def finish(self, response: ChatResponse | None) -> Any:
+        """The validated output of an answer, or ``_RETRY`` after queueing a retry.
+
+        Raises:
+            StructuredOutputError: The answer does not validate and no retry is left.
+        """
+        if response is None:
+            response = ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=""))
+        call = _first_call(response.message) if self.tool is not None else None
+        if self.tool is not None and call is not None:
+            arguments = call.tool_kwargs
+            raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+            value = extract_json(arguments, "object") if isinstance(arguments, str) else arguments
+        else:
+            raw = response.message.content or ""
+            value = extract_json(raw, self.schema.expected())
+        errors: list[Any]
+        if value is None:
+            errors = [_no_json_error(raw)]
+            if self.tool is not None and call is None:
+                errors[0]["msg"] = f"the model called no tool (it must call {self.schema.name})"
+        else:
+            try:
+                return self.schema.validate(value)
+            except ValidationError as exc:
+                errors = exc.errors(include_url=False)
+        if self.attempts > self.retries:
+            raise self._error(response, raw, errors)
+        self._queue_retry(response, call, raw, errors)
+        return _RETRY
+
+    def _queue_retry(
+        self, response: ChatResponse, call: ToolCallBlock | None, raw: str, errors: list[Any]
+    ) -> None:
+        problems = _describe_errors(errors)
+        if call is not None:
+            # answer the tool call with the errors, as a tool's failure is reported
+            message = response.message.model_copy(
+                update={
+                    "blocks": [
+                        b
+                        for b in response.message.blocks
+                        if not isinstance(b, ToolCallBlock) or b is call
+                    ]
+                }
+            )
+            feedback = ChatMessage(
+                role=MessageRole.TOOL,
+                content=f"Error: the arguments do not match the schema:\n{problems}\n"
+                f"Call {self.schema.name} again with corrected arguments.",
+                additional_kwargs={"tool_call_id": call.tool_call_id, "name": call.tool_name},
+            )
+            self.messages = [*self.messages, message, feedback]
+            return
+        if self.tool is not None:
+            hint = f"Call the tool {self.schema.name} with the answer."
+        else:
+            hint = "Answer again with only the corrected JSON."
+        self.messages = [
+            *self.messages,
+            ChatMessage(role=MessageRole.ASSISTANT, content=raw),
+            ChatMessage(
+                role=MessageRole.USER,
+                content=f"Your answer does not match the JSON schema:\n{problems}\n{hint}",
+            ),
+        ]
+
+    def _error(self, response: ChatResponse, raw: str, errors: list[Any]) -> StructuredOutputError:
+        finish = response.additional_kwargs.get("finish_reason") or response.additional_kwargs.get(
+            "stop_reason"
+        )
+        cut = (
+            f"; the output was cut off ({finish}): raise max_tokens" if finish in _TRUNCATED else ""
+        )
+        tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+        shown = raw if len(raw) <= 300 else raw[:300] + "..."
+        return StructuredOutputError(
+            f"the model's output does not match {self.schema.name} after {tries} "
+            f"({self.path} path{cut}):\n{_describe_errors(errors)}\nthe output: {shown!r}",
+            provider=self.llm.provider_label,
+            raw=raw,
+            errors=errors,
+        )
+
+
+class StreamReader:
+    """Reads one streamed attempt into partial objects.
+
+    Feeds only what is new in each chunk to a :class:`PartialJSONParser`, so the parse
+    work of a whole stream grows linearly with its length.
+    """
+
+    def __init__(self, run: StructuredRun) -> None:
+        self._function = run.tool is not None
+        start = "{[" if run.schema.is_list and not self._function else "{"
+        self._parser = PartialJSONParser(start)
+        self._builder = PartialBuilder(run.schema)
+        self._seen = 0
+        self._broken = False
+
+    def feed(self, chunk: ChatResponse) -> bool:
+        """Read a chunk; whether the partial object changed."""
+        if self._broken:
+            return False
+        if self._function:
+            call = _first_call(chunk.message)
+            if call is None or not isinstance(call.tool_kwargs, str):
+                return False  # no call yet, or complete (the final object follows)
+            new = call.tool_kwargs[self._seen :]
+        elif chunk.delta is not None:
+            new = chunk.delta
+        else:
+            new = (chunk.message.content or "")[self._seen :]
+        self._seen += len(new)
+        before = self._parser.version
+        try:
+            self._parser.feed(new)
+        except PartialJSONError:
+            self._broken = True  # no more partials; the final answer is still read
+            return False
+        return self._parser.started and self._parser.version != before
+
+    def partial(self) -> Any:
+        """The partial object (or list of them) so far."""
+        return self._builder.build(self._parser.value, self._parser.closed)
+
+
+# -- drivers -----------------------------------------------------------------------------
+
+
+def run_sync(run: StructuredRun) -> Any:
+    """Call until an answer validates (or the retries are used up)."""
+    while True:
+        messages, options = run.request()
+        result = run.finish(run.llm.chat(messages, **options))
+        if result is not _RETRY:
+            return result
+
+
+async def run_async(run: StructuredRun) -> Any:
+    """Async :func:`run_sync`."""
+    while True:
+        messages, options = run.request()
+        result = run.finish(await run.llm.achat(messages, **options))
+        if result is not _RETRY:
+            return result
+
+
+def stream_sync(run: StructuredRun) -> Generator[Any, None, None]:
+    """Yield partial objects as the answer streams, then the validated object."""
+    while True:
+        messages, options = run.request()
+        reader = run.reader()
+        last: ChatResponse | None = None
+        for chunk in run.llm.stream_chat(messages, **options):
+            last = chunk
+            if reader.feed(chunk):
+                yield reader.partial()
+        result = run.finish(last)
+        if result is not _RETRY:
+            yield result
+            return
+
+
+async def stream_async(run: StructuredRun) -> AsyncGenerator[Any, None]:
+    """Async :func:`stream_sync`."""
+    while True:
+        messages, options = run.request()
+        reader = run.reader()
+        last: ChatResponse | None = None
+        chunks = await run.llm.astream_chat(messages, **options)
+        try:
+            async for chunk in chunks:
+                last = chunk
+                if reader.feed(chunk):
+                    yield reader.partial()
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        result = run.finish(last)
+        if result is not _RETRY:
+            yield result
+            return
+
+
+# -- StructuredLLM -----------------------------------------------------------------------
+
+
+class StructuredLLM(ChatLLM):
+    """An LLM that answers every call with an ``output_cls`` object.
+
+    Made by ``llm.as_structured_llm(output_cls)``. ``chat``, ``complete`` and their
+    async and streaming forms answer with the object's JSON as the message text and the
+    object itself in ``raw`` (streams: partial objects, then the validated one).
+    Per-call options go to the wrapped LLM.
+
+    Attributes:
+        llm: The wrapped LLM.
+        output_cls: The output class (a pydantic model, or ``list[Model]``).
+    """
+
+    model_field: ClassVar[str | None] = None
+
+    llm: LLM
+    output_cls: Any = Field(exclude=True)
+
+    @classmethod
+    def class_name(cls) -> str:
+        """``"structured_llm"`` (LlamaIndex's name)."""
+        return "structured_llm"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """The wrapped LLM's metadata."""
+        return self.llm.metadata
+
+    def _answer(self, output: Any) -> ChatResponse:
+        text = output_schema(self.output_cls).dump_json(output)
+        return ChatResponse(
+            message=ChatMessage(role=MessageRole.ASSISTANT, content=text), raw=output
+        )
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Answer with the object: its JSON as the text, the object in ``raw``."""
+        return self._answer(run_sync(StructuredRun(self.llm, self.output_cls, messages, kwargs)))
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream partial objects (JSON text and ``raw``), then the validated object."""
+        run = StructuredRun(self.llm, self.output_cls, messages, kwargs)
+        return (self._answer(output) for output in stream_sync(run))
+
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async :meth:`chat`."""
+        run = StructuredRun(self.llm, self.output_cls, messages, kwargs)
+        return self._answer(await run_async(run))
+
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(...)``."""
+        run = StructuredRun(self.llm, self.output_cls, messages, kwargs)
+
+        async def answers() -> ChatResponseAsyncGen:
+            async for output in stream_async(run):
+                yield self._answer(output)
+
+        return answers()
