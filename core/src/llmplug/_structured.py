@@ -208,6 +208,15 @@ class StructuredRun:
             raw = response.message.content or ""
             value = extract_json(raw, self.schema.expected())
         errors: list[Any]
+        refusal = response.additional_kwargs.get("refusal")
+        if value is None and isinstance(refusal, str) and refusal:
+            # asking again does not change a refusal: say so at once
+            raise StructuredOutputError(
+                f"the model refused to answer with {self.schema.name}: {refusal!r}",
+                provider=self.llm.provider_label,
+                raw=refusal,
+                errors=[{"type": "refusal", "loc": (), "msg": refusal, "input": raw}],
+            )
         if value is None:
             errors = [_no_json_error(raw)]
             if self.tool is not None and call is None:

@@ -33,6 +33,7 @@ from llmplug_openai._parse import StreamState, parse_chunk, parse_completion
 from llmplug_openai._wire import messages_to_wire
 
 if TYPE_CHECKING:
+    from llmplug.structured import OutputSchema
     from llmplug.tools import BaseTool
 
 __all__ = ["OPENAI_BASE_URL", "OpenAILLM"]
@@ -272,6 +273,27 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
                 option="tools",
             )
         return tool.metadata.to_openai_tool(skip_length_check=True)
+
+    # -- structured output -------------------------------------------------------------
+
+    def _structured_request_kwargs(self, schema: OutputSchema) -> dict[str, Any] | None:
+        """``response_format`` of type ``json_schema``: output constrained to the schema.
+
+        Strict (``"strict": true``, the schema in strict form) unless the schema has a
+        ``dict`` field, which strict mode cannot express; ``None`` for the models the
+        built-in table knows to lack structured outputs (gpt-3.5, gpt-4-turbo...), which
+        then use a forced tool call.
+        """
+        if not model_info(self.model).json_schema:
+            return None
+        strict_schema, strict = schema.strict_json_schema()
+        json_schema: dict[str, Any] = {
+            "name": schema.name,
+            "description": schema.description,
+            "schema": strict_schema if strict else schema.json_schema,
+            "strict": strict,
+        }
+        return {"response_format": {"type": "json_schema", "json_schema": json_schema}}
 
     # -- decisions that depend on the model and the service ----------------------------
 

@@ -27,6 +27,8 @@ class ModelInfo(NamedTuple):
         reasoning: A reasoning model (o-series, gpt-5): its instructions go in a
             ``developer`` message.
         explicit_cache: The model takes ``prompt_cache_breakpoint`` markers (gpt-5.6+).
+        json_schema: The model takes ``response_format`` of type ``json_schema``
+            (structured outputs: gpt-4o-2024-08-06 and later).
     """
 
     context_window: int
@@ -34,6 +36,7 @@ class ModelInfo(NamedTuple):
     function_calling: bool = True
     reasoning: bool = False
     explicit_cache: bool = False
+    json_schema: bool = True
 
 
 #: Used for names the table does not know: LLMMetadata's (LlamaIndex's) defaults.
@@ -47,15 +50,15 @@ _GPT5 = ModelInfo(400_000, 128_000, reasoning=True)
 
 #: Model name prefix -> what it can do, from OpenAI's model pages.
 KNOWN_MODELS: dict[str, ModelInfo] = {
-    "gpt-3.5-turbo": ModelInfo(16_385, 4_096),
-    "gpt-4": ModelInfo(8_192, 8_192),
-    "gpt-4-32k": ModelInfo(32_768, 8_192),
-    "gpt-4-turbo": ModelInfo(128_000, 4_096),
-    "gpt-4-1106-preview": ModelInfo(128_000, 4_096),
-    "gpt-4-0125-preview": ModelInfo(128_000, 4_096),
-    "gpt-4-vision-preview": ModelInfo(128_000, 4_096, function_calling=False),
+    "gpt-3.5-turbo": ModelInfo(16_385, 4_096, json_schema=False),
+    "gpt-4": ModelInfo(8_192, 8_192, json_schema=False),
+    "gpt-4-32k": ModelInfo(32_768, 8_192, json_schema=False),
+    "gpt-4-turbo": ModelInfo(128_000, 4_096, json_schema=False),
+    "gpt-4-1106-preview": ModelInfo(128_000, 4_096, json_schema=False),
+    "gpt-4-0125-preview": ModelInfo(128_000, 4_096, json_schema=False),
+    "gpt-4-vision-preview": ModelInfo(128_000, 4_096, function_calling=False, json_schema=False),
     "gpt-4o": ModelInfo(128_000, 16_384),
-    "gpt-4o-2024-05-13": ModelInfo(128_000, 4_096),
+    "gpt-4o-2024-05-13": ModelInfo(128_000, 4_096, json_schema=False),
     "gpt-4o-mini": ModelInfo(128_000, 16_384),
     "gpt-4o-search-preview": ModelInfo(128_000, 16_384, function_calling=False),
     "gpt-4o-mini-search-preview": ModelInfo(128_000, 16_384, function_calling=False),
@@ -63,8 +66,12 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
     "gpt-4.1": ModelInfo(1_047_576, 32_768),
     "gpt-4.5-preview": ModelInfo(128_000, 16_384),
     "o1": ModelInfo(200_000, 100_000, reasoning=True),
-    "o1-preview": ModelInfo(128_000, 32_768, function_calling=False, reasoning=True),
-    "o1-mini": ModelInfo(128_000, 65_536, function_calling=False, reasoning=True),
+    "o1-preview": ModelInfo(
+        128_000, 32_768, function_calling=False, reasoning=True, json_schema=False
+    ),
+    "o1-mini": ModelInfo(
+        128_000, 65_536, function_calling=False, reasoning=True, json_schema=False
+    ),
     "o3": ModelInfo(200_000, 100_000, reasoning=True),
     "o3-mini": ModelInfo(200_000, 100_000, reasoning=True),
     "o4-mini": ModelInfo(200_000, 100_000, reasoning=True),
