@@ -369,9 +369,11 @@ def test_a_cut_off_answer_says_so() -> None:
         message=ChatMessage(role="assistant", content='{"name": "Ada", "ag'),
         additional_kwargs={"finish_reason": "length"},
     )
-    llm = text_llm(cut, structured_output_retries=0)
-    with pytest.raises(StructuredOutputError, match=r"cut off.*raise max_tokens"):
+    llm = text_llm(cut)
+    with pytest.raises(StructuredOutputError, match=r"cut off: raise max_tokens") as caught:
         llm.structured_predict(Person, PROMPT, who="Ada")
+    assert caught.value.errors[0]["type"] == "json_incomplete"
+    assert len(llm.calls) == 1  # the same budget would cut it again: no retry
 
 
 def test_not_a_model_class() -> None:

@@ -226,6 +226,18 @@ class StructuredRun:
                 return self.schema.validate(value)
             except ValidationError as exc:
                 errors = exc.errors(include_url=False)
+        if self._truncated(response):
+            # the same budget would cut the answer again: no retry, say what to change
+            errors = [
+                {
+                    "type": "json_incomplete",
+                    "loc": (),
+                    "msg": "the output was cut off before the JSON was complete",
+                    "input": raw,
+                },
+                *errors,
+            ]
+            raise self._error(response, raw, errors)
         if self.attempts > self.retries:
             raise self._error(response, raw, errors)
         self._queue_retry(response, call, raw, errors)
@@ -267,13 +279,13 @@ class StructuredRun:
             ),
         ]
 
+    @staticmethod
+    def _truncated(response: ChatResponse) -> bool:
+        extra = response.additional_kwargs
+        return (extra.get("finish_reason") or extra.get("stop_reason")) in _TRUNCATED
+
     def _error(self, response: ChatResponse, raw: str, errors: list[Any]) -> StructuredOutputError:
-        finish = response.additional_kwargs.get("finish_reason") or response.additional_kwargs.get(
-            "stop_reason"
-        )
-        cut = (
-            f"; the output was cut off ({finish}): raise max_tokens" if finish in _TRUNCATED else ""
-        )
+        cut = "; the output was cut off: raise max_tokens" if self._truncated(response) else ""
         tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
         shown = raw if len(raw) <= 300 else raw[:300] + "..."
         return StructuredOutputError(

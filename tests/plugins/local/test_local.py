@@ -317,7 +317,7 @@ def test_metadata(llm: LocalLLM) -> None:
     assert meta.is_function_calling_model is False
     assert meta.model_name == "smollm2-135m"
     caps = LocalLLM.capabilities
-    assert (caps.chat, caps.streaming, caps.tools, caps.json_schema) == (True, True, False, False)
+    assert (caps.chat, caps.streaming, caps.tools, caps.json_schema) == (True, True, False, True)
 
 
 def test_n_ctx_is_capped_at_the_training_context() -> None:

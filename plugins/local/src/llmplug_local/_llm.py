@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError
 
@@ -19,6 +19,9 @@ from llmplug import (
 from llmplug_local._engine import Engine, LoadOptions, get_engine
 from llmplug_local._weights import PROVIDER, Weights, resolve_weights
 from llmplug_local._wire import StreamState, build_request, parse_response
+
+if TYPE_CHECKING:
+    from llmplug.structured import OutputSchema
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "LocalLLM"]
 
@@ -57,6 +60,8 @@ class _Sampling(BaseModel):
     max_tokens: MaxTokens
     seed: Seed
     stop: Stop
+    json_schema: dict[str, Any] | None
+    grammar: str | None
 
 
 _PER_CALL = tuple(_Sampling.model_fields)
@@ -81,6 +86,10 @@ class LocalLLM(ChatLLM):
         max_tokens: Most tokens to generate per call.
         seed: Sampling seed for reproducible output at temperature > 0 (``None``: random).
         stop: Strings that end the generation (up to 16).
+        json_schema: A JSON schema the output must match: llama.cpp turns it into a
+            grammar and samples only tokens that keep the output valid. Structured
+            calls (``structured_predict``) set it per call.
+        grammar: A GBNF grammar the output must match (instead of ``json_schema``).
         n_ctx: Context tokens per call (prompt plus output), capped at the model's
             training context. A load option.
         n_threads: CPU threads. The default, 1, stays fast on a busy machine: llama.cpp's
@@ -92,7 +101,7 @@ class LocalLLM(ChatLLM):
         verbose: Let llama.cpp log to stderr (to see why a model does not load).
     """
 
-    capabilities: ClassVar[Capabilities] = Capabilities(chat=True, streaming=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(chat=True, streaming=True, json_schema=True)
     model_field: ClassVar[str | None] = "model"
 
     model: str | None = Field(
@@ -108,6 +117,8 @@ class LocalLLM(ChatLLM):
     max_tokens: MaxTokens = 256
     seed: Seed = None
     stop: Stop = None
+    json_schema: dict[str, Any] | None = None
+    grammar: str | None = None
     n_ctx: int = Field(default=2048, ge=64, le=1 << 20)
     n_threads: int = Field(default=1, ge=1, le=512)
     n_parallel: int = Field(default=2, ge=1, le=64)
@@ -174,6 +185,15 @@ class LocalLLM(ChatLLM):
             model_name=self.weights.name,
         )
 
+    def _structured_request_kwargs(self, schema: OutputSchema) -> dict[str, Any]:
+        """``json_schema``: llama.cpp's grammar-constrained decoding of the schema.
+
+        The strict form (every field present, optional ones nullable, no extra keys) when
+        the schema allows it, so even a small model writes each field.
+        """
+        strict_schema, strict = schema.strict_json_schema()
+        return {"json_schema": strict_schema if strict else schema.json_schema}
+
     # -- endpoints -----------------------------------------------------------------------
 
     def _sampling(self, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -189,7 +209,8 @@ class LocalLLM(ChatLLM):
         """Generate a reply to ``messages``.
 
         Keyword arguments override the sampling options for this call (``temperature``,
-        ``top_p``, ``top_k``, ``max_tokens``, ``seed``, ``stop``). The finish reason
+        ``top_p``, ``top_k``, ``max_tokens``, ``seed``, ``stop``, ``json_schema``,
+        ``grammar``). The finish reason
         (``"stop"`` or ``"length"``) is in ``additional_kwargs["finish_reason"]``.
 
         Raises:
