@@ -26,10 +26,12 @@ from llmplug.http import (
 from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
 from llmplug_anthropic._models import ModelInfo, default_max_tokens, model_info
 from llmplug_anthropic._parse import StreamState, parse_event_data, parse_message
+from llmplug_anthropic._schema import output_format
 from llmplug_anthropic._tools import tool_choice_to_wire, tool_definition, tool_definitions
 from llmplug_anthropic._wire import messages_to_wire
 
 if TYPE_CHECKING:
+    from llmplug.structured import OutputSchema
     from llmplug.tools import BaseTool
 
 __all__ = ["ANTHROPIC_BASE_URL", "ANTHROPIC_VERSION", "AnthropicLLM"]
@@ -105,6 +107,7 @@ _PER_CALL = (
     "thinking_budget",
     "thinking",
     "effort",
+    "output_format",
     "tools",
     "tool_choice",
     "user_id",
@@ -146,6 +149,8 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
         thinking: The thinking configuration as the API takes it, for other modes:
             ``"adaptive"``, ``"disabled"`` or an object (``{"type": "adaptive"}``).
         effort: How much effort the model spends (``output_config.effort``).
+        output_format: The answer's JSON schema format (``output_config.format``:
+            ``{"type": "json_schema", "schema": {...}}``); structured calls set it.
         tools: Tool definitions in the API's format (``name``, ``description``,
             ``input_schema``), sent as given; a :class:`~llmplug.FunctionTool` (or a
             plain function) in the list is converted to one. ``chat_with_tools`` and
@@ -165,6 +170,7 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
         streaming=True,
         native_async=True,
         tools=True,
+        json_schema=True,
         vision=True,
         documents=True,
     )
@@ -181,6 +187,7 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
     thinking_budget: int | None = Field(default=None, ge=1024)
     thinking: Thinking = None
     effort: Effort | None = None
+    output_format: dict[str, Any] | None = None
     tools: Tools = None
     tool_choice: ToolChoice = None
     user_id: str | None = None
@@ -265,6 +272,17 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
         options.update(kwargs)
         return options
 
+    def _structured_request_kwargs(self, schema: OutputSchema) -> dict[str, Any] | None:
+        """``output_format``: Claude's answer constrained to the schema.
+
+        ``None`` for models without structured outputs and for schemas the API cannot
+        take (recursive ones, ``dict`` fields): the call then forces a tool instead.
+        """
+        if not model_info(self.model).structured_outputs:
+            return None
+        fmt = output_format(schema.strict_json_schema()[0])
+        return None if fmt is None else {"output_format": fmt}
+
     def _manual_thinking(self, overrides: dict[str, Any]) -> str | None:
         """Which option gives a call with ``overrides`` a thinking budget, if one does.
 
@@ -319,8 +337,13 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
             body["thinking"] = {"type": "enabled", "budget_tokens": budget}
         elif opts.thinking is not None:
             body["thinking"] = opts.thinking
+        output_config: dict[str, Any] = {}
         if opts.effort is not None:
-            body["output_config"] = {"effort": opts.effort}
+            output_config["effort"] = opts.effort
+        if opts.output_format is not None:
+            output_config["format"] = opts.output_format
+        if output_config:
+            body["output_config"] = output_config
         if opts.tools:
             body["tools"] = opts.tools
         if opts.tool_choice is not None:

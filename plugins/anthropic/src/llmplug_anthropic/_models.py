@@ -38,12 +38,15 @@ class ModelInfo(NamedTuple):
             Opus 4.7 and every later model answer 400 to them).
         manual_thinking: The model takes ``thinking={"type": "enabled",
             "budget_tokens": N}`` (later models think adaptively instead).
+        structured_outputs: The model takes ``output_config.format`` (JSON outputs
+            constrained to a schema: Claude Haiku, Sonnet and Opus 4.5 and later).
     """
 
     context_window: int
     max_output: int
     sampling: bool = True
     manual_thinking: bool = True
+    structured_outputs: bool = True
 
 
 #: Used for names the table does not know.
@@ -54,13 +57,13 @@ _ADAPTIVE = ModelInfo(1_000_000, 128_000, sampling=False, manual_thinking=False)
 
 #: Model name prefix -> what it can do.
 KNOWN_MODELS: dict[str, ModelInfo] = {
-    "claude-3-haiku": ModelInfo(200_000, 4_096, manual_thinking=False),
-    "claude-3-5-haiku": ModelInfo(200_000, 8_192, manual_thinking=False),
-    "claude-3-5-sonnet": ModelInfo(200_000, 8_192, manual_thinking=False),
-    "claude-3-7-sonnet": ModelInfo(200_000, 64_000),
-    "claude-sonnet-4": ModelInfo(200_000, 64_000),
-    "claude-opus-4": ModelInfo(200_000, 32_000),
-    "claude-opus-4-1": ModelInfo(200_000, 32_000),
+    "claude-3-haiku": ModelInfo(200_000, 4_096, manual_thinking=False, structured_outputs=False),
+    "claude-3-5-haiku": ModelInfo(200_000, 8_192, manual_thinking=False, structured_outputs=False),
+    "claude-3-5-sonnet": ModelInfo(200_000, 8_192, manual_thinking=False, structured_outputs=False),
+    "claude-3-7-sonnet": ModelInfo(200_000, 64_000, structured_outputs=False),
+    "claude-sonnet-4": ModelInfo(200_000, 64_000, structured_outputs=False),
+    "claude-opus-4": ModelInfo(200_000, 32_000, structured_outputs=False),
+    "claude-opus-4-1": ModelInfo(200_000, 32_000, structured_outputs=False),
     "claude-haiku-4-5": ModelInfo(200_000, 64_000),
     "claude-sonnet-4-5": ModelInfo(200_000, 64_000),
     "claude-opus-4-5": ModelInfo(200_000, 64_000),
@@ -69,7 +72,8 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
     "claude-opus-4-7": _ADAPTIVE,
     "claude-opus-4-8": _ADAPTIVE,
     "claude-mythos": _ADAPTIVE,
-    "claude-fable": _ADAPTIVE,
+    # reported not to take output_config.format: a forced tool instead
+    "claude-fable": _ADAPTIVE._replace(structured_outputs=False),
     "claude-opus-5": _ADAPTIVE,
     "claude-sonnet-5": _ADAPTIVE,
     "claude-haiku-5": _ADAPTIVE,
