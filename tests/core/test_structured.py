@@ -559,3 +559,31 @@ def test_import_llmplug_loads_no_structured_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("output_cls", [Person, list[Person]], ids=["model", "list"])
+def test_earlier_partials_do_not_change(output_cls: Any) -> None:
+    from llmplug.structured import PartialBuilder, PartialJSONParser, output_schema
+
+    value: Any = [ADA_JSON, ADA_JSON] if output_cls is not Person else ADA_JSON
+    if output_cls is Person:
+        value = {**ADA_JSON, "extra": {"a": [1, {"b": "c"}]}, "pets": ["cat", "dog", "owl"]}
+    text = json.dumps(value)
+    parser = PartialJSONParser()
+    builder = PartialBuilder(output_schema(output_cls))
+    seen = []
+    for ch in text:
+        parser.feed(ch)
+        partial = builder.build(parser.value, parser.closed)
+        dump = (
+            [p.model_dump() for p in partial] if isinstance(partial, list) else partial.model_dump()
+        )
+        seen.append((partial, json.dumps(dump, default=str)))
+    for partial, dump in seen:
+        now = (
+            [p.model_dump() for p in partial] if isinstance(partial, list) else partial.model_dump()
+        )
+        assert json.dumps(now, default=str) == dump
+    last = seen[-1][0]
+    final = [p.model_dump() for p in last] if isinstance(last, list) else last.model_dump()
+    assert json.loads(json.dumps(final, default=str)) == json.loads(text)

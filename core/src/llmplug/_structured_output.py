@@ -398,13 +398,18 @@ def _field_kinds(model: type[BaseModel]) -> dict[str, tuple[str, str, type[BaseM
 class PartialBuilder:
     """Builds partial objects from a :class:`~llmplug._partial_json.PartialJSONParser`'s value.
 
-    Objects and arrays the parser reports closed are built once and reused, so a
-    partial costs the open path from the root to the cursor, not the whole value.
+    Every partial is a new object, but what it holds from complete parts of the value
+    is built once and shared: objects and arrays the parser reports closed are cached,
+    and so are the complete items of an array still arriving (all but its last). A
+    partial thus costs the open path from the root to the cursor, plus a copy of the
+    references of the open arrays and objects on it, not the whole value. Shared parts
+    never change; do not change them either.
     """
 
     def __init__(self, schema: OutputSchema) -> None:
         self._schema = schema
         self._cache: dict[int, Any] = {}
+        self._prefixes: dict[int, list[Any]] = {}
 
     def build(self, value: Any, closed: set[int]) -> Any:
         """The partial output for the parsed ``value`` (a partial model, or a list of them)."""
@@ -414,9 +419,9 @@ class PartialBuilder:
             return self._list(self._schema.item_cls, items, closed)
         return self._model(self._schema.item_cls, value if isinstance(value, dict) else {}, closed)
 
-    def _model(self, model: type[BaseModel], data: Any, closed: set[int]) -> Any:
-        if not isinstance(data, dict):
-            return data
+    def _model(self, model: type[BaseModel] | None, data: Any, closed: set[int]) -> Any:
+        if model is None or not isinstance(data, dict):
+            return self._raw(data, closed)
         key = id(data)
         done = key in closed
         if done:
@@ -427,22 +432,45 @@ class PartialBuilder:
         values: dict[str, Any] = {}
         for json_key, item in data.items():
             name, kind, nested = kinds.get(json_key, (json_key, "raw", None))
-            if kind == "model" and nested is not None:
+            if kind == "model":
                 item = self._model(nested, item, closed)
-            elif kind == "list" and nested is not None and isinstance(item, list):
+            elif kind == "list" and isinstance(item, list):
                 item = self._list(nested, item, closed)
+            else:
+                item = self._raw(item, closed)
             values[name] = item
         partial = create_flexible_model(model).model_construct(**values)
         if done:
             self._cache[key] = partial
         return partial
 
-    def _list(self, model: type[BaseModel], items: list[Any], closed: set[int]) -> list[Any]:
+    def _list(self, model: type[BaseModel] | None, items: list[Any], closed: set[int]) -> Any:
         key = id(items)
-        cached = self._cache.get(key) if key in closed else None
+        done = key in closed
+        cached = self._cache.get(key) if done else None
         if cached is not None:
-            return list(cached)  # a copy: callers may change what they are given
-        built = [self._model(model, item, closed) for item in items]
-        if key in closed:
+            return cached
+        # every item but the last is complete: built once, kept in a prefix
+        prefix = self._prefixes.setdefault(key, [])
+        complete = len(items) if done else len(items) - 1
+        while len(prefix) < complete:
+            prefix.append(self._model(model, items[len(prefix)], closed))
+        built = prefix[:]
+        if len(built) < len(items):
+            built.append(self._model(model, items[-1], closed))
+        if done:
             self._cache[key] = built
+            del self._prefixes[key]
         return built
+
+    def _raw(self, value: Any, closed: set[int]) -> Any:
+        """A plain value; an open array or object is copied (only its last item may change)."""
+        if isinstance(value, list):
+            return self._list(None, value, closed)
+        if isinstance(value, dict) and id(value) not in closed:
+            copied = dict(value)
+            if copied:
+                last = next(reversed(copied))
+                copied[last] = self._raw(copied[last], closed)
+            return copied
+        return value
