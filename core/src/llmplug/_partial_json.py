@@ -221,8 +221,7 @@ class PartialJSONParser:
 
     def _close(self, i: int) -> int:
         frame = self._stack.pop()
-        self.closed.add(id(frame.container))
-        self.version += 1
+        self.closed.add(id(frame.container))  # its contents were counted as they came
         if not self._stack:
             self.done = True
         return i + 1
@@ -309,8 +308,7 @@ class PartialJSONParser:
             frame.key = value
             frame.expect = _COLON
         else:
-            self._replace_last(value)
-            self.version += 1
+            self._replace_last(value)  # as shown already: the version stays
 
     # -- numbers, true, false, null ----------------------------------------------------------
 
