@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 import llmplug
 from llmplug import ChatMessage, FunctionTool, ToolCallBlock
@@ -220,3 +221,25 @@ async def test_a_round_without_a_tool_call(tool_llm: Any) -> None:
         await tool_llm.aclose()
     assert result.response
     assert result.sources == []
+
+
+# -- structured output: response_format json_schema, enforced by the server's grammar ------
+
+
+class _Capital(BaseModel):
+    city: str
+    country: str
+
+
+@pytest.mark.parametrize("form", ["sync", "stream"])
+def test_structured_output_through_response_format(llm: Any, form: str) -> None:
+    prompt = "What is the capital of France?"
+    options = {"max_tokens": 48}
+    if form == "sync":
+        answer = llm.structured_predict(_Capital, prompt, llm_kwargs=options)
+    else:
+        items = list(llm.stream_structured_predict(_Capital, prompt, llm_kwargs=options))
+        assert len(items) > 2
+        answer = items[-1]
+    assert isinstance(answer, _Capital)
+    assert answer.city
