@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pytest
 
-from llmplug import ChatMessage
-from llmplug.http import HTTPRequest
 from llmplug.testing import fake_entry_point, isolated_registry
 
 anthropic = pytest.importorskip("anthropic", reason="pip install anthropic (test group)")
@@ -140,30 +138,6 @@ def check_body(sdk: SDKTypes) -> Callable[[Any], Any]:
         return body
 
     return check
-
-
-@pytest.fixture
-def build(check_body: Callable[[Any], Any]) -> Callable[..., HTTPRequest]:
-    """Build a request with ``llm`` and validate its body with the SDK's types.
-
-    ``build(llm, messages, stream=False, **options)``; messages may be a str (one user
-    message).
-    """
-
-    def run(
-        llm: AnthropicLLM,
-        messages: str | Sequence[ChatMessage] = "Hi",
-        *,
-        stream: bool = False,
-        **options: Any,
-    ) -> HTTPRequest:
-        if isinstance(messages, str):
-            messages = [ChatMessage(role="user", content=messages)]
-        request = llm.build_request(messages, options, stream=stream)
-        check_body(request.json)
-        return request
-
-    return run
 
 
 # -- the plugin, hermetic -------------------------------------------------------------

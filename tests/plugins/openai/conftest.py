@@ -13,14 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from llmplug import ChatMessage
-from llmplug.http import HTTPRequest
 from llmplug.testing import fake_entry_point, isolated_registry
 
 jsonschema = pytest.importorskip("jsonschema", reason="pip install jsonschema (test group)")
@@ -146,30 +144,6 @@ def check_body(spec_errors: Callable[..., list[str]]) -> Callable[[Any], Any]:
         return body
 
     return check
-
-
-@pytest.fixture
-def build(check_body: Callable[[Any], Any]) -> Callable[..., HTTPRequest]:
-    """Build a request with ``llm`` and check its body against the spec.
-
-    ``build(llm, messages, stream=False, **options)``; messages may be a str (one user
-    message).
-    """
-
-    def run(
-        llm: OpenAILLM,
-        messages: str | Sequence[ChatMessage] = "Hi",
-        *,
-        stream: bool = False,
-        **options: Any,
-    ) -> HTTPRequest:
-        if isinstance(messages, str):
-            messages = [ChatMessage(role="user", content=messages)]
-        request = llm.build_request(messages, options, stream=stream)
-        check_body(request.json)
-        return request
-
-    return run
 
 
 # -- the plugin's classes, hermetic --------------------------------------------------
