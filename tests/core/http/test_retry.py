@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -36,6 +37,22 @@ def ok(mode: str) -> Reply:
 
 def http_date(offset: float) -> str:
     return format_datetime(datetime.fromtimestamp(NOW + offset, tz=UTC), usegmt=True)
+
+
+@pytest.mark.skipif(not hasattr(time, "tzset"), reason="time.tzset is POSIX only")
+@pytest.mark.parametrize("zone", ["", " -0000"], ids=["no-zone", "unknown-zone"])
+def test_retry_after_date_without_zone_is_utc_in_any_local_zone(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an HTTP date is GMT; one whose zone is missing or unknown is not local time
+    date = http_date(30).removesuffix(" GMT") + zone
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert parse_retry_after({"retry-after": date}, NOW) == 30.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 @pytest.mark.parametrize(

@@ -179,11 +179,14 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float) -> float | 
     value = _seconds(text)
     if value is not None:
         return value
+    from datetime import UTC
     from email.utils import parsedate_to_datetime
 
     try:
         when = parsedate_to_datetime(text.strip())
-        wait = when.timestamp() - now  # a date without a zone is taken as UTC
+        if when.tzinfo is None:  # no zone (or "-0000"): UTC, as HTTP dates are, not local
+            when = when.replace(tzinfo=UTC)
+        wait = when.timestamp() - now
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return wait if math.isfinite(wait) and wait >= 0 else None
