@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import pickle
 import subprocess
@@ -322,3 +323,20 @@ def test_httpx2_log_line_is_kept(make: Make, caplog: pytest.LogCaptureFixture) -
         and "HTTP Request: POST https://api.example.test/v1/chat" in r.getMessage()
         for r in caplog.records
     )
+
+
+@pytest.mark.parametrize("mode", ["chat", "achat", "sync", "async"])
+async def test_credentials_in_the_base_url_are_sent_as_basic_auth(
+    make: Make, run: Any, mode: str
+) -> None:
+    # as client.send does (a gateway behind Basic auth); the direct transport call lost it
+    model, server = make(
+        Reply(200, json={"text": "ok"}),
+        base_url="https://user:p%40ss@gateway.example.test/v1",
+        api_key=None,
+    )
+    [reply] = await run(model, mode)
+    assert reply.message.content == "ok"
+    expected = "Basic " + base64.b64encode(b"user:p@ss").decode()
+    assert server.requests[0].headers["authorization"] == expected
+    assert server.open_bodies == []

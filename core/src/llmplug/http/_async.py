@@ -60,7 +60,8 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
 async def _send_one(client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
     """``await client.send(request, stream=True)``, through the transport directly."""
     transport_for = route(client)
-    if transport_for is None:
+    if transport_for is None or request.url.userinfo:
+        # credentials in the URL: client.send's auth flow sends them as Basic auth
         return await client.send(request, stream=True)
     try:
         response = await transport_for(request.url).handle_async_request(request)

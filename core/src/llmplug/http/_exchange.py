@@ -72,7 +72,8 @@ def route(client: httpx2.Client | httpx2.AsyncClient) -> Any:
     redirects not followed, no hooks): the loops call the transport the client would
     choose for the URL (proxies from the environment included) directly, and keep
     what remains of ``send``: the request on errors and responses, cookies, the log
-    line.
+    line. A URL holding credentials (``https://user:pass@host``) still goes through
+    ``send``, whose auth flow sends them as Basic auth.
     """
     return getattr(client, "_transport_for_url", None)
 

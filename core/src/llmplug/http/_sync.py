@@ -57,7 +57,8 @@ def _send(call: Call, consume: Callable[[Call, httpx2.Response], T]) -> T:
 def _send_one(client: httpx2.Client, request: httpx2.Request) -> httpx2.Response:
     """``client.send(request, stream=True)``, through the transport directly (see ``route``)."""
     transport_for = route(client)
-    if transport_for is None:
+    if transport_for is None or request.url.userinfo:
+        # credentials in the URL: client.send's auth flow sends them as Basic auth
         return client.send(request, stream=True)
     try:
         response = transport_for(request.url).handle_request(request)
