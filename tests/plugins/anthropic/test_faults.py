@@ -225,6 +225,27 @@ async def test_other_error_event_before_first_chunk_is_not_retried(make: Make, m
 
 
 @pytest.mark.parametrize("mode", STREAMS)
+@pytest.mark.parametrize(
+    ("kind", "status", "cls"),
+    [
+        pytest.param("billing_error", 402, APIStatusError, id="billing-402"),
+        pytest.param("timeout_error", 504, InternalServerError, id="timeout-504"),
+        pytest.param("api_error", 500, InternalServerError, id="api-500"),
+        pytest.param("permission_error", 403, PermissionDeniedError, id="permission-403"),
+    ],
+)
+async def test_error_event_maps_like_its_http_status(
+    make: Make, mode: str, kind: str, status: int, cls: type[APIStatusError]
+) -> None:
+    # every error type of the API's error docs, in a stream, is the class its status gives
+    llm, server = make(stream_of(w.start(), w.error(kind, "went wrong")))
+    with pytest.raises(cls, match="went wrong") as caught:
+        await run(llm, mode)
+    assert caught.value.status_code == status
+    assert server.open_bodies == []
+
+
+@pytest.mark.parametrize("mode", STREAMS)
 async def test_error_event_after_first_chunk_is_never_retried(make: Make, mode: str) -> None:
     events = [*w.TEXT_STREAM[:4], w.OVERLOADED]
     llm, server = make(stream_of(*events), OK_STREAM)
