@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import llmplug
-from llmplug import LLMMetadata
+from llmplug import ChatMessage, LLMMetadata
 from llmplug.errors import InvalidOptionError
 from llmplug_anthropic import AnthropicLLM
 
@@ -153,6 +153,12 @@ def test_sampling_refused_up_front_by_newer_models(make: Any, option: str, model
             {"model": OLD, "thinking_budget": 4096, "max_tokens": 4096},
             "less than max_tokens",
             id="budget-over-max",
+        ),
+        pytest.param(
+            # max_tokens unset: the one sent is capped at the model's output (32,000)
+            {"model": "claude-opus-4-1", "thinking_budget": 32000},
+            "lower thinking_budget, or set max_tokens",
+            id="budget-over-model-output",
         ),
         pytest.param(
             {"model": OLD, "thinking_budget": 2048, "temperature": 0.5},
@@ -337,3 +343,12 @@ def test_listed_without_import(registry: Any) -> None:
         "llmplug-anthropic",
         "available",
     )
+
+
+def test_budget_just_under_the_model_output_leaves_room(make: Any) -> None:
+    body = (
+        make(model="claude-opus-4-1", thinking_budget=31999)
+        .build_request([ChatMessage(role="user", content="Hi")], {}, stream=False)
+        .json
+    )
+    assert body["max_tokens"] == 32000 > body["thinking"]["budget_tokens"]

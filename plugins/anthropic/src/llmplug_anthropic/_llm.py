@@ -459,6 +459,15 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
                 provider=provider,
                 option="thinking_budget",
             )
+        if self.max_tokens is None and budget >= info.max_output:
+            # the max_tokens sent when none is set is capped at the model's output
+            raise InvalidOptionError(
+                f"thinking_budget ({budget}) must be less than max_tokens, which counts "
+                f"the thinking too; unset, max_tokens is {self.model}'s output maximum as "
+                f"known here ({info.max_output}): lower thinking_budget, or set max_tokens",
+                provider=provider,
+                option="thinking_budget",
+            )
         # the extended thinking guide: thinking takes neither of these
         refused = [name for name in ("temperature", "top_k") if values[name] is not None]
         if refused:
