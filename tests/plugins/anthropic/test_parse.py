@@ -262,6 +262,17 @@ def test_citation_stream(make: Any) -> None:
     assert [c.delta for c in chunks] == ["", "the grass is green", ""]
 
 
+def test_server_tool_stream(make: Any) -> None:
+    # the server tool's call and result stay in raw; the cited answer is read as usual
+    chunks, end = events(make(), w.WEB_SEARCH_STREAM)
+    assert end is STREAM_END
+    text, citation = chunks[-1].message.blocks
+    assert text == TextBlock(text="It is sunny.")
+    assert isinstance(citation, CitationBlock)
+    assert citation.source == "https://example.com/weather/paris"
+    assert "".join(c.delta or "" for c in chunks) == "It is sunny."
+
+
 def test_cached_stream_usage(make: Any) -> None:
     chunks, _ = events(make(), w.CACHED_STREAM)
     assert chunks[-1].usage == Usage(

@@ -115,6 +115,7 @@ STREAMS = {
     "thinking_tool": w.THINKING_TOOL_STREAM,
     "citations": w.CITATION_STREAM,
     "cached": w.CACHED_STREAM,
+    "web_search": w.WEB_SEARCH_STREAM,
 }
 
 

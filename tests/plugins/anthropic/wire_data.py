@@ -211,6 +211,49 @@ CITATION_STREAM = [
     STOP,
 ]
 
+WEB_CITATION_IN_STREAM = {
+    "type": "web_search_result_location",
+    "url": "https://example.com/weather/paris",
+    "title": "Paris weather",
+    "encrypted_index": "Eo8BCioIAhgBIiQyYjQ0OWJmZi1lNm",
+    "cited_text": "Sunny in Paris today",
+}
+
+# a server tool (web search): its call's input arrives as partial JSON too
+WEB_SEARCH_STREAM = [
+    start(),
+    block_start(
+        0, {"type": "server_tool_use", "id": "srvtoolu_014", "name": "web_search", "input": {}}
+    ),
+    delta(0, type="input_json_delta", partial_json=""),
+    delta(0, type="input_json_delta", partial_json='{"query": "weather'),
+    delta(0, type="input_json_delta", partial_json=' Paris"}'),
+    block_stop(0),
+    block_start(
+        1,
+        {
+            "type": "web_search_tool_result",
+            "tool_use_id": "srvtoolu_014",
+            "content": [
+                {
+                    "type": "web_search_result",
+                    "url": "https://example.com/weather/paris",
+                    "title": "Paris weather",
+                    "encrypted_content": "EqgfCioIARgBIiQ3YTAwMjY1Mi1m",
+                    "page_age": None,
+                }
+            ],
+        },
+    ),
+    block_stop(1),
+    block_start(2, text("", citations=[])),
+    delta(2, type="citations_delta", citation=WEB_CITATION_IN_STREAM),
+    text_delta(2, "It is sunny."),
+    block_stop(2),
+    message_delta(),
+    STOP,
+]
+
 CACHED_STREAM = [
     start(input_tokens=21, cache_creation_input_tokens=188086, cache_read_input_tokens=1024),
     block_start(0, text("")),

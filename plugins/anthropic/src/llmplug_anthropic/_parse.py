@@ -240,7 +240,11 @@ def parse_event_data(data: Any, state: StreamState) -> ChatResponse | None:
         block = state.blocks[data["index"]]
         state.text_only = False
         if dtype == "input_json_delta":
-            block["input"] = block.get("input", "") + (delta.get("partial_json") or "")
+            # a server tool's call (web search...) starts with its input as an object
+            # too: the JSON text replaces it, as a custom tool's does
+            so_far = block.get("input")
+            text = so_far if isinstance(so_far, str) else ""
+            block["input"] = text + (delta.get("partial_json") or "")
         elif dtype == "thinking_delta":
             block["thinking"] = block.get("thinking", "") + (delta.get("thinking") or "")
         elif dtype == "signature_delta":
