@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from llmplug import (
     AgentChatResponse,
@@ -265,6 +266,48 @@ def test_validated_values_reach_the_function() -> None:
 
     tool = FunctionTool.from_defaults(where)
     assert call_tool(tool, {"place": {"city": "Paris"}}).content == "Paris/1"
+
+
+def positional_only(a: int, b: int = 10, /, c: int = 100) -> str:
+    return f"{a} {b} {c}"
+
+
+def field_defaults(
+    a: int,
+    b: int = Field(default=2, description="The b."),
+    *,
+    c: list[int] = Field(default_factory=list),  # noqa: B008 - what a tool author writes
+) -> str:
+    return f"{a} {b} {c}"
+
+
+async def async_field_defaults(a: int, b: int = Field(default=2, ge=0)) -> str:
+    return f"{a} {b}"
+
+
+@pytest.mark.parametrize(
+    ("fn", "arguments", "expected"),
+    [
+        # the schema names every parameter; the function takes some only by position
+        pytest.param(math.sqrt, {"x": 9}, "3.0", id="builtin-positional-only"),
+        pytest.param(positional_only, {"a": 1}, "1 10 100", id="positional-only-defaults"),
+        pytest.param(positional_only, {"a": 1, "c": 3}, "1 10 3", id="skip-positional-default"),
+        pytest.param(positional_only, {"a": 1, "b": 2}, "1 2 100", id="all-positional-named"),
+        # a Field(...) default is the field's default, not the FieldInfo object
+        pytest.param(field_defaults, {"a": 1}, "1 2 []", id="field-defaults"),
+        pytest.param(field_defaults, {"a": 1, "b": 5, "c": [3]}, "1 5 [3]", id="field-given"),
+        pytest.param(async_field_defaults, {"a": 1}, "1 2", id="async-field-default"),
+    ],
+)
+async def test_arguments_reach_the_function_as_its_signature_takes_them(
+    fn: Any, arguments: dict[str, Any], expected: str
+) -> None:
+    tool = FunctionTool.from_defaults(fn)
+    for out in (call_tool(tool, arguments), await acall_tool(tool, arguments)):
+        assert not out.is_error, out.content
+        assert out.content == expected
+    assert tool.call(**arguments).content == expected
+    assert (await tool.acall(**arguments)).content == expected
 
 
 async def test_non_function_tool_takes_its_argument_positionally() -> None:

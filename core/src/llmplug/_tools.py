@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
 
 from llmplug._blocks import ContentBlock, TextBlock
 from llmplug._model import Model
@@ -436,7 +437,8 @@ class FunctionTool(AsyncBaseTool):
     def call(self, *args: Any, **kwargs: Any) -> ToolOutput:
         """Run the function with ``partial_params`` and ``kwargs``; exceptions propagate."""
         all_kwargs = {**self.partial_params, **kwargs}
-        raw_output = self.fn(*args, **all_kwargs)
+        call_args, call_kwargs = _bind(self._sync_fn or self._real_fn, args, all_kwargs)
+        raw_output = self.fn(*call_args, **call_kwargs)
         output = self._output(args, all_kwargs, raw_output)
         if self._callback is not None:
             return self._callback_result(self._callback(output), output)
@@ -448,7 +450,8 @@ class FunctionTool(AsyncBaseTool):
     async def acall(self, *args: Any, **kwargs: Any) -> ToolOutput:
         """Async :meth:`call`: an async function is awaited, a sync one runs in a thread."""
         all_kwargs = {**self.partial_params, **kwargs}
-        raw_output = await self.async_fn(*args, **all_kwargs)
+        call_args, call_kwargs = _bind(self._async_fn or self._real_fn, args, all_kwargs)
+        raw_output = await self.async_fn(*call_args, **call_kwargs)
         output = self._output(args, all_kwargs, raw_output)
         if self._async_callback is not None:
             return self._callback_result(await self._async_callback(output), output)
@@ -474,6 +477,60 @@ class FunctionTool(AsyncBaseTool):
         if isinstance(result, ToolOutput):
             return result
         return output.model_copy(update={"blocks": [TextBlock(text=str(result))]})
+
+
+def _field_default(default: Any) -> Any:
+    """A ``Field(...)`` default's value (``empty`` when the field is required)."""
+    if not isinstance(default, FieldInfo):
+        return default
+    if default.is_required():
+        return inspect.Parameter.empty
+    return default.get_default(call_default_factory=True, validated_data={})
+
+
+def _bind(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The call's arguments as ``fn`` takes them.
+
+    Arguments come by name (the schema names every parameter), but a positional-only
+    parameter (``def f(x, /)``, ``math.sqrt``) cannot be passed by name: it is moved to
+    its position. A parameter whose default is ``Field(default=...)`` and that was not
+    given gets the field's default, not the ``FieldInfo`` object itself.
+    """
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # no signature to read: pass them as they are
+        return args, kwargs
+    positional = list(args)
+    kwargs = dict(kwargs)
+    leading = [p for p in params if p.kind is p.POSITIONAL_ONLY][len(args) :]
+    if any(p.name in kwargs for p in leading):
+        for param in leading:
+            if param.name in kwargs:
+                positional.append(kwargs.pop(param.name))
+                continue
+            default = _field_default(param.default)
+            if default is inspect.Parameter.empty:
+                break  # missing: the function says so
+            positional.append(default)
+    for i, param in enumerate(params):
+        if (
+            isinstance(param.default, FieldInfo)
+            and param.kind
+            in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY, param.POSITIONAL_ONLY)
+            and i >= len(positional)
+            and param.name not in kwargs
+        ):
+            default = _field_default(param.default)
+            if default is inspect.Parameter.empty:
+                continue
+            if param.kind is param.POSITIONAL_ONLY:
+                if i == len(positional):
+                    positional.append(default)
+            else:
+                kwargs[param.name] = default
+    return tuple(positional), kwargs
 
 
 def _describe(name: str, fn: Callable[..., Any], partial_params: dict[str, Any]) -> str:
