@@ -143,3 +143,12 @@ def test_error_position_counts_earlier_pieces() -> None:
     with pytest.raises(PartialJSONError) as caught:
         parser.feed("?")
     assert caught.value.position == 6
+
+
+def test_max_depth_stops_deep_nesting() -> None:
+    parser = PartialJSONParser(max_depth=3)
+    parser.feed('{"a": [[1]], "b": ')
+    assert parser.value == {"a": [[1]]}
+    with pytest.raises(PartialJSONError, match="more than 3 nested"):
+        parser.feed("[[[")
+    assert parser.done

@@ -135,6 +135,20 @@ async def test_arguments_that_are_not_json(mode: str) -> None:
     )
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("path", ["native", "react"])
+async def test_deeply_nested_arguments_are_an_error_output(path: str, mode: str) -> None:
+    # a small model looping on "[[[[": an error output, not a RecursionError
+    arguments = '{"a": ' + "[" * 5000 + "]" * 5000 + ', "b": 1}'
+    if path == "native":
+        llm = native(tool_call("add", arguments))
+    else:
+        llm = react(f"Thought: add.\nAction: add\nAction Input: {arguments}")
+    result = await run(llm, mode, TOOLS, "go")
+    assert result.sources[0].is_error
+    assert result.sources[0].tool_name == "add"
+
+
 @pytest.mark.parametrize(("path", "mode"), BOTH)
 async def test_no_tool_call(path: str, mode: str) -> None:
     reply = "Paris." if path == "native" else "Thought: easy.\nAnswer: Paris."

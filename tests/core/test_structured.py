@@ -348,6 +348,23 @@ async def test_still_bad_after_the_retries_raises_with_raw_and_errors(form: str)
     assert "thirty-six" in str(error)
 
 
+@pytest.mark.parametrize("form", MODES)
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # a small model looping on "[[[[" until max_tokens
+        pytest.param('{"name": "Ada", "age": ' + "[" * 5000, id="unclosed"),
+        pytest.param('{"name": "Ada", "age": ' + "[" * 5000 + "]" * 5000 + "}", id="closed"),
+    ],
+)
+async def test_deeply_nested_output_is_retried_not_a_recursion_error(form: str, reply: str) -> None:
+    llm = text_llm(reply, json_reply(ADA))
+    result, partials = await run(llm, form)
+    assert result == ADA
+    assert len(llm.calls) == 2
+    assert all(isinstance(partial, FlexibleModel) for partial in partials)
+
+
 @pytest.mark.parametrize("retries", [0, 3])
 def test_retries_are_configurable(retries: int) -> None:
     llm = text_llm(*[BAD_AGE] * 5, structured_output_retries=retries)

@@ -72,6 +72,9 @@ class PartialJSONParser:
     Args:
         start: Where the value may start: ``"{"`` (an object), ``"["`` (an array) or
             ``"{["`` (either). Text before the first of these is skipped.
+        max_depth: Fail (:class:`PartialJSONError`) on objects and arrays nested
+            deeper than this, so that what walks the value recursively cannot
+            overflow the stack (``None``: no limit).
 
     Attributes:
         done: The value is complete; later text is ignored.
@@ -80,8 +83,9 @@ class PartialJSONParser:
             change again, so what is built from one may be cached.
     """
 
-    def __init__(self, start: str = "{[") -> None:
+    def __init__(self, start: str = "{[", max_depth: int | None = None) -> None:
         self._openers = start
+        self._max_depth = max_depth
         self._stack: list[_Frame] = []
         self._root: Any = _MISSING
         self._started = False
@@ -170,6 +174,8 @@ class PartialJSONParser:
                 return i + 1
             if ch in "{[":
                 container: dict[str, Any] | list[Any] = {} if ch == "{" else []
+                if self._max_depth is not None and len(self._stack) >= self._max_depth:
+                    raise self._fail(f"more than {self._max_depth} nested objects or arrays", i)
                 self._place(container)
                 self._stack.append(_Frame(container))
                 return i + 1

@@ -250,7 +250,7 @@ def _loads(text: str) -> Any:
     """JSON, else a Python literal (single quotes, True/None, trailing commas); or None."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting (a model looping on "[[[["): not JSON
         pass
     for candidate in (
         text,

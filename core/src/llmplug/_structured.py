@@ -53,6 +53,9 @@ _NATIVE_MODES = (
     PydanticProgramMode.LM_FORMAT_ENFORCER,
 )
 _TRUNCATED = ("length", "max_tokens", "model_length")
+# deeper than this, partial objects stop (building one recurses per level); the final
+# answer is still read, and real outputs are never this deep
+_MAX_PARTIAL_DEPTH = 100
 _RETRY = object()
 
 
@@ -307,7 +310,7 @@ class StreamReader:
     def __init__(self, run: StructuredRun) -> None:
         self._function = run.tool is not None
         start = "{[" if run.schema.is_list and not self._function else "{"
-        self._parser = PartialJSONParser(start)
+        self._parser = PartialJSONParser(start, max_depth=_MAX_PARTIAL_DEPTH)
         self._builder = PartialBuilder(run.schema)
         self._seen = 0
         self._broken = False
