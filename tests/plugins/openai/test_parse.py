@@ -186,6 +186,54 @@ def test_tool_call_stream(make: Any) -> None:
     assert last.usage.output_tokens == 300
 
 
+def _argument_stream(arguments: str, size: int) -> list[Any]:
+    call = {"index": 0, "id": "call_1", "type": "function"}
+    events = [chunk({"role": "assistant", "tool_calls": [{**call, "function": {"name": "f"}}]})]
+    for i in range(0, len(arguments), size):
+        piece = {"index": 0, "function": {"arguments": arguments[i : i + size]}}
+        events.append(chunk({"tool_calls": [piece]}))
+    return [*events, chunk({}, finish="tool_calls")]
+
+
+def test_streamed_arguments_are_parsed_once_they_close(
+    make: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # parsing the arguments so far on every chunk costs time quadratic in their length
+    from llmplug_openai import _parse
+
+    arguments = json.dumps({"items": [{"name": f"item {i}", "n": {"v": i}} for i in range(50)]})
+    parsed: list[str] = []
+    real = _parse._arguments
+
+    def counting(text: str) -> Any:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(_parse, "_arguments", counting)
+    chunks = stream(make(), _argument_stream(arguments, 3))
+    # while open, the text so far; then the object
+    assert all(arguments.startswith(c.message.blocks[0].tool_kwargs) for c in chunks[1:-2])
+    assert chunks[-1].message.blocks[0].tool_kwargs == json.loads(arguments)
+    # parsed when the object closed, and for the finish chunk: not on every chunk
+    assert [text for text in parsed if text] == [arguments, arguments]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param('{"x": ' + "[" * 5000, id="unclosed"),
+        pytest.param('{"x": ' + "[" * 5000 + "]" * 5000 + "}", id="closed"),
+    ],
+)
+def test_deeply_nested_arguments_stay_text(make: Any, arguments: str) -> None:
+    # a small model looping on "[[[[" must not crash the stream with RecursionError
+    last = stream(make(), _argument_stream(arguments, len(arguments)))[-1]
+    assert last.message.blocks[0].tool_kwargs == arguments
+    call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": arguments}}
+    body = completion({"tool_calls": [call]}, finish="tool_calls")
+    assert make().parse_response(body).message.blocks[-1].tool_kwargs == arguments
+
+
 def test_reasoning_stream(make: Any) -> None:
     events = [
         chunk({"role": "assistant", "content": None, "reasoning_content": ""}),

@@ -128,6 +128,7 @@ class StreamState:
         "reasoning",
         "refusal",
         "text",
+        "tool_ends",
         "tools",
         "usage",
     )
@@ -139,6 +140,8 @@ class StreamState:
         self.refusal = ""
         # index -> [id, name, arguments so far]
         self.tools: dict[int, list[str]] = {}
+        # index -> where its arguments' object closes (parsed only once it may have)
+        self.tool_ends: dict[int, _ObjectEnd] = {}
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.logprobs: list[list[LogProb]] | None = None
@@ -156,11 +159,12 @@ class StreamState:
             blocks.append(ThinkingBlock(content=self.reasoning))
         if self.text or not self.tools:
             blocks.append(TextBlock(text=self.text))
-        for call_id, name, arguments in self.tools.values():
+        for index, (call_id, name, arguments) in self.tools.items():
+            end = self.tool_ends.get(index)
+            # parsing the arguments on every chunk would cost time quadratic in their length
+            kwargs = _arguments(arguments) if end is None or end.closed else arguments
             blocks.append(
-                ToolCallBlock(
-                    tool_call_id=call_id or None, tool_name=name, tool_kwargs=_arguments(arguments)
-                )
+                ToolCallBlock(tool_call_id=call_id or None, tool_name=name, tool_kwargs=kwargs)
             )
         extra: dict[str, Any] = {}
         if self.finish_reason is not None:
@@ -290,6 +294,10 @@ def _fold_tool_calls(state: StreamState, calls: list[Any]) -> None:
             entry[1] = function["name"]
         if function.get("arguments"):
             entry[2] += function["arguments"]
+            end = state.tool_ends.get(index)
+            if end is None:
+                end = state.tool_ends[index] = _ObjectEnd()
+            end.feed(function["arguments"])
 
 
 def _arguments(text: str) -> dict[str, Any] | str:
@@ -298,9 +306,40 @@ def _arguments(text: str) -> dict[str, Any] | str:
         return {}
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a model looping on "[[[["
         return text
     return value if isinstance(value, dict) else text
+
+
+class _ObjectEnd:
+    """Whether a JSON object streamed in pieces has closed; each piece is read once."""
+
+    __slots__ = ("closed", "depth", "escaped", "quoted")
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.quoted = False
+        self.escaped = False
+        self.closed = False
+
+    def feed(self, piece: str) -> None:
+        """Read the next piece of the text."""
+        for ch in piece:
+            if self.quoted:
+                if self.escaped:
+                    self.escaped = False
+                elif ch == "\\":
+                    self.escaped = True
+                elif ch == '"':
+                    self.quoted = False
+            elif ch == '"':
+                self.quoted = True
+            elif ch in "{[":
+                self.depth += 1
+            elif ch in "}]":
+                self.depth -= 1
+                if self.depth <= 0:
+                    self.closed = True
 
 
 def _logprob(entry: dict[str, Any]) -> LogProb:
