@@ -307,6 +307,12 @@ def test_annotated_description_wins_over_docstring() -> None:
             id="numpy",
         ),
         pytest.param(
+            "Summary.\n\nParameters\n----------\nx, y : float\n    A point.\n"
+            "*args : int\n    More.\nc : str\n    Third.\n",
+            {"x": "A point.", "y": "A point.", "args": "More.", "c": "Third."},
+            id="numpy-names-sharing-a-description",
+        ),
+        pytest.param(
             ":param a: First.\n:type a: int\n:param str b: Second.\n",
             {"a": "First.", "b": "Second."},
             id="rest",

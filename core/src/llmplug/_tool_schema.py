@@ -31,8 +31,9 @@ _GOOGLE_ITEM = re.compile(r"^\*{0,2}(\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
 _REST_ITEM = re.compile(
     r"^[:@](?:param|parameter|arg|argument|key|keyword)\s+(?:[^:]*\s)?\*{0,2}(\w+)\s*:\s*(.*)$"
 )
-# NumPy: "name : type" (or a bare "name") under a "Parameters\n----------" header
-_NUMPY_ITEM = re.compile(r"^\*{0,2}(\w+)\s*(?::\s*(.*))?$")
+# NumPy: "name : type" (or a bare "name", or "x, y : type" for several) under a
+# "Parameters\n----------" header
+_NUMPY_ITEM = re.compile(r"^(\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)*)\s*(?::\s*(.*))?$")
 _NUMPY_SECTIONS = frozenset({"parameters", "other parameters", "keyword arguments"})
 
 
@@ -125,7 +126,7 @@ def _numpy(lines: list[str]) -> Iterable[tuple[str, str]]:
             continue
         base = _indent(lines[i])
         i += 2
-        name, text = "", list[str]()
+        names, text = list[str](), list[str]()
         while i < len(lines):
             line = lines[i]
             stripped = line.strip()
@@ -135,14 +136,13 @@ def _numpy(lines: list[str]) -> Iterable[tuple[str, str]]:
                 match = _NUMPY_ITEM.match(stripped)
                 if not match:
                     break
-                if name:
-                    yield name, " ".join(text)
-                name, text = match.group(1), []
-            elif stripped and name:
+                yield from ((name, " ".join(text)) for name in names)
+                names = [name.strip().lstrip("*") for name in match.group(1).split(",")]
+                text = []
+            elif stripped and names:
                 text.append(stripped)
             i += 1
-        if name:
-            yield name, " ".join(text)
+        yield from ((name, " ".join(text)) for name in names)
 
 
 # -- the schema ------------------------------------------------------------------------
