@@ -250,6 +250,32 @@ async def test_async_tools_run_concurrently() -> None:
     assert result.response == "ping\n\npong"
 
 
+async def test_a_failed_call_raises_once_the_others_have_finished() -> None:
+    # raising at the first failure would leave the other calls running unobserved
+    finished: list[str] = []
+    release = asyncio.Event()
+
+    async def slow() -> str:
+        """Slow."""
+        await release.wait()
+        for _ in range(10):  # still busy when the other call fails
+            await asyncio.sleep(0)
+        finished.append("slow")
+        return "slow"
+
+    async def failing() -> str:
+        """Fails."""
+        release.set()
+        raise RuntimeError("no")
+
+    reply = tool_call("slow", {}, more=[ToolCallBlock(tool_call_id="2", tool_name="failing")])
+    with pytest.raises(ToolCallError, match="tool 'failing' raised RuntimeError: no"):
+        await native(reply).apredict_and_call(
+            [slow, failing], "go", allow_parallel_tool_calls=True, error_on_tool_error=True
+        )
+    assert finished == ["slow"]
+
+
 async def test_sync_tools_run_in_worker_threads_in_the_async_form() -> None:
     threads: list[str] = []
 

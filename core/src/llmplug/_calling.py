@@ -295,11 +295,20 @@ async def acall_selections(
     verbose: bool,
     error_on_tool_error: bool,
 ) -> list[ToolOutput]:
-    """Run the calls concurrently; outputs in call order."""
+    """Run the calls concurrently; outputs in call order.
+
+    With ``error_on_tool_error``, the first failed call (in call order) raises once
+    every call has finished: raising as soon as one fails would leave the others
+    running unobserved after the caller has its error.
+    """
     run: Callable[[ToolSelection], Any] = lambda s: acall_tool_with_selection(  # noqa: E731
-        s, tools, verbose=verbose, error_on_tool_error=error_on_tool_error
+        s, tools, verbose=verbose
     )
-    return list(await asyncio.gather(*(run(s) for s in selections)))
+    outputs: list[ToolOutput] = list(await asyncio.gather(*(run(s) for s in selections)))
+    if error_on_tool_error:
+        for output in outputs:
+            _after(output, verbose=False, error_on_tool_error=True)
+    return outputs
 
 
 def tool_round_result(
