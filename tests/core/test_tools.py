@@ -357,3 +357,26 @@ def test_a_function_calling_provider_loads_no_tool_machinery() -> None:
     # the mock is a FunctionCallingLLM; schemas and ReAct load when tools are used
     assert _loaded_after("from llmplug.mock import MockChatLLM; MockChatLLM()") == []
     assert _loaded_after("import llmplug; llmplug.FunctionTool") == ["llmplug._tools"]
+
+
+def test_parameters_named_like_basemodel_attributes(recwarn: pytest.WarningsRecorder) -> None:
+    # pydantic refuses fields named json, schema, copy... (a UserWarning, an error under
+    # -W error) and warns on model_*: the schema keeps the parameter names all the same
+    def run(schema: str, json: str = "", model_name: str = "m", copy: int = 1) -> str:
+        """Run.
+
+        Args:
+            schema: The schema.
+        """
+        return f"{schema}|{json}|{model_name}|{copy}"
+
+    tool = FunctionTool.from_defaults(run)
+    params = tool.metadata.get_parameters_dict()
+    assert list(params["properties"]) == ["schema", "json", "model_name", "copy"]
+    assert params["required"] == ["schema"]
+    assert params["properties"]["schema"]["description"] == "The schema."
+    assert call_tool(tool, {"schema": "a", "json": "j", "copy": 3}).content == "a|j|m|3"
+    bad = call_tool(tool, {"schema_": "a"})
+    assert bad.is_error
+    assert "the tool takes: schema (required), json, model_name, copy" in bad.content
+    assert not recwarn.list

@@ -80,7 +80,8 @@ def selections_from_blocks(blocks: Sequence[ToolCallBlock]) -> list[ToolSelectio
 def _signature_text(schema: type[BaseModel]) -> str:
     parts = []
     for name, info in schema.model_fields.items():
-        parts.append(f"{name} (required)" if info.is_required() else name)
+        shown = info.alias or name
+        parts.append(f"{shown} (required)" if info.is_required() else shown)
     return ", ".join(parts) or "no arguments"
 
 
@@ -116,7 +117,11 @@ def check_arguments(tool: BaseTool, arguments: dict[str, Any]) -> dict[str, Any]
         )
         return f"{problems} (the tool takes: {expected})"
     given = model.model_fields_set
-    values = {name: getattr(model, name) for name in fields if name in given}
+    # by parameter name: a field renamed because it shadows a BaseModel attribute
+    # (``schema``, ``json``...) has the parameter's name as its alias
+    values = {
+        info.alias or name: getattr(model, name) for name, info in fields.items() if name in given
+    }
     values.update(model.model_extra or {})
     return values
 

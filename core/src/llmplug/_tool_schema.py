@@ -16,7 +16,7 @@ import typing
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
 __all__ = ["function_schema", "parse_param_docs"]
@@ -204,8 +204,17 @@ def function_schema(
         if param.kind is param.VAR_KEYWORD:
             extra_allowed = True
             continue
-        fields[param.name] = _field(param, hints.get(param.name, Any), docs.get(param.name))
-    config = ConfigDict(extra="allow" if extra_allowed else "forbid")
+        hint, info = _field(param, hints.get(param.name, Any), docs.get(param.name))
+        key = param.name
+        if hasattr(BaseModel, key):  # json, schema, copy, dict...: pydantic refuses the name
+            while key in fields or hasattr(BaseModel, key):
+                key += "_"
+            info = FieldInfo.merge_field_infos(info, Field(alias=param.name))
+        fields[key] = (hint, info)
+    config = ConfigDict(
+        extra="allow" if extra_allowed else "forbid",
+        protected_namespaces=(),  # model_name, model_id... are ordinary parameter names
+    )
     model: type[BaseModel] = create_model(name, __config__=config, **fields)
     return model
 
