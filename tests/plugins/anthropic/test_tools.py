@@ -372,7 +372,8 @@ def parse_all(llm: Any, events: list[Any], sdk: Any) -> list[Any]:
     raise AssertionError("no message_stop")
 
 
-def test_streamed_input_is_partial_text_until_it_parses(make: Any, sdk: Any) -> None:
+def test_streamed_input_is_partial_text_until_its_block_stops(make: Any, sdk: Any) -> None:
+    # parsed once, at content_block_stop: not on every delta (quadratic in its length)
     llm = make()
     chunks = parse_all(llm, TWO_CALL_STREAM, sdk)
     kwargs = [[c.tool_kwargs for c in calls_of(chunk)] for chunk in chunks]
@@ -380,9 +381,9 @@ def test_streamed_input_is_partial_text_until_it_parses(make: Any, sdk: Any) -> 
         [{}],  # the empty first delta: no input yet
         ['{"loca'],
         ['{"location": "Par'],
-        [{"location": "Paris"}],
+        ['{"location": "Paris"}'],  # complete, but its block has not stopped yet
         [{"location": "Paris"}, '{"zone":'],
-        [{"location": "Paris"}, {"zone": "UTC"}],
+        [{"location": "Paris"}, '{"zone": "UTC"}'],
         [{"location": "Paris"}, {"zone": "UTC"}],  # message_delta
     ]
     first = calls_of(chunks[2])[0]
@@ -625,3 +626,56 @@ def test_the_documented_example_is_what_the_provider_does(make: Any, kwargs: Any
     assert documented_prepare()(llm, TOOLS, "Hi", **kwargs) == llm._prepare_chat_with_tools(
         TOOLS, "Hi", **kwargs
     )
+
+
+def test_streamed_input_is_parsed_once_and_deep_nesting_stays_text(
+    make: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmplug_anthropic import _parse
+
+    llm = make()
+    state = llm.start_stream()
+    calls: list[str] = []
+    real = _parse.json.loads
+    monkeypatch.setattr(_parse.json, "loads", lambda text: calls.append(text) or real(text))
+
+    def event(data: dict[str, Any]) -> Any:
+        return llm.parse_event(ServerEvent(data=json.dumps(data), event=data["type"]), state)
+
+    event(
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}},
+        }
+    )
+    for piece in ['{"a": {"b": 1}', ', "c": {"d": 2}', ', "e": [{"f": 3}]', "}"]:
+        event(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": piece},
+            }
+        )
+    assert calls == []  # pieces ending in "}" are not parsed either
+    event({"type": "content_block_stop", "index": 0})
+    assert len(calls) == 1
+    assert state.blocks[0]["input"] == {"a": {"b": 1}, "c": {"d": 2}, "e": [{"f": 3}]}
+
+    deep = '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    event(
+        {
+            "type": "content_block_start",
+            "index": 1,
+            "content_block": {"type": "tool_use", "id": "toolu_2", "name": "f", "input": {}},
+        }
+    )
+    event(
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": deep},
+        }
+    )
+    event({"type": "content_block_stop", "index": 1})  # no RecursionError
+    assert state.blocks[1]["input"] == deep

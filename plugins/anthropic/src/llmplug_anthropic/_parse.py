@@ -277,21 +277,34 @@ def parse_event_data(data: Any, state: StreamState) -> ChatResponse | None:
         message = data.get("message") or {}
         state.usage = parse_usage(message.get("usage"))
         return None
-    return None  # ping, content_block_stop, and event types this version does not know
+    if kind == "content_block_stop":
+        block = state.blocks.get(data.get("index", -1))
+        if block is not None and isinstance(block.get("input"), str):
+            # a tool call's input is complete: parsed once, here, not on every delta
+            block["input"] = _complete_input(block["input"])
+        return None
+    return None  # ping, and event types this version does not know
 
 
 def _input(value: Any) -> dict[str, Any] | str:
-    """A tool call's input: the object, or while streaming its JSON text so far."""
+    """A tool call's input: the object, or while streaming its JSON text so far.
+
+    Streamed input is parsed once, when its block stops (:func:`_complete_input`):
+    parsing the text so far on every delta would cost time quadratic in its length.
+    """
     if isinstance(value, dict):
         return value
     if not value:
         return {}
-    if isinstance(value, str):
-        if not value.rstrip().endswith("}"):
-            return value  # incomplete (a stream's partial JSON): no parse attempt
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return value
-        return parsed if isinstance(parsed, dict) else value
-    return str(value)
+    return value if isinstance(value, str) else str(value)
+
+
+def _complete_input(text: str) -> dict[str, Any] | str:
+    """A finished tool input's JSON text as its object (the text if it is not one)."""
+    if not text:
+        return {}
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: a model looping on "[[[["
+        return text
+    return parsed if isinstance(parsed, dict) else text
