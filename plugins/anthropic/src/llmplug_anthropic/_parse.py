@@ -278,10 +278,10 @@ def parse_event_data(data: Any, state: StreamState) -> ChatResponse | None:
         state.usage = parse_usage(message.get("usage"))
         return None
     if kind == "content_block_stop":
-        block = state.blocks.get(data.get("index", -1))
-        if block is not None and isinstance(block.get("input"), str):
+        stopped = state.blocks.get(data.get("index", -1))
+        if stopped is not None and isinstance(stopped.get("input"), str):
             # a tool call's input is complete: parsed once, here, not on every delta
-            block["input"] = _complete_input(block["input"])
+            stopped["input"] = _complete_input(stopped["input"])
         return None
     return None  # ping, and event types this version does not know
 
