@@ -11,6 +11,9 @@ from llmplug import ChatMessage, LLMMetadata
 from llmplug.errors import InvalidOptionError
 from llmplug_anthropic import AnthropicLLM
 
+# a tool, for options that need one (tool_choice)
+_F = {"tools": [{"name": "f", "input_schema": {"type": "object"}}]}
+
 OLD = "claude-sonnet-4-5"  # takes sampling options and a thinking budget
 NEW = "claude-opus-5-5"  # takes neither: adaptive thinking
 
@@ -67,19 +70,23 @@ def test_auth_and_version_headers(make: Any, build: Any) -> None:
             id="tools",
         ),
         pytest.param(
-            {"tool_choice": "any"}, {"tool_choice": {"type": "any"}}, id="tool-choice-any"
+            {**_F, "tool_choice": "any"},
+            {**_F, "tool_choice": {"type": "any"}},
+            id="tool-choice-any",
         ),
         pytest.param(
-            {"tool_choice": "none"}, {"tool_choice": {"type": "none"}}, id="tool-choice-none"
+            {**_F, "tool_choice": "none"},
+            {**_F, "tool_choice": {"type": "none"}},
+            id="tool-choice-none",
         ),
         pytest.param(
-            {"tool_choice": "get_weather"},
-            {"tool_choice": {"type": "tool", "name": "get_weather"}},
+            {**_F, "tool_choice": "get_weather"},
+            {**_F, "tool_choice": {"type": "tool", "name": "get_weather"}},
             id="tool-choice-name",
         ),
         pytest.param(
-            {"tool_choice": {"type": "auto", "disable_parallel_tool_use": True}},
-            {"tool_choice": {"type": "auto", "disable_parallel_tool_use": True}},
+            {**_F, "tool_choice": {"type": "auto", "disable_parallel_tool_use": True}},
+            {**_F, "tool_choice": {"type": "auto", "disable_parallel_tool_use": True}},
             id="tool-choice-object",
         ),
         pytest.param({"user_id": "u-42"}, {"metadata": {"user_id": "u-42"}}, id="user-id"),
@@ -214,7 +221,7 @@ def test_config_string_options(registry: Any, build: Any) -> None:
         api_key="k",
     )
     assert isinstance(llm, AnthropicLLM)
-    sent = build(llm).json
+    sent = build(llm, **_F).json
     assert sent["model"] == "claude-sonnet-4-5"
     assert (sent["top_p"], sent["max_tokens"], sent["stop_sequences"]) == (0.95, 2048, ["END"])
     assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1024}
@@ -352,3 +359,12 @@ def test_budget_just_under_the_model_output_leaves_room(make: Any) -> None:
         .json
     )
     assert body["max_tokens"] == 32000 > body["thinking"]["budget_tokens"]
+
+
+@pytest.mark.parametrize("per_call", [False, True], ids=["instance", "per-call"])
+def test_tool_choice_without_tools_is_refused(make: Any, build: Any, per_call: bool) -> None:
+    # the API answers 400 to it: refused before any request, saying what to do
+    llm, options = (make(), {"tool_choice": "any"}) if per_call else (make(tool_choice="any"), {})
+    with pytest.raises(InvalidOptionError, match=r"tool_choice set but no tools given") as err:
+        build(llm, **options)
+    assert err.value.option == "tool_choice"

@@ -343,3 +343,24 @@ def test_key_from_env(make: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "sk-from-env" not in repr(llm)
     assert "sk-from-env" not in str(llm.model_dump())
     assert llm.auth_headers("sk-from-env") == {"Authorization": "Bearer sk-from-env"}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"tool_choice": "none"},
+        {"parallel_tool_calls": False},
+        {"tool_choice": "auto", "parallel_tool_calls": True},
+    ],
+    ids=["tool-choice", "parallel", "both"],
+)
+def test_tool_options_without_tools_are_refused(
+    make: Any, build: Any, options: dict[str, Any]
+) -> None:
+    # the API answers 400 to them: refused before any request, saying what to do
+    with pytest.raises(InvalidOptionError, match=r"set but no tools given: pass tools=") as err:
+        build(make("openai", model="gpt-4o-mini"), **options)
+    assert err.value.option == next(iter(options))
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    sent = build(make("openai", model="gpt-4o-mini"), tools=[tool], **options).json
+    assert {k: sent[k] for k in options} == options

@@ -347,6 +347,13 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
         if opts.tools:
             body["tools"] = opts.tools
         if opts.tool_choice is not None:
+            if not opts.tools:  # the API answers 400: say so before sending
+                raise InvalidOptionError(
+                    "tool_choice set but no tools given: pass tools=[...] with it, or "
+                    "leave it unset (llm.chat_with_tools(tools, ...) sets it)",
+                    provider=self.provider_label,
+                    option="tool_choice",
+                )
             body["tool_choice"] = opts.tool_choice
         if opts.user_id is not None:
             body["metadata"] = {"user_id": opts.user_id}

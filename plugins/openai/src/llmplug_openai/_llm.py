@@ -100,6 +100,26 @@ _PLAIN = (
 
 _TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
+
+def _no_tool_options(tool_choice: Any, parallel_tool_calls: Any, provider: str) -> None:
+    # the API answers 400 to either without tools; say so before sending
+    given = [
+        name
+        for name, value in (
+            ("tool_choice", tool_choice),
+            ("parallel_tool_calls", parallel_tool_calls),
+        )
+        if value is not None
+    ]
+    if given:
+        raise InvalidOptionError(
+            f"{' and '.join(given)} set but no tools given: pass tools=[...] with it, or "
+            f"leave it unset (llm.chat_with_tools(tools, ...) sets both)",
+            provider=provider,
+            option=given[0],
+        )
+
+
 _CONTEXT_OVERFLOW = re.compile(
     r"context[ _-]?(length|window|size)|maximum context|exceeds? the (available )?context",
     re.IGNORECASE,
@@ -341,6 +361,8 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
         provider = self.provider_label
         if opts.rejects:
             opts._check_rejected(provider)
+        if not opts.tools:
+            _no_tool_options(opts.tool_choice, opts.parallel_tool_calls, provider)
         info = model_info(opts.model)
         body: dict[str, Any] = {}
         if opts.model:
