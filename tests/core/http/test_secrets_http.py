@@ -163,3 +163,18 @@ def test_repr_redacts_headers_and_url() -> None:
     assert CANARY not in shown
     assert "acme" in shown
     assert "'api-key': '<redacted>'" in shown
+
+
+def test_dumps_redact_url_credentials_and_secret_headers() -> None:
+    # as SecretStr does for api_key: a printed or logged dump shows no secret
+    model = EchoLLM(
+        base_url=f"https://user:{CANARY}@h.test/v1",
+        api_key=CANARY,
+        extra_headers={"Authorization": f"Bearer {CANARY}", "x-trace": "t-1"},
+    )
+    for dump in (model.model_dump_json(), str(model.model_dump())):
+        assert CANARY not in dump
+    data = model.model_dump()
+    assert data["base_url"] == "https://<redacted>@h.test/v1"
+    assert data["extra_headers"] == {"Authorization": "<redacted>", "x-trace": "t-1"}
+    assert model.base_url == f"https://user:{CANARY}@h.test/v1"  # the value itself is kept

@@ -12,11 +12,12 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_serializer, model_validator
 
 from llmplug._llm import ChatLLM
 from llmplug._messages import ChatMessage
 from llmplug._responses import ChatResponse
+from llmplug._secrets import redact_headers, redact_url
 from llmplug.http._contract import HTTPRequest, ServerEvent, StreamEnd
 
 __all__ = ["ChunkResult", "HTTPChatLLMBase"]
@@ -56,6 +57,16 @@ class HTTPChatLLMBase(ChatLLM):
     extra_headers: dict[str, str] = Field(default_factory=dict)
     transport: Any = Field(default=None, exclude=True, repr=False)
     async_transport: Any = Field(default=None, exclude=True, repr=False)
+
+    # dumps redact secrets as SecretStr does for api_key: URL credentials and secret
+    # headers (Authorization, api-key...) never reach a printed or logged dump
+    @field_serializer("base_url")
+    def _dump_base_url(self, value: str) -> str:
+        return redact_url(value)
+
+    @field_serializer("extra_headers")
+    def _dump_extra_headers(self, value: dict[str, str]) -> dict[str, str]:
+        return redact_headers(value)
 
     @model_validator(mode="after")
     def _key_from_env(self) -> HTTPChatLLMBase:
