@@ -28,14 +28,12 @@ _utf8 = codecs.getincrementaldecoder("utf-8")
 
 def _decode(decoder: SSEDecoder | NDJSONDecoder, chunk: bytes) -> str:
     """``chunk`` as text: one C call, unless a UTF-8 character is split across chunks."""
-    if not decoder._split:
+    if not decoder._text.buffer:  # no part of a character pending
         try:
             return chunk.decode()
         except UnicodeDecodeError:
             pass  # a split character (or invalid bytes): the incremental decoder sorts it out
-    text = decoder._text.decode(chunk)
-    decoder._split = bool(decoder._text.buffer)
-    return text
+    return decoder._text.decode(chunk)
 
 
 class SSEDecoder:
@@ -54,7 +52,6 @@ class SSEDecoder:
         "_cr",
         "_data",
         "_event",
-        "_split",
         "_started",
         "_text",
         "last_event_id",
@@ -63,7 +60,6 @@ class SSEDecoder:
 
     def __init__(self) -> None:
         self._text = _utf8("replace")
-        self._split = False  # the incremental decoder holds part of a UTF-8 character
         self._buffer = ""  # an unterminated line
         self._cr = False  # the last chunk ended with "\r": a "\n" opening the next is its pair
         self._started = False
@@ -156,11 +152,10 @@ class SSEDecoder:
 class NDJSONDecoder:
     """Decode a newline-delimited JSON body incrementally: one event per non-blank line."""
 
-    __slots__ = ("_buffer", "_split", "_text")
+    __slots__ = ("_buffer", "_text")
 
     def __init__(self) -> None:
         self._text = _utf8("replace")
-        self._split = False
         self._buffer = ""
 
     def feed(self, chunk: bytes) -> list[ServerEvent]:
