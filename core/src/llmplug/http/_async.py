@@ -14,7 +14,14 @@ import httpx2
 
 from llmplug._responses import ChatResponse
 from llmplug.http._client import async_client
-from llmplug.http._exchange import ERROR_BODY_LIMIT, Call, Retry, StreamParser, received, route
+from llmplug.http._exchange import (
+    ERROR_BODY_LIMIT,
+    Call,
+    Retry,
+    StreamParser,
+    direct_transport,
+    received,
+)
 from llmplug.http._retry import Failure
 
 if TYPE_CHECKING:
@@ -59,12 +66,11 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
 
 async def _send_one(client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
     """``await client.send(request, stream=True)``, through the transport directly."""
-    transport_for = route(client)
-    if transport_for is None or request.url.userinfo:
-        # credentials in the URL: client.send's auth flow sends them as Basic auth
+    transport = direct_transport(client, request)
+    if transport is None:
         return await client.send(request, stream=True)
     try:
-        response = await transport_for(request.url).handle_async_request(request)
+        response = await transport.handle_async_request(request)
     except httpx2.RequestError as exc:
         exc.request = request
         raise

@@ -36,7 +36,15 @@ if TYPE_CHECKING:
     from llmplug.http._config import Timeout
     from llmplug.http._runtime import HTTPChatLLM
 
-__all__ = ["ERROR_BODY_LIMIT", "Call", "Retry", "StreamParser", "logger", "received", "route"]
+__all__ = [
+    "ERROR_BODY_LIMIT",
+    "Call",
+    "Retry",
+    "StreamParser",
+    "direct_transport",
+    "logger",
+    "received",
+]
 
 logger = logging.getLogger("llmplug.http")
 
@@ -64,8 +72,8 @@ def _parsed_url(url: str, params: tuple[tuple[str, str], ...]) -> httpx2.URL:
 _HTTPX_LOGGER = logging.getLogger("httpx2")
 
 
-def route(client: httpx2.Client | httpx2.AsyncClient) -> Any:
-    """The client's transport chooser, or ``None`` to send through ``client.send``.
+def direct_transport(client: httpx2.Client | httpx2.AsyncClient, request: httpx2.Request) -> Any:
+    """The transport to call for ``request``, or ``None`` to send through ``client.send``.
 
     ``client.send`` wraps the transport call in an auth flow, a redirect loop, event
     hooks and a timing wrapper, none of which llmplug's clients use (no auth object,
@@ -75,13 +83,16 @@ def route(client: httpx2.Client | httpx2.AsyncClient) -> Any:
     line. A URL holding credentials (``https://user:pass@host``) still goes through
     ``send``, whose auth flow sends them as Basic auth.
     """
-    return getattr(client, "_transport_for_url", None)
+    choose = getattr(client, "_transport_for_url", None)
+    if choose is None or request.url.userinfo:
+        return None
+    return choose(request.url)
 
 
 def received(
     client: httpx2.Client | httpx2.AsyncClient, request: httpx2.Request, response: httpx2.Response
 ) -> httpx2.Response:
-    """What ``client.send`` does with a transport's response (see :func:`route`)."""
+    """What ``client.send`` does with a transport's response (see :func:`direct_transport`)."""
     response.request = request
     client.cookies.extract_cookies(response)
     if _HTTPX_LOGGER.isEnabledFor(logging.INFO):

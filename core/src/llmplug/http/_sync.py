@@ -9,7 +9,14 @@ import httpx2
 
 from llmplug._responses import ChatResponse
 from llmplug.http._client import sync_client
-from llmplug.http._exchange import ERROR_BODY_LIMIT, Call, Retry, StreamParser, received, route
+from llmplug.http._exchange import (
+    ERROR_BODY_LIMIT,
+    Call,
+    Retry,
+    StreamParser,
+    direct_transport,
+    received,
+)
 
 if TYPE_CHECKING:
     from llmplug._messages import ChatMessage
@@ -55,13 +62,12 @@ def _send(call: Call, consume: Callable[[Call, httpx2.Response], T]) -> T:
 
 
 def _send_one(client: httpx2.Client, request: httpx2.Request) -> httpx2.Response:
-    """``client.send(request, stream=True)``, through the transport directly (see ``route``)."""
-    transport_for = route(client)
-    if transport_for is None or request.url.userinfo:
-        # credentials in the URL: client.send's auth flow sends them as Basic auth
+    """``client.send(request, stream=True)``, through the transport directly when it can."""
+    transport = direct_transport(client, request)
+    if transport is None:
         return client.send(request, stream=True)
     try:
-        response = transport_for(request.url).handle_request(request)
+        response = transport.handle_request(request)
     except httpx2.RequestError as exc:
         exc.request = request
         raise
