@@ -47,10 +47,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff lint and format check."""
+    """ruff lint and format check; import-linter checks the core's layers."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # reads the sources, imports nothing: the core need not be installed
+    session.run("lint-imports", env={"PYTHONPATH": str(ROOT / "core" / "src")})
 
 
 @nox.session

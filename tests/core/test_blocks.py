@@ -585,7 +585,7 @@ def test_union_rejects_unknown_block_type() -> None:
 
 def test_import_is_cheap() -> None:
     code = (
-        "import sys, llmplug._blocks, llmplug._messages, llmplug._responses; "
+        "import sys, llmplug.types._blocks, llmplug.types._messages, llmplug.types._responses; "
         "print(sorted(m for m in ('httpx2', 'asyncio', 'httpx') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -17,15 +17,16 @@ import pytest
 from pydantic import SecretStr
 
 import llmplug
-from llmplug._config import ModelSpec, config_path, parse_spec, read_config
-from llmplug._llm import ChatLLM
-from llmplug._messages import ChatMessage, MessageRole
-from llmplug._registry import Registry
-from llmplug._responses import ChatResponse, ChatResponseGen, LLMMetadata
+from llmplug.config._file import config_path, read_config
+from llmplug.config._spec import ModelSpec, parse_spec
 from llmplug.errors import ConfigError, InvalidOptionError, UnknownProviderError
 from llmplug.hookspecs import hookimpl
+from llmplug.llm._derived import ChatLLM
 from llmplug.mock import MockChatLLM
+from llmplug.plugins._registry import Registry
 from llmplug.testing import fake_entry_point, isolated_registry
+from llmplug.types._messages import ChatMessage, MessageRole
+from llmplug.types._responses import ChatResponse, ChatResponseGen, LLMMetadata
 
 ENV_VARS = ("LLMPLUG_MODEL", "LLMPLUG_CONFIG", "LLMPLUG_PLUGINS", "LLMPLUG_DISABLE_PLUGIN_AUTOLOAD")
 CANARY = "sk-canary-0123456789abcdef"

@@ -11,8 +11,8 @@ import pytest
 
 import llmplug
 from llmplug import CallContext, ChatMessage, ChatResponse, CompletionResponse, MockLLM
-from llmplug._registry import registry
 from llmplug.errors import CallRefusedError, HookError
+from llmplug.plugins._registry import registry
 from llmplug.testing import HookRecorder, isolated_registry, recording_hooks, scripted
 
 

@@ -5,9 +5,9 @@ from typing import Any
 import pytest
 
 import llmplug
-from llmplug._blocks import TextBlock
-from llmplug._messages import ChatMessage, MessageRole
-from llmplug._output_parsers import BaseOutputParser
+from llmplug.prompts._output_parsers import BaseOutputParser
+from llmplug.types._blocks import TextBlock
+from llmplug.types._messages import ChatMessage, MessageRole
 
 SUFFIX = "\nAnswer in JSON."
 

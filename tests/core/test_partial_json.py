@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from llmplug._partial_json import PartialJSONError, PartialJSONParser
+from llmplug.structured._incremental_json import PartialJSONError, PartialJSONParser
 
 DOCS: list[Any] = [
     {"a": 1, "b": [1, 2.5, -3e2, True, False, None], "c": {"d": {}, "e": []}, "f": "plain"},

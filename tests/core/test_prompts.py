@@ -6,20 +6,22 @@ from typing import Any
 import pytest
 
 import llmplug
-from llmplug._blocks import ImageBlock, TextBlock
-from llmplug._messages import ChatMessage, MessageRole
-from llmplug._output_parsers import BaseOutputParser
-from llmplug._prompts import (
-    BasePromptTemplate,
-    ChatPromptTemplate,
-    PromptTemplate,
-    PromptType,
+from llmplug.prompts._formatting import (
     completion_to_prompt,
     format_string,
     get_template_vars,
     messages_to_prompt,
     prompt_to_messages,
 )
+from llmplug.prompts._output_parsers import BaseOutputParser
+from llmplug.prompts._templates import (
+    BasePromptTemplate,
+    ChatPromptTemplate,
+    PromptTemplate,
+    PromptType,
+)
+from llmplug.types._blocks import ImageBlock, TextBlock
+from llmplug.types._messages import ChatMessage, MessageRole
 
 SUFFIX = "\nAnswer in JSON."
 
@@ -44,7 +46,7 @@ def shout(**kwargs: Any) -> str:
     ["PromptTemplate", "ChatPromptTemplate", "BasePromptTemplate", "PromptType"],
 )
 def test_public_names(name: str) -> None:
-    import llmplug._prompts as module
+    import llmplug.prompts._templates as module
 
     assert getattr(llmplug, name) is getattr(module, name)
 

@@ -19,10 +19,6 @@ import pytest
 
 import llmplug
 from llmplug import hookspecs
-from llmplug._llm import ChatLLM
-from llmplug._messages import ChatMessage, MessageRole
-from llmplug._registry import HOOKS_GROUP, PROVIDERS_GROUP, HookSet, ProviderSpec
-from llmplug._responses import ChatResponse, ChatResponseGen, LLMMetadata
 from llmplug.errors import (
     ConfigError,
     DuplicateProviderError,
@@ -30,7 +26,9 @@ from llmplug.errors import (
     UnknownProviderError,
 )
 from llmplug.hookspecs import PLUGIN_API_VERSION, hookimpl
+from llmplug.llm._derived import ChatLLM
 from llmplug.mock import MockChatLLM
+from llmplug.plugins._registry import HOOKS_GROUP, PROVIDERS_GROUP, HookSet, ProviderSpec
 from llmplug.testing import (
     FakeDistribution,
     FakeEntryPoint,
@@ -38,6 +36,8 @@ from llmplug.testing import (
     isolated_registry,
     scripted,
 )
+from llmplug.types._messages import ChatMessage, MessageRole
+from llmplug.types._responses import ChatResponse, ChatResponseGen, LLMMetadata
 
 ENV_VARS = ("LLMPLUG_MODEL", "LLMPLUG_CONFIG", "LLMPLUG_PLUGINS", "LLMPLUG_DISABLE_PLUGIN_AUTOLOAD")
 MISSING_MODULE = "llmplug_test_module_that_does_not_exist"
@@ -1051,7 +1051,7 @@ def test_distribution_label_from_the_metadata_directory(
 ) -> None:
     from pathlib import Path
 
-    from llmplug._discovery import _from_dist_info
+    from llmplug._entry_points import _from_dist_info
 
     assert _from_dist_info(Path("/site-packages") / directory) == expected
     assert _from_dist_info(None) is None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import Field
 
-from llmplug._config import parse_spec
 from llmplug._secrets import is_secret_name, redact_query
+from llmplug.config._spec import parse_spec
 from llmplug.errors import ConfigError
 
 CANARY = "sk-CANARY-0123456789"
@@ -66,7 +66,7 @@ def test_bad_option_part_is_redacted() -> None:
 
 
 def test_model_spec_repr_hides_secret_options() -> None:
-    from llmplug._config import ModelSpec
+    from llmplug.config._spec import ModelSpec
 
     spec = parse_spec(f"openai:gpt-4o?api_key={CANARY}&temperature=0")
     assert CANARY not in repr(spec)

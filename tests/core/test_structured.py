@@ -565,10 +565,14 @@ def test_import_llmplug_loads_no_structured_module() -> None:
     import sys
 
     modules = (
-        "llmplug._structured",
-        "llmplug._structured_output",
-        "llmplug._partial_json",
-        "llmplug._tools",
+        "llmplug.structured._run",
+        "llmplug.structured._output_schema",
+        "llmplug.structured._pydantic_parser",
+        "llmplug.structured._partial_objects",
+        "llmplug.structured._structured_llm",
+        "llmplug.structured._incremental_json",
+        "llmplug.tools._types",
+        "llmplug.tools._function_tool",
     )
     probe = (
         "import sys, llmplug\nfrom llmplug.mock import MockChatLLM\nMockChatLLM()\n"

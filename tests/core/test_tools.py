@@ -337,7 +337,13 @@ def test_duplicate_tool_names_are_refused() -> None:
 
 # -- import cost ---------------------------------------------------------------------------------
 
-TOOL_MODULES = ("llmplug._tools", "llmplug._tool_schema", "llmplug._calling", "llmplug._react")
+TOOL_MODULES = (
+    "llmplug.tools._types",
+    "llmplug.tools._function_tool",
+    "llmplug.tools._function_schema",
+    "llmplug.tools._execution",
+    "llmplug.tools._react",
+)
 
 
 def _loaded_after(code: str, modules: tuple[str, ...] = TOOL_MODULES) -> list[str]:
@@ -350,13 +356,16 @@ def _loaded_after(code: str, modules: tuple[str, ...] = TOOL_MODULES) -> list[st
 
 
 def test_import_llmplug_loads_no_tool_module() -> None:
-    assert _loaded_after("import llmplug", (*TOOL_MODULES, "llmplug._function_calling")) == []
+    assert _loaded_after("import llmplug", (*TOOL_MODULES, "llmplug.tools._function_calling")) == []
 
 
 def test_a_function_calling_provider_loads_no_tool_machinery() -> None:
     # the mock is a FunctionCallingLLM; schemas and ReAct load when tools are used
     assert _loaded_after("from llmplug.mock import MockChatLLM; MockChatLLM()") == []
-    assert _loaded_after("import llmplug; llmplug.FunctionTool") == ["llmplug._tools"]
+    assert _loaded_after("import llmplug; llmplug.FunctionTool") == [
+        "llmplug.tools._function_tool",
+        "llmplug.tools._types",
+    ]
 
 
 def test_parameters_named_like_basemodel_attributes(recwarn: pytest.WarningsRecorder) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from llmplug import ChatMessage, ChatResponse, MessageRole, TextBlock, Usage
-from llmplug._responses import assistant_text_chunk, assistant_text_message
+from llmplug.types._responses import assistant_text_chunk, assistant_text_message
 
 
 def _validated_message(text: str) -> ChatMessage:
@@ -73,7 +73,7 @@ def test_chunk_copies_and_pickles() -> None:
 
 def test_trusted_usage_equals_validated() -> None:
     from llmplug import Usage
-    from llmplug._responses import trusted_usage
+    from llmplug.types._responses import trusted_usage
 
     for counts in ({}, {"input_tokens": 3, "output_tokens": 5}, {"reasoning_tokens": 2}):
         fast, slow = trusted_usage(**counts), Usage(**counts)
@@ -86,7 +86,7 @@ def test_trusted_usage_equals_validated() -> None:
 
 def test_trusted_chat_response_equals_validated() -> None:
     from llmplug import ChatResponse, LogProb, Usage
-    from llmplug._responses import assistant_text_message, trusted_chat_response
+    from llmplug.types._responses import assistant_text_message, trusted_chat_response
 
     cases: list[dict[str, object]] = [
         {"message": assistant_text_message("hi")},

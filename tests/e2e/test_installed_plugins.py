@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 
 import llmplug
-from llmplug._registry import Registry, set_registry
 from llmplug.errors import InvalidOptionError, PluginLoadError
+from llmplug.plugins._registry import Registry, set_registry
 
 pytestmark = pytest.mark.e2e
 
@@ -403,7 +403,7 @@ def test_module_cli_prints_json(tmp_path: Path) -> None:
 def test_distribution_names_come_from_the_metadata_directory() -> None:
     # read from "<name>-<version>.dist-info" (no METADATA parsing), they equal the
     # metadata's own name and version for these distributions
-    from llmplug._discovery import dist_label, installed_entry_points
+    from llmplug._entry_points import dist_label, installed_entry_points
 
     eps = {ep.name: ep for ep in installed_entry_points("llmplug.providers")}
     for provider, dist in PROVIDER_DISTS.items():

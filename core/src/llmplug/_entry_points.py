@@ -1,20 +1,17 @@
-"""Entry points and what is known of providers.
+"""Entry points: finding plugins, and the rules for which of them may load.
 
-Finding plugins, the rules for which may load, and the records the registry keeps
-(ProviderSpec) and lists (ProviderInfo). Reads distribution metadata only; importing a
-plugin is the registry's job.
+Reads distribution metadata only; importing a plugin is the job of the plugin host
+(``llmplug.llm``, hook plugins) and the provider registry (``llmplug.plugins``).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
+from llmplug.errors import PluginLoadError
 from llmplug.hookspecs import PLUGIN_API_VERSION
-
-if TYPE_CHECKING:
-    from llmplug._llm import LLM
 
 __all__ = [
     "ALLOW_ENV",
@@ -22,16 +19,16 @@ __all__ = [
     "NO_AUTOLOAD_ENV",
     "PROVIDERS_GROUP",
     "EntryPointLike",
-    "ProviderInfo",
-    "ProviderSpec",
     "allowed",
     "api_mismatch",
     "canonical",
     "claimant",
     "dist_label",
+    "entry_point_error",
     "flag",
     "allow_list",
     "installed_entry_points",
+    "registered_name",
 ]
 
 PROVIDERS_GROUP = "llmplug.providers"
@@ -134,51 +131,16 @@ def allowed(allow: set[str] | None, ep: EntryPointLike) -> bool:
     return dist == _CORE_DIST or ep.name in allow or dist in {canonical(a) for a in allow}
 
 
-class ProviderSpec(NamedTuple):
-    """A registered provider: what ``register(...)`` recorded.
-
-    Attributes:
-        name: The provider name used in config strings.
-        cls: The :class:`~llmplug.LLM` subclass; its pydantic fields are the options. A
-            plugin may register it by import path (``"package.module:ClassName"``), to
-            be imported when the provider is first loaded; ``Registry.get`` returns
-            the spec with the class.
-        aliases: Other names for the same provider.
-        key_env: The env var holding its API key, if it needs one.
-        description: One line for ``llmplug providers``.
-        plugin: The plugin (entry point) that registered it.
-        defaults: Options applied before the user's (presets of one class use these).
-    """
-
-    name: str
-    cls: type[LLM] | str
-    aliases: tuple[str, ...] = ()
-    key_env: str | None = None
-    description: str = ""
-    plugin: str = ""
-    defaults: dict[str, Any] | None = None
+def registered_name(ep: EntryPointLike) -> str:
+    """The name a plugin loaded from ``ep`` is registered under (``group:name``)."""
+    return f"{ep.group}:{ep.name}"
 
 
-class ProviderInfo(NamedTuple):
-    """One installed provider, as listed without importing it.
-
-    Attributes:
-        name: The provider name (the entry point's name).
-        distribution: The distribution that declares it.
-        version: That distribution's version.
-        module: The entry point's value (the plugin module).
-        status: ``"available"`` (not imported yet), ``"loaded"``, ``"failed"``,
-            ``"blocked"`` (not in ``LLMPLUG_PLUGINS``) or ``"conflict"`` (claimed twice).
-        error: Why it failed or is blocked, if it did or is.
-        description: The provider's one-liner, once loaded.
-        key_env: The env var holding its key, once loaded.
-    """
-
-    name: str
-    distribution: str | None
-    version: str | None
-    module: str
-    status: str
-    error: str | None = None
-    description: str = ""
-    key_env: str | None = None
+def entry_point_error(ep: EntryPointLike, problem: str, *, detail: str = "") -> PluginLoadError:
+    """``plugin 'name' (dist version<detail>)<problem>`` as a PluginLoadError."""
+    return PluginLoadError(
+        f"plugin {ep.name!r} ({claimant(ep)}{detail}){problem}",
+        plugin=ep.name,
+        distribution=dist_label(ep)[0],
+        entry_point=ep.value,
+    )

@@ -13,6 +13,7 @@ __all__ = [
     "is_secret_name",
     "redact_data",
     "redact_headers",
+    "redact_options",
     "redact_query",
     "redact_text",
     "redact_url",
@@ -45,6 +46,28 @@ def is_secret_name(name: str) -> bool:
     """
     words = _WORDS.split(name)
     return any(word.lower().endswith(hint) for word in words if word for hint in _HINTS)
+
+
+def redact_options(value: Any) -> Any:
+    """``value`` with secret-named keys' values redacted, at any depth.
+
+    For option values about to be shown: a JSON object or array given as text (as in a
+    config string) is read and redacted too.
+    """
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if is_secret_name(str(k)) else redact_options(v) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_options(v) for v in value]
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        import json  # lazy for lightness: only for option values written as JSON
+
+        try:
+            return redact_options(json.loads(value))
+        except ValueError:
+            return value
+    return value
 
 
 def redact_query(text: str) -> str:

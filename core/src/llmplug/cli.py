@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from llmplug._secrets import REDACTED, is_secret_name, redact_query
 from llmplug._version import __version__
+from llmplug.config._spec import parse_spec
 from llmplug.errors import ConfigError, InvalidOptionError, LLMError
 
 if TYPE_CHECKING:
-    from llmplug._llm import LLM
-    from llmplug._messages import ChatMessage
+    from llmplug.llm._base import LLM
+    from llmplug.types._messages import ChatMessage
 
 __all__ = ["main"]
 
@@ -113,7 +114,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _providers(as_json: bool, out: TextIO) -> int:
 
-    from llmplug._registry import registry
+    from llmplug.plugins._registry import registry  # lazy for lightness: pluggy
 
     reg = registry()
     infos = reg.providers()
@@ -170,7 +171,7 @@ def _load(spec: str | None, raw: dict[str, str]) -> LLM:
     When the provider rejects one value read as JSON (``-o model=4`` for a ``str``
     option), it is retried once as the text that was typed.
     """
-    from llmplug._config import load
+    from llmplug.config._load import load  # lazy for lightness: pydantic, the LLM base
 
     options = {key: _option_value(key, text) for key, text in raw.items()}
     try:
@@ -187,8 +188,6 @@ def _load(spec: str | None, raw: dict[str, str]) -> LLM:
 
 def _spec_and_prompt(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """Split ``chat``'s positionals into (SPEC, PROMPT); either may be absent."""
-    from llmplug._config import parse_spec
-
     words: list[str] = list(args.words)
     limit = 1 if args.model is not None else 2
     if len(words) > limit:
@@ -213,7 +212,7 @@ def _spec_and_prompt(args: argparse.Namespace) -> tuple[str | None, str | None]:
 
 
 def _chat(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
-    from llmplug._messages import ChatMessage, MessageRole
+    from llmplug.types._messages import ChatMessage, MessageRole  # lazy: pydantic
 
     args.spec, args.prompt = _spec_and_prompt(args)
     llm = _load(args.spec, dict(args.options))
@@ -262,7 +261,7 @@ def _lines(stdin: TextIO, interactive: bool) -> Iterator[str]:
 
 def _turn(llm: LLM, history: Sequence[ChatMessage], mode: str, out: TextIO) -> ChatMessage:
     """Send the conversation, print the reply (as ``mode`` says), return its message."""
-    from llmplug._messages import ChatMessage, MessageRole
+    from llmplug.types._messages import ChatMessage, MessageRole  # lazy: pydantic
 
     if mode == "stream":
         last = None

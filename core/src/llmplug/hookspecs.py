@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from llmplug._calls import CallContext
+    from llmplug.llm._call import CallContext
 
 __all__ = ["PLUGIN_API_VERSION", "hookimpl", "hookspec"]
 

@@ -27,15 +27,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, PrivateAttr
 
-from llmplug._blocks import TextBlock, ToolCallBlock
-from llmplug._function_calling import (
+from llmplug.hookspecs import hookimpl
+from llmplug.llm._base import Capabilities
+from llmplug.llm._derived import ChatLLM, CustomLLM
+from llmplug.tools._function_calling import (
     FunctionCallingLLM,
     resolve_tool_choice,
     tool_chat_messages,
 )
-from llmplug._llm import Capabilities, ChatLLM, CustomLLM
-from llmplug._messages import ChatMessage, MessageRole
-from llmplug._responses import (
+from llmplug.types._blocks import TextBlock, ToolCallBlock
+from llmplug.types._messages import ChatMessage, MessageRole
+from llmplug.types._responses import (
     ChatResponse,
     ChatResponseGen,
     CompletionResponse,
@@ -43,11 +45,10 @@ from llmplug._responses import (
     LLMMetadata,
     Usage,
 )
-from llmplug.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from llmplug._structured_output import OutputSchema
-    from llmplug._tools import BaseTool
+    from llmplug.structured._output_schema import OutputSchema
+    from llmplug.tools._types import BaseTool
 
 __all__ = ["MockChatLLM", "MockLLM", "register_providers"]
 

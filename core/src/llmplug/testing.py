@@ -17,18 +17,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmplug._blocks import TextBlock, ToolCallBlock
-from llmplug._calls import CallContext
-from llmplug._messages import ChatMessage, MessageRole
-from llmplug._registry import (
+from llmplug.hookspecs import hookimpl
+from llmplug.llm._call import CallContext
+from llmplug.mock import MockChatLLM
+from llmplug.plugins._registry import (
     EntryPointLike,
     Registry,
     register_plugin,
     set_registry,
     unregister_plugin as _unregister,
 )
-from llmplug.hookspecs import hookimpl
-from llmplug.mock import MockChatLLM
+from llmplug.types._blocks import TextBlock, ToolCallBlock
+from llmplug.types._messages import ChatMessage, MessageRole
 
 __all__ = [
     "FakeDistribution",

@@ -240,7 +240,7 @@ async def test_chat_and_complete(make: Make, run: Any, mode: str) -> None:
     assert completion.text == "hello"
 
 
-# -- no per-chunk layer without hooks (llmplug._calls.flat_stream) ----------------------
+# -- no per-chunk layer without hooks (llmplug.llm._instrument.flat_stream) ----------------------
 
 
 async def _open_stream(model: Any, mode: str, **options: Any) -> Any:

@@ -340,7 +340,7 @@ def test_tools_option_of_dicts_loads_no_tool_machinery() -> None:
         "import sys\n"
         "from llmplug_anthropic import AnthropicLLM\n"
         "AnthropicLLM(api_key='k', tools=[{'name': 'f', 'input_schema': {'type': 'object'}}])\n"
-        "print('llmplug._tools' in sys.modules)"
+        "print('llmplug.tools._types' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -105,9 +105,9 @@ async def test_structured_llm_async(llm: LocalLLM) -> None:
 
 
 def test_modes(llm: LocalLLM) -> None:
-    from llmplug._structured import resolve_path
     from llmplug.errors import InvalidOptionError
     from llmplug.structured import output_schema
+    from llmplug.structured._run import resolve_path
 
     for mode in PydanticProgramMode:
         if mode == PydanticProgramMode.FUNCTION:

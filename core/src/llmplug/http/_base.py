@@ -14,11 +14,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_serializer, model_validator
 
-from llmplug._llm import ChatLLM
-from llmplug._messages import ChatMessage
-from llmplug._responses import ChatResponse
 from llmplug._secrets import redact_headers, redact_url
 from llmplug.http._contract import HTTPRequest, ServerEvent, StreamEnd
+from llmplug.llm._derived import ChatLLM
+from llmplug.types._messages import ChatMessage
+from llmplug.types._responses import ChatResponse
 
 __all__ = ["ChunkResult", "HTTPChatLLMBase"]
 

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 import httpx2
 
-from llmplug._responses import ChatResponse
 from llmplug._secrets import redact_headers, redact_text, redact_url
 from llmplug.errors import (
     APIError,
@@ -31,6 +30,7 @@ from llmplug.http._contract import ServerEvent, StreamEnd
 from llmplug.http._errors import connection_error, timeout_error
 from llmplug.http._retry import Clock, Failure, Retries, status_is_retryable
 from llmplug.http._sse import DONE, NDJSONDecoder, SSEDecoder
+from llmplug.types._responses import ChatResponse
 
 if TYPE_CHECKING:
     from llmplug.http._config import Timeout

@@ -15,10 +15,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import Field, PrivateAttr, field_validator
 
-from llmplug._calls import flat_stream
-from llmplug._llm import Capabilities
-from llmplug._messages import ChatMessage
-from llmplug._responses import ChatResponse, ChatResponseAsyncGen, ChatResponseGen
 from llmplug._secrets import redact_headers, redact_url
 from llmplug._version import __version__
 from llmplug.errors import APIError, InvalidOptionError
@@ -27,6 +23,10 @@ from llmplug.http._config import DEFAULT_LIMITS, DEFAULT_RETRY_POLICY, Limits, R
 from llmplug.http._contract import HTTPRequest
 from llmplug.http._errors import build_error
 from llmplug.http._retry import SYSTEM_CLOCK, Clock
+from llmplug.llm._base import Capabilities
+from llmplug.llm._instrument import flat_stream
+from llmplug.types._messages import ChatMessage
+from llmplug.types._responses import ChatResponse, ChatResponseAsyncGen, ChatResponseGen
 
 if TYPE_CHECKING:
     from llmplug.http._exchange import Call
@@ -275,16 +275,16 @@ class HTTPChatLLM(HTTPChatLLMBase):
         """
         if self._client is None and not self._aclients:
             return  # never used: nothing to close (and no need to import httpx2)
-        from llmplug.http._client import close_sync
+        from llmplug.http._client import close_sync  # lazy for lightness: imports httpx2
 
         close_sync(self)
 
     async def aclose(self) -> None:
         """Close the async client of the running event loop, and the sync client."""
         if self._aclients:
-            import asyncio
+            import asyncio  # lazy for lightness; already loaded, since a loop runs this
 
-            from llmplug.http._client import close_async
+            from llmplug.http._client import close_async  # lazy for lightness: httpx2
 
             await close_async(self, asyncio.get_running_loop())
         self.close()

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
 
-from llmplug._responses import ChatResponse
 from llmplug.http._client import sync_client
 from llmplug.http._exchange import (
     ERROR_BODY_LIMIT,
@@ -17,10 +16,11 @@ from llmplug.http._exchange import (
     direct_transport,
     received,
 )
+from llmplug.types._responses import ChatResponse
 
 if TYPE_CHECKING:
-    from llmplug._messages import ChatMessage
     from llmplug.http._runtime import HTTPChatLLM
+    from llmplug.types._messages import ChatMessage
 
 __all__ = ["chat", "stream"]
 

@@ -1,13 +1,9 @@
 """The LLM interface: LlamaIndex's ``LLM`` API, method for method.
 
-Three bases, by what a provider implements:
-
-* :class:`LLM`: all four sync endpoints (``chat``, ``complete``, ``stream_chat``,
-  ``stream_complete``) and ``metadata``; async ones optional.
-* :class:`CustomLLM`: ``metadata``, ``complete`` and ``stream_complete`` (as in
-  LlamaIndex); chat is derived through ``messages_to_prompt``.
-* :class:`ChatLLM`: ``metadata``, ``chat`` and ``stream_chat``; completion is derived
-  by sending the prompt as one user message.
+:class:`LLM` is the base a provider implements in full: all four sync endpoints
+(``chat``, ``complete``, ``stream_chat``, ``stream_complete``) and ``metadata``; async
+ones optional. :class:`~llmplug.CustomLLM` and :class:`~llmplug.ChatLLM` (in
+``_derived``) derive one family of endpoints from the other.
 
 Any async endpoint not implemented natively runs the sync one in a worker thread, and
 streams are bridged chunk by chunk: async never blocks the event loop.
@@ -22,15 +18,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from llmplug._calls import ENDPOINTS, instrument
-from llmplug._messages import ChatMessage, MessageRole
-from llmplug._output_parsers import BaseOutputParser
-from llmplug._programs import ProgramMethods
-from llmplug._prompts import (
+from llmplug.errors import InvalidOptionError
+from llmplug.llm._bridges import aiter_in_thread, run_in_thread
+from llmplug.llm._instrument import instrument_class
+from llmplug.llm._options import describe_errors, unknown_call_options
+from llmplug.llm._programs import ProgramMethods
+from llmplug.prompts._formatting import (
     completion_to_prompt as default_completion_to_prompt,
     messages_to_prompt as default_messages_to_prompt,
 )
-from llmplug._responses import (
+from llmplug.prompts._output_parsers import BaseOutputParser
+from llmplug.types._messages import ChatMessage, MessageRole
+from llmplug.types._responses import (
     ChatResponse,
     ChatResponseAsyncGen,
     ChatResponseGen,
@@ -39,18 +38,15 @@ from llmplug._responses import (
     CompletionResponseGen,
     LLMMetadata,
 )
-from llmplug.errors import InvalidOptionError
 
 if TYPE_CHECKING:
-    from llmplug._prompts import BasePromptTemplate
+    from llmplug.prompts._templates import BasePromptTemplate
 
 Model = TypeVar("Model", bound=BaseModel)
 
 __all__ = [
     "LLM",
     "Capabilities",
-    "ChatLLM",
-    "CustomLLM",
     "PydanticProgramMode",
     "TokenAsyncGen",
     "TokenGen",
@@ -107,20 +103,6 @@ class Capabilities(NamedTuple):
     audio: bool = False
     video: bool = False
     documents: bool = False
-
-
-def _via_chat(fn: Any) -> Any:
-    """Mark a completion endpoint that is derived from chat (it formats its own prompt)."""
-    fn.__llmplug_via_chat__ = True
-    return fn
-
-
-def _instrument_class(cls: type[Any]) -> None:
-    for name in ENDPOINTS:
-        fn = cls.__dict__.get(name)
-        if fn is None or getattr(fn, "__isabstractmethod__", False):
-            continue
-        setattr(cls, name, instrument(name, fn))
 
 
 class LLM(ProgramMethods, BaseModel, ABC):
@@ -186,7 +168,7 @@ class LLM(ProgramMethods, BaseModel, ABC):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        _instrument_class(cls)
+        instrument_class(cls)
 
     @classmethod
     def class_name(cls) -> str:
@@ -216,32 +198,9 @@ class LLM(ProgramMethods, BaseModel, ABC):
         Raises:
             InvalidOptionError: Listing the per-call options.
         """
-        unknown = sorted(set(options) - set(allowed))
-        if not unknown:
-            return
-        import difflib
-
-        from llmplug.errors import InvalidOptionError
-
-        provider = self.provider_label
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-            hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
-        load_time = [name for name in unknown if name in type(self).model_fields]
-        hint = (
-            f"; {', '.join(map(repr, load_time))} can only be set when loading "
-            f"(llmplug.load('{provider}?{load_time[0]}=...'))"
-            if load_time
-            else ""
-        )
-        raise InvalidOptionError(
-            f"a call does not take option {', '.join(hints)}; per-call options: "
-            f"{', '.join(allowed)}{hint}",
-            provider=provider,
-            option=unknown[0] if len(unknown) == 1 else None,
-            valid_options=list(allowed),
-        )
+        error = unknown_call_options(self.provider_label, type(self), options, allowed)
+        if error is not None:
+            raise error
 
     def with_call_options(self, options: Mapping[str, Any], allowed: Sequence[str]) -> Self:
         """A copy with a call's ``options`` applied, each validated as when loading.
@@ -269,8 +228,6 @@ class LLM(ProgramMethods, BaseModel, ABC):
         call's options; values are shown with secrets redacted. Raise the result
         ``from exc``.
         """
-        from llmplug._config import describe_errors
-
         text, option = describe_errors(type(self), exc)
         return InvalidOptionError(
             f"invalid option value for a call: {text}",
@@ -305,32 +262,24 @@ class LLM(ProgramMethods, BaseModel, ABC):
 
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """Async :meth:`chat` (a worker thread unless the provider is natively async)."""
-        from llmplug._threads import run_in_thread
-
         return await run_in_thread(self.chat, messages, **kwargs)
 
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
         """Async :meth:`complete`."""
-        from llmplug._threads import run_in_thread
-
         return await run_in_thread(self.complete, prompt, formatted, **kwargs)
 
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(...)``, then ``async for``."""
-        from llmplug._threads import aiter_in_thread
-
         return aiter_in_thread(lambda: self.stream_chat(messages, **kwargs))  # type: ignore[return-value]
 
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete`."""
-        from llmplug._threads import aiter_in_thread
-
         return aiter_in_thread(  # type: ignore[return-value]
             lambda: self.stream_complete(prompt, formatted, **kwargs)
         )
@@ -455,127 +404,4 @@ async def _adeltas(chunks: Any) -> TokenAsyncGen:
         yield chunk.delta or ""
 
 
-def _chat_to_completion(response: ChatResponse) -> CompletionResponse:
-    return CompletionResponse(
-        text=response.message.content or "",
-        additional_kwargs=response.additional_kwargs,
-        raw=response.raw,
-        logprobs=response.logprobs,
-        delta=response.delta,
-        usage=response.usage,
-    )
-
-
-def _completion_to_chat(response: CompletionResponse) -> ChatResponse:
-    return ChatResponse(
-        message=ChatMessage(role=MessageRole.ASSISTANT, content=response.text),
-        additional_kwargs=response.additional_kwargs,
-        raw=response.raw,
-        logprobs=response.logprobs,
-        delta=response.delta,
-        usage=response.usage,
-    )
-
-
-class CustomLLM(LLM):
-    """A completion-first LLM: implement ``metadata``, ``complete``, ``stream_complete``.
-
-    Chat is derived: messages are rendered with ``messages_to_prompt`` and completed
-    with ``formatted=True``. Implement ``acomplete``/``astream_complete`` for native async.
-    """
-
-    capabilities: ClassVar[Capabilities] = Capabilities(chat=False)
-
-    @classmethod
-    def class_name(cls) -> str:
-        """``"custom_llm"`` for CustomLLM itself (LlamaIndex), else the class's name."""
-        return "custom_llm" if cls is CustomLLM else cls.__name__
-
-    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        """Chat through ``complete`` on ``messages_to_prompt(messages)``."""
-        prompt = self.messages_to_prompt(messages)
-        return _completion_to_chat(self.complete(prompt, formatted=True, **kwargs))
-
-    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        """Stream chat through ``stream_complete``."""
-        prompt = self.messages_to_prompt(messages)
-        for chunk in self.stream_complete(prompt, formatted=True, **kwargs):
-            yield _completion_to_chat(chunk)
-
-    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        """Async chat through ``acomplete``."""
-        prompt = self.messages_to_prompt(messages)
-        return _completion_to_chat(await self.acomplete(prompt, formatted=True, **kwargs))
-
-    async def astream_chat(
-        self, messages: Sequence[ChatMessage], **kwargs: Any
-    ) -> ChatResponseAsyncGen:
-        """Async stream chat through ``astream_complete``."""
-        prompt = self.messages_to_prompt(messages)
-        chunks = await self.astream_complete(prompt, formatted=True, **kwargs)
-
-        async def gen() -> ChatResponseAsyncGen:
-            async for chunk in chunks:
-                yield _completion_to_chat(chunk)
-
-        return gen()
-
-
-class ChatLLM(LLM):
-    """A chat-first LLM: implement ``metadata``, ``chat`` and ``stream_chat``.
-
-    Completion is derived: the prompt goes as one user message (after the system prompt).
-    Implement ``achat``/``astream_chat`` for native async; ``acomplete`` and
-    ``astream_complete`` then use them.
-    """
-
-    @_via_chat
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        """Complete by chatting with one user message."""
-        return _chat_to_completion(self.chat(self._prompt_messages(prompt, formatted), **kwargs))
-
-    @_via_chat
-    def stream_complete(
-        self, prompt: str, formatted: bool = False, **kwargs: Any
-    ) -> CompletionResponseGen:
-        """Stream a completion by streaming a chat with one user message."""
-        for chunk in self.stream_chat(self._prompt_messages(prompt, formatted), **kwargs):
-            yield _chat_to_completion(chunk)
-
-    @_via_chat
-    async def acomplete(
-        self, prompt: str, formatted: bool = False, **kwargs: Any
-    ) -> CompletionResponse:
-        """Async complete through ``achat``."""
-        messages = self._prompt_messages(prompt, formatted)
-        return _chat_to_completion(await self.achat(messages, **kwargs))
-
-    @_via_chat
-    async def astream_complete(
-        self, prompt: str, formatted: bool = False, **kwargs: Any
-    ) -> CompletionResponseAsyncGen:
-        """Async stream complete through ``astream_chat``."""
-        chunks = await self.astream_chat(self._prompt_messages(prompt, formatted), **kwargs)
-
-        async def gen() -> CompletionResponseAsyncGen:
-            async for chunk in chunks:
-                yield _chat_to_completion(chunk)
-
-        return gen()
-
-    def _prompt_messages(self, prompt: str, formatted: bool) -> list[ChatMessage]:
-        """The prompt as one user message; the system prompt too unless ``formatted``.
-
-        ``formatted=True`` says the prompt is final (``predict`` on a model whose
-        metadata says it is not a chat model has already put the system prompt in it).
-        """
-        if not isinstance(prompt, str):
-            raise TypeError(
-                f"{self.provider_label}: completion endpoints take a prompt str, got "
-                f"{type(prompt).__name__}; for messages use chat()"
-            )
-        messages = [ChatMessage(role=MessageRole.USER, content=prompt)]
-        return messages if formatted else self._extend_messages(messages)
-
-
-_instrument_class(LLM)
+instrument_class(LLM)

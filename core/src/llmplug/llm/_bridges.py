@@ -7,17 +7,21 @@ Context variables are copied into the worker, as ``asyncio.to_thread`` does.
 When the consumer stops (``break`` + ``aclose()``, or task cancellation) the sync
 generator is closed; if a chunk is being produced in the worker at that moment, it is
 closed right after that chunk, in the worker thread.
+
+Importing this module is cheap: ``concurrent.futures`` is imported when the first
+worker is needed, and ``asyncio`` by the async functions, which only run inside a loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["aiter_in_thread", "run_in_thread"]
 
@@ -31,6 +35,8 @@ _DONE = object()
 def _pool() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
+        from concurrent.futures import ThreadPoolExecutor  # lazy: ~10 ms, paid once used
+
         with _lock:
             if _executor is None:
                 # LLM calls block on I/O or release the GIL: more threads than cores pay off
@@ -46,6 +52,8 @@ def _submit(fn: Callable[..., T], *args: Any) -> Future[T]:
 
 async def run_in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Await ``fn(*args, **kwargs)`` run in a worker thread."""
+    import asyncio  # lazy for lightness; already loaded, since a loop runs this
+
     if kwargs:
         return await asyncio.wrap_future(_submit(lambda: fn(*args, **kwargs)))
     return await asyncio.wrap_future(_submit(fn, *args))
@@ -70,6 +78,8 @@ async def aiter_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
         make: Creates the iterator; it is called in the worker too, since creating a
             provider's stream may already do I/O.
     """
+    import asyncio  # lazy for lightness; already loaded, since a loop runs this
+
     ctx = contextvars.copy_context()
     pool = _pool()
     it: Iterator[T] | None = None

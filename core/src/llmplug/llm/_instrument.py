@@ -20,29 +20,29 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from llmplug._registry import HookSet, registry
 from llmplug.errors import CallRefusedError, HookError
+from llmplug.llm._call import CHAT_ENDPOINTS, CallContext
+from llmplug.llm._plugin_host import HookSet, plugin_host
+from llmplug.types._responses import ChatResponse, CompletionResponse
 
 if TYPE_CHECKING:
     from pluggy import HookImpl
 
-    from llmplug._llm import LLM
-    from llmplug._messages import ChatMessage
-    from llmplug._responses import ChatResponse, CompletionResponse, Usage
+    from llmplug.llm._base import LLM
 
-__all__ = ["CHAT_ENDPOINTS", "ENDPOINTS", "CallContext", "flat_stream", "instrument"]
+__all__ = ["ENDPOINTS", "flat_stream", "instrument", "instrument_class", "via_chat"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The LLM currently inside an instrumented call in this context (for nesting).
 _ACTIVE: ContextVar[object | None] = ContextVar("llmplug_active_llm", default=None)
 
-CHAT_ENDPOINTS = frozenset({"chat", "stream_chat", "achat", "astream_chat"})
 ENDPOINTS = (
     "chat",
     "complete",
@@ -53,109 +53,6 @@ ENDPOINTS = (
     "astream_chat",
     "astream_complete",
 )
-
-
-class CallContext:
-    """One call to an LLM endpoint, as the lifecycle hooks see it.
-
-    Hooks may change ``messages``, ``prompt`` and ``kwargs`` in ``before_call`` and keep
-    their own per-call data in ``state``.
-
-    Attributes:
-        llm: The LLM instance called.
-        endpoint: ``"chat"``, ``"complete"``, ``"stream_chat"``, ``"stream_complete"``,
-            ``"achat"``, ``"acomplete"``, ``"astream_chat"`` or ``"astream_complete"``.
-        messages: The messages sent (chat endpoints), system prompt applied.
-        prompt: The prompt sent (completion endpoints), formatting applied.
-        kwargs: Per-call options passed to the endpoint.
-        provider: The provider name the LLM was loaded as (or its class name).
-        started: ``time.perf_counter()`` at the start of the call.
-        ended: ``time.perf_counter()`` at the end, once it ended.
-        response: The final response (for streams: the last chunk), once there is one.
-        error: The exception the call failed with, if it did.
-        cancelled: True when a stream's consumer stopped before its end.
-        chunks: How many chunks a stream delivered so far.
-        answered_by: The plugin whose ``answer_call`` answered, if one did.
-        state: Free space for plugins (keep per-call data here, keyed by plugin).
-    """
-
-    __slots__ = (
-        "answered_by",
-        "cancelled",
-        "chunks",
-        "ended",
-        "endpoint",
-        "error",
-        "kwargs",
-        "llm",
-        "messages",
-        "prompt",
-        "provider",
-        "response",
-        "started",
-        "state",
-    )
-
-    def __init__(
-        self,
-        llm: LLM,
-        endpoint: str,
-        *,
-        messages: list[ChatMessage] | None = None,
-        prompt: str | None = None,
-        kwargs: dict[str, Any] | None = None,
-        provider: str = "",
-    ) -> None:
-        self.llm = llm
-        self.endpoint = endpoint
-        self.messages = messages
-        self.prompt = prompt
-        self.kwargs: dict[str, Any] = {} if kwargs is None else kwargs
-        self.provider = provider
-        self.started = time.perf_counter()
-        self.ended: float | None = None
-        self.response: ChatResponse | CompletionResponse | None = None
-        self.error: BaseException | None = None
-        self.cancelled = False
-        self.chunks = 0
-        self.answered_by: str | None = None
-        self.state: dict[str, Any] = {}
-
-    def __repr__(self) -> str:
-        return (
-            f"CallContext(endpoint={self.endpoint!r}, provider={self.provider!r}, "
-            f"chunks={self.chunks}, cancelled={self.cancelled}, latency={self.latency})"
-        )
-
-    @property
-    def is_async(self) -> bool:
-        """True for ``achat``, ``acomplete``, ``astream_chat``, ``astream_complete``."""
-        return self.endpoint.startswith("a")
-
-    @property
-    def is_stream(self) -> bool:
-        """True for the four streaming endpoints."""
-        return "stream" in self.endpoint
-
-    @property
-    def is_chat(self) -> bool:
-        """True for chat endpoints (``messages`` is set), false for completion ones."""
-        return self.endpoint in CHAT_ENDPOINTS
-
-    @property
-    def model(self) -> str:
-        """The model name from the LLM's metadata."""
-        return self.llm.metadata.model_name
-
-    @property
-    def latency(self) -> float | None:
-        """Seconds from the start to the end of the call, once it ended."""
-        return None if self.ended is None else self.ended - self.started
-
-    @property
-    def usage(self) -> Usage | None:
-        """The token usage of the response, if the provider reported it."""
-        return None if self.response is None else self.response.usage
 
 
 # -- running hooks -----------------------------------------------------------------------
@@ -171,8 +68,6 @@ def _observe(impls: tuple[HookImpl, ...], hook: str, values: dict[str, Any]) -> 
         try:
             impl.function(*_args(impl, values))
         except Exception:
-            import logging
-
             logging.getLogger("llmplug").exception(
                 "plugin %r raised in %s; the call's result is kept", impl.plugin_name, hook
             )
@@ -225,8 +120,6 @@ def _run_before(hooks: HookSet, call: CallContext) -> Any:
 
 
 def _check_answer(call: CallContext, answer: Any, plugin: str) -> None:
-    from llmplug._responses import ChatResponse, CompletionResponse
-
     expected = ChatResponse if call.is_chat else CompletionResponse
     if not isinstance(answer, expected):
         raise HookError(
@@ -270,6 +163,12 @@ def _context(llm: LLM, endpoint: str, args: tuple[Any, ...], kwargs: dict[str, A
 
 def _call_args(call: CallContext, rest: tuple[Any, ...]) -> tuple[Any, ...]:
     return (call.messages if call.is_chat else call.prompt, *rest)
+
+
+def via_chat(fn: F) -> F:
+    """Mark a completion endpoint derived from chat: it formats its own prompt (as messages)."""
+    fn.__llmplug_via_chat__ = True  # type: ignore[attr-defined]
+    return fn
 
 
 def flat_stream(impl: F) -> F:
@@ -321,7 +220,7 @@ def instrument(endpoint: str, impl: F) -> F:
             token = _ACTIVE.set(self)
             try:
                 args = prepare(self, args, kwargs)
-                hooks = registry().hookset()
+                hooks = plugin_host().hookset()
                 if hooks is None:
                     return impl(self, *args, **kwargs)
                 call = _context(self, endpoint, args, kwargs)
@@ -350,7 +249,7 @@ def instrument(endpoint: str, impl: F) -> F:
             token = _ACTIVE.set(self)
             try:
                 args = prepare(self, args, kwargs)
-                hooks = registry().hookset()
+                hooks = plugin_host().hookset()
                 if hooks is None:
                     return await impl(self, *args, **kwargs)
                 call = _context(self, endpoint, args, kwargs)
@@ -379,7 +278,7 @@ def instrument(endpoint: str, impl: F) -> F:
             token = _ACTIVE.set(self)
             try:
                 args = prepare(self, args, kwargs)  # bad input fails at the call
-                if flat and registry().hookset() is None:
+                if flat and plugin_host().hookset() is None:
                     return impl(self, *args, **kwargs)  # the provider's stream, as it is
             finally:
                 _ACTIVE.reset(token)
@@ -398,7 +297,7 @@ def instrument(endpoint: str, impl: F) -> F:
             token = _ACTIVE.set(self)
             try:
                 args = prepare(self, args, kwargs)
-                if flat and registry().hookset() is None:
+                if flat and plugin_host().hookset() is None:
                     return await impl(self, *args, **kwargs)
             finally:
                 _ACTIVE.reset(token)
@@ -456,7 +355,7 @@ def _start(
 
     The result is the provider's stream, or an awaitable of it (async endpoints).
     """
-    hooks = registry().hookset()
+    hooks = plugin_host().hookset()
     if hooks is None:
         return impl(llm, *args, **kwargs), None, None
     call = _context(llm, endpoint, args, kwargs)
@@ -544,6 +443,15 @@ async def _awatch(
 
 
 def _cancelled() -> type[BaseException]:
-    import asyncio
+    import asyncio  # lazy for lightness; already loaded, since a loop is running
 
     return asyncio.CancelledError
+
+
+def instrument_class(cls: type[Any]) -> None:
+    """Wrap every endpoint ``cls`` itself defines (``LLM.__pydantic_init_subclass__``)."""
+    for name in ENDPOINTS:
+        fn = cls.__dict__.get(name)
+        if fn is None or getattr(fn, "__isabstractmethod__", False):
+            continue
+        setattr(cls, name, instrument(name, fn))

@@ -1,9 +1,14 @@
-"""The LLM's programs: structured output and one tool round (LlamaIndex's names).
+"""The seam: the seed API's methods that belong to the layers above ``llmplug.llm``.
 
-:class:`ProgramMethods` is a base of :class:`~llmplug.LLM` holding
-``structured_predict`` (and its async and streaming forms), ``as_structured_llm`` and
-``predict_and_call``: each a thin entry point into ``_structured`` or ``_calling`` /
-``_react``, kept apart from the endpoints in ``_llm``.
+LlamaIndex's ``LLM`` offers ``structured_predict`` (and its async and streaming forms),
+``as_structured_llm`` and ``predict_and_call``, whose machinery lives above this layer:
+in ``llmplug.structured`` and ``llmplug.tools``. :class:`ProgramMethods`, a base of
+:class:`~llmplug.LLM`, holds them as thin entry points.
+
+This module is the one place where ``llmplug.llm`` reaches upward, and it does so only
+in the four function bodies marked "the seam" (plus type-only imports): the layers above
+are imported when one of these methods is first called, never when the LLM base is.
+The import-linter contract (``pyproject.toml``) lists exactly these edges.
 """
 
 from __future__ import annotations
@@ -13,13 +18,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from pydantic import BaseModel
 
+from llmplug.prompts._templates import BasePromptTemplate, PromptTemplate
+from llmplug.types._messages import ChatMessage
+
 if TYPE_CHECKING:
-    from llmplug._llm import LLM
-    from llmplug._messages import ChatMessage
-    from llmplug._prompts import BasePromptTemplate
-    from llmplug._structured import StructuredLLM
-    from llmplug._structured_output import OutputSchema
-    from llmplug._tools import AgentChatResponse, BaseTool
+    from llmplug.llm._base import LLM
+    from llmplug.structured._output_schema import OutputSchema
+    from llmplug.structured._run import StructuredRun
+    from llmplug.structured._structured_llm import StructuredLLM
+    from llmplug.tools._types import AgentChatResponse, BaseTool
 
 __all__ = ["ProgramMethods"]
 
@@ -48,13 +55,18 @@ class ProgramMethods:
         """
         return None
 
-    def _structured_messages(
-        self, prompt: BasePromptTemplate | str, prompt_args: dict[str, Any]
-    ) -> list[ChatMessage]:
-        from llmplug._prompts import PromptTemplate
+    def _structured_run(
+        self,
+        output_cls: Any,
+        prompt: BasePromptTemplate | str,
+        llm_kwargs: dict[str, Any] | None,
+        prompt_args: dict[str, Any],
+    ) -> StructuredRun:
+        from llmplug.structured._run import StructuredRun  # the seam: structured output
 
         template = PromptTemplate(prompt) if isinstance(prompt, str) else prompt
-        return template.format_messages(llm=self._llm(), **prompt_args)
+        messages = template.format_messages(llm=self._llm(), **prompt_args)
+        return StructuredRun(self._llm(), output_cls, messages, llm_kwargs)
 
     @overload
     def structured_predict(
@@ -101,10 +113,7 @@ class ProgramMethods:
                 retries (``raw``: the text, ``errors``: pydantic's errors).
             InvalidOptionError: The mode forces a path the provider does not have.
         """
-        from llmplug._structured import StructuredRun, run_sync
-
-        messages = self._structured_messages(prompt, prompt_args)
-        return run_sync(StructuredRun(self._llm(), output_cls, messages, llm_kwargs))
+        return self._structured_run(output_cls, prompt, llm_kwargs, prompt_args).result()
 
     @overload
     async def astructured_predict(
@@ -132,10 +141,8 @@ class ProgramMethods:
         **prompt_args: Any,
     ) -> Any:
         """Async :meth:`structured_predict`."""
-        from llmplug._structured import StructuredRun, run_async
-
-        messages = self._structured_messages(prompt, prompt_args)
-        return await run_async(StructuredRun(self._llm(), output_cls, messages, llm_kwargs))
+        run = self._structured_run(output_cls, prompt, llm_kwargs, prompt_args)
+        return await run.aresult()
 
     def stream_structured_predict(
         self,
@@ -151,10 +158,7 @@ class ProgramMethods:
         they stream, not validated. The last item is the validated ``output_cls``
         object. A retry streams again: partials then start over.
         """
-        from llmplug._structured import StructuredRun, stream_sync
-
-        messages = self._structured_messages(prompt, prompt_args)
-        return stream_sync(StructuredRun(self._llm(), output_cls, messages, llm_kwargs))
+        return self._structured_run(output_cls, prompt, llm_kwargs, prompt_args).stream()
 
     async def astream_structured_predict(
         self,
@@ -164,10 +168,7 @@ class ProgramMethods:
         **prompt_args: Any,
     ) -> AsyncGenerator[Any, None]:
         """Async :meth:`stream_structured_predict`: ``await`` it, then ``async for``."""
-        from llmplug._structured import StructuredRun, stream_async
-
-        messages = self._structured_messages(prompt, prompt_args)
-        return stream_async(StructuredRun(self._llm(), output_cls, messages, llm_kwargs))
+        return self._structured_run(output_cls, prompt, llm_kwargs, prompt_args).astream()
 
     def as_structured_llm(self, output_cls: Any, **kwargs: Any) -> StructuredLLM:
         """An LLM answering every call with an ``output_cls`` object (its JSON as text).
@@ -177,7 +178,7 @@ class ProgramMethods:
             **kwargs: Other fields of :class:`~llmplug.StructuredLLM`
                 (``system_prompt``...).
         """
-        from llmplug._structured import StructuredLLM
+        from llmplug.structured._structured_llm import StructuredLLM  # the seam
 
         structured = StructuredLLM(llm=self._llm(), output_cls=output_cls, **kwargs)
         structured._provider = self._llm().provider_label
@@ -230,21 +231,19 @@ class ProgramMethods:
             ToolCallError: No tool call (with ``error_on_no_tool_call``), or a failed
                 call (with ``error_on_tool_error``).
         """
-        from llmplug._calling import call_selections, tool_round_result
-        from llmplug._react import prepare_react, react_selections
+        from llmplug.tools._react import react_round  # the seam: one ReAct round
 
-        llm = self._llm()
-        checked, messages, options = prepare_react(
-            llm, tools, user_msg, chat_history, allow_parallel_tool_calls, kwargs
+        return react_round(
+            self._llm(),
+            tools,
+            user_msg,
+            chat_history,
+            verbose=verbose,
+            allow_parallel_tool_calls=allow_parallel_tool_calls,
+            error_on_no_tool_call=error_on_no_tool_call,
+            error_on_tool_error=error_on_tool_error,
+            options=kwargs,
         )
-        response = llm.chat(messages, **options)
-        selections, answer = react_selections(
-            llm, response, checked, allow_parallel_tool_calls, error_on_no_tool_call
-        )
-        outputs = call_selections(
-            selections, checked, verbose=verbose, error_on_tool_error=error_on_tool_error
-        )
-        return tool_round_result(response, selections, outputs, answer)
 
     async def apredict_and_call(
         self,
@@ -262,18 +261,16 @@ class ProgramMethods:
         Async tools are awaited together (``asyncio.gather``); sync tools run in worker
         threads, so the event loop is never blocked.
         """
-        from llmplug._calling import acall_selections, tool_round_result
-        from llmplug._react import prepare_react, react_selections
+        from llmplug.tools._react import areact_round  # the seam: one ReAct round
 
-        llm = self._llm()
-        checked, messages, options = prepare_react(
-            llm, tools, user_msg, chat_history, allow_parallel_tool_calls, kwargs
+        return await areact_round(
+            self._llm(),
+            tools,
+            user_msg,
+            chat_history,
+            verbose=verbose,
+            allow_parallel_tool_calls=allow_parallel_tool_calls,
+            error_on_no_tool_call=error_on_no_tool_call,
+            error_on_tool_error=error_on_tool_error,
+            options=kwargs,
         )
-        response = await llm.achat(messages, **options)
-        selections, answer = react_selections(
-            llm, response, checked, allow_parallel_tool_calls, error_on_no_tool_call
-        )
-        outputs = await acall_selections(
-            selections, checked, verbose=verbose, error_on_tool_error=error_on_tool_error
-        )
-        return tool_round_result(response, selections, outputs, answer)

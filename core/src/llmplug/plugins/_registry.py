@@ -20,34 +20,29 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pluggy
 
-from llmplug import hookspecs
-from llmplug._discovery import (
+from llmplug._entry_points import (
     ALLOW_ENV,
     HOOKS_GROUP,
-    NO_AUTOLOAD_ENV,
     PROVIDERS_GROUP,
     EntryPointLike,
-    ProviderInfo,
-    ProviderSpec,
     allow_list,
     allowed,
     api_mismatch,
     claimant,
     dist_label,
-    flag,
-    installed_entry_points,
+    entry_point_error,
+    registered_name,
 )
 from llmplug.errors import DuplicateProviderError, PluginLoadError, UnknownProviderError
 from llmplug.hookspecs import hookimpl
+from llmplug.llm._plugin_host import HookSet, PluginHost, plugin_host, set_plugin_host
 
 if TYPE_CHECKING:
-    from pluggy import HookImpl
-
-    from llmplug._llm import LLM
+    from llmplug.llm._base import LLM
 
 __all__ = [
-    "PROVIDERS_GROUP",
     "HOOKS_GROUP",
+    "PROVIDERS_GROUP",
     "EntryPointLike",
     "HookSet",
     "ProviderInfo",
@@ -65,71 +60,96 @@ __all__ = [
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 # a class registered lazily, by import path: "package.module:ClassName"
 _CLASS_PATH_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-_LIFECYCLE = ("before_call", "answer_call", "after_call", "on_stream_chunk", "on_call_error")
 
 
-class HookSet(NamedTuple):
-    """The lifecycle hookimpls in call order (empty tuples when none)."""
+def _llm_base() -> type[LLM]:
+    """The LLM base class, imported on first use (lazy for lightness).
 
-    before_call: tuple[HookImpl, ...]
-    answer_call: tuple[HookImpl, ...]
-    after_call: tuple[HookImpl, ...]
-    on_stream_chunk: tuple[HookImpl, ...]
-    on_call_error: tuple[HookImpl, ...]
+    Listing providers (``llmplug providers``) must not pay for importing it: the base
+    brings pydantic and the instrumentation, about 60 ms.
+    """
+    from llmplug.llm._base import LLM
+
+    return LLM
 
 
-class _PluginManager(pluggy.PluginManager):
-    """A PluginManager that counts registrations, so hook lists can be cached."""
+class ProviderSpec(NamedTuple):
+    """A registered provider: what ``register(...)`` recorded.
 
-    generation = 0
+    Attributes:
+        name: The provider name used in config strings.
+        cls: The :class:`~llmplug.LLM` subclass; its pydantic fields are the options. A
+            plugin may register it by import path (``"package.module:ClassName"``), to
+            be imported when the provider is first loaded; ``Registry.get`` returns
+            the spec with the class.
+        aliases: Other names for the same provider.
+        key_env: The env var holding its API key, if it needs one.
+        description: One line for ``llmplug providers``.
+        plugin: The plugin (entry point) that registered it.
+        defaults: Options applied before the user's (presets of one class use these).
+    """
 
-    def register(self, plugin: object, name: str | None = None) -> str | None:
-        result = super().register(plugin, name)
-        self.generation += 1
-        return result
+    name: str
+    cls: type[LLM] | str
+    aliases: tuple[str, ...] = ()
+    key_env: str | None = None
+    description: str = ""
+    plugin: str = ""
+    defaults: dict[str, Any] | None = None
 
-    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
-        result = super().unregister(plugin, name)
-        self.generation += 1
-        return result
+
+class ProviderInfo(NamedTuple):
+    """One installed provider, as listed without importing it.
+
+    Attributes:
+        name: The provider name (the entry point's name).
+        distribution: The distribution that declares it.
+        version: That distribution's version.
+        module: The entry point's value (the plugin module).
+        status: ``"available"`` (not imported yet), ``"loaded"``, ``"failed"``,
+            ``"blocked"`` (not in ``LLMPLUG_PLUGINS``) or ``"conflict"`` (claimed twice).
+        error: Why it failed or is blocked, if it did or is.
+        description: The provider's one-liner, once loaded.
+        key_env: The env var holding its key, once loaded.
+    """
+
+    name: str
+    distribution: str | None
+    version: str | None
+    module: str
+    status: str
+    error: str | None = None
+    description: str = ""
+    key_env: str | None = None
 
 
 class Registry:
-    """The plugin host: a pluggy PluginManager plus the provider table.
+    """The provider table, on a plugin host (``llmplug.llm``'s pluggy manager).
 
     Args:
         entry_points: ``group -> entry points``; defaults to the installed ones.
             Tests pass fake entry points here.
+        host: The plugin host whose manager plugins are registered with; a new one
+            (reading ``entry_points``) by default.
     """
 
     def __init__(
-        self, entry_points: Callable[[str], Iterable[EntryPointLike]] | None = None
+        self,
+        entry_points: Callable[[str], Iterable[EntryPointLike]] | None = None,
+        host: PluginHost | None = None,
     ) -> None:
-        self._entry_points = entry_points or installed_entry_points
-        self.pm = _PluginManager("llmplug")
-        self.pm.add_hookspecs(hookspecs)
-        self._lock = threading.RLock()
+        self.host = host if host is not None else PluginHost(entry_points)
+        self.pm = self.host.pm
+        self._lock = self.host.lock
         self._specs: dict[str, ProviderSpec] = {}  # name and alias -> spec
         self._failed: dict[str, PluginLoadError] = {}  # entry point name -> error
-        self._hook_plugins_loaded = False
-        self._hook_plugins_loading = False
-        self._hook_plugin_errors: list[PluginLoadError] = []
         # modules whose register_providers ran (kept alive so their ids stay unique)
         self._collected: dict[int, object] = {}
-        self._hookset: HookSet | None = None
-        self._hookset_generation = -1
 
     # -- discovery -------------------------------------------------------------------
 
     def _group(self, group: str) -> list[EntryPointLike]:
-        seen: set[tuple[str, str, str | None]] = set()
-        unique = []
-        for ep in self._entry_points(group):
-            key = (ep.name, ep.value, dist_label(ep)[0])
-            if key not in seen:  # the same dist found twice on sys.path
-                seen.add(key)
-                unique.append(ep)
-        return unique
+        return self.host.group(group)
 
     def providers(self) -> list[ProviderInfo]:
         """List installed providers from entry-point metadata, importing nothing."""
@@ -194,8 +214,6 @@ class Registry:
 
     def _resolve(self, name: str, spec: ProviderSpec) -> ProviderSpec:
         """Import the class a plugin registered by its import path (``"module:Class"``)."""
-        from llmplug._llm import LLM
-
         with self._lock:
             current = self._specs.get(name, spec)
             if not isinstance(current.cls, str):
@@ -215,7 +233,7 @@ class Registry:
                 )
                 self._failed[name] = error
                 raise error from exc
-            if not (isinstance(cls, type) and issubclass(cls, LLM)):
+            if not (isinstance(cls, type) and issubclass(cls, _llm_base())):
                 error = PluginLoadError(
                     f"plugin {spec.plugin!r} registered {name!r} as {path!r}, which is "
                     f"{cls!r}, not a subclass of llmplug.LLM.",
@@ -261,7 +279,7 @@ class Registry:
             spec = self._specs.get(name)
             if spec is None:
                 registered = sorted(
-                    s.name for s in self._specs.values() if s.plugin == self._plugin_name(ep)
+                    s.name for s in self._specs.values() if s.plugin == registered_name(ep)
                 )
                 missing = PluginLoadError(
                     f"plugin {ep.value!r} (entry point {name!r} of {claimant(ep)}) loaded but "
@@ -297,9 +315,9 @@ class Registry:
         return None
 
     def _unknown(self, name: str) -> UnknownProviderError:
-        available = self.names()
-        import difflib
+        import difflib  # lazy for lightness: only on this error path
 
+        available = self.names()
         close = difflib.get_close_matches(name, available, n=1, cutoff=0.6)
         suggestion = close[0] if close else None
         parts = [f"unknown provider {name!r}."]
@@ -319,33 +337,29 @@ class Registry:
             f"(pip uninstall ...) so the name means one thing."
         )
 
-    @staticmethod
-    def _plugin_name(ep: EntryPointLike) -> str:
-        return f"{ep.group}:{ep.name}"
-
     def _load_provider_plugin(self, ep: EntryPointLike) -> None:
         if not allowed(allow_list(), ep):
-            raise _ep_error(
+            raise entry_point_error(
                 ep,
                 f" is not loaded because it is not in "
                 f"{ALLOW_ENV}={os.environ.get(ALLOW_ENV, '')!r}; add {ep.name!r} to it.",
             )
-        module = self._import(ep)
+        module = self.host.import_plugin(ep)
         if id(module) in self._collected:
             # one module serving several names registered them all the first time
             return
         if self.pm.is_registered(module):
             # the module is also a hook plugin (group "llmplug"), already registered
-            plugin_name = self.pm.get_name(module) or self._plugin_name(ep)
+            plugin_name = self.pm.get_name(module) or registered_name(ep)
         else:
-            plugin_name = self._plugin_name(ep)
-            self._register_checked(module, plugin_name, ep)
+            plugin_name = registered_name(ep)
+            self.host.register_checked(module, plugin_name, ep)
         try:
             self._collect_providers(module, plugin_name)
         except PluginLoadError:
             raise
         except Exception as exc:
-            raise _ep_error(
+            raise entry_point_error(
                 ep, f": its register_providers hook raised {type(exc).__name__}: {exc}"
             ) from exc
 
@@ -368,60 +382,6 @@ class Registry:
                 self.pm.unregister(plugin)
             for key in [k for k, s in self._specs.items() if s.plugin == plugin_name]:
                 del self._specs[key]
-
-    def _import(self, ep: EntryPointLike) -> Any:
-        try:
-            return ep.load()
-        except Exception as exc:
-            raise _ep_error(
-                ep,
-                f" failed to import: {type(exc).__name__}: {exc}. Reinstall or upgrade that "
-                f"distribution, or uninstall it.",
-                detail=f", entry point {ep.value!r}",
-            ) from exc
-
-    def _register_checked(self, module: Any, plugin_name: str, ep: EntryPointLike) -> None:
-        mismatch = api_mismatch(module)
-        if mismatch is not None:
-            raise _ep_error(ep, f" {mismatch}")
-        try:
-            self._register_validated(module, plugin_name)
-        except Exception as exc:  # pluggy validation: bad hook names or signatures
-            raise _ep_error(ep, f" is not a valid llmplug plugin: {exc}") from exc
-
-    def _register_validated(self, plugin: object, name: str | None) -> str:
-        """Register with pluggy, refusing hookimpls whose name is no llmplug hook.
-
-        pluggy would accept ``@hookimpl def after_cal(...)`` and never call it; a typo
-        in a hook name is a bug the plugin's author wants to hear about.
-        """
-        registered = self.pm.register(plugin, name)
-        assert registered is not None  # pluggy returns None only for blocked names
-        callers = self.pm.get_hookcallers(plugin) or []
-        wrapped = sorted(
-            c.name
-            for c in callers
-            if c.name in _LIFECYCLE
-            for i in c.get_hookimpls()
-            if i.plugin is plugin and (i.hookwrapper or i.wrapper)
-        )
-        if wrapped:
-            self.pm.unregister(plugin)
-            raise ValueError(
-                f"{', '.join(wrapped)} may not be a wrapper (hookwrapper/wrapper=True): "
-                f"llmplug calls lifecycle hooks one by one and would skip it; write a plain "
-                f"hookimpl (before_call may change call.messages and call.kwargs in place)"
-            )
-        unknown = sorted(c.name for c in callers if c.spec is None)
-        if unknown:
-            self.pm.unregister(plugin)
-            known = sorted(
-                n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "llmplug_spec")
-            )
-            raise ValueError(
-                f"unknown hook name(s) {', '.join(unknown)}; llmplug's hooks are {', '.join(known)}"
-            )
-        return registered
 
     def _register_callback(self, plugin_name: str) -> Any:
         def register(
@@ -454,8 +414,6 @@ class Registry:
             PluginLoadError: The name is malformed or ``cls`` is not an LLM subclass.
             DuplicateProviderError: Another plugin already registered the name.
         """
-        from llmplug._llm import LLM
-
         for name in (spec.name, *spec.aliases):
             if not isinstance(name, str) or not _NAME_RE.match(name):
                 raise PluginLoadError(
@@ -470,7 +428,7 @@ class Registry:
                     f"{spec.cls!r}; write it as 'package.module:ClassName'.",
                     plugin=spec.plugin,
                 )
-        elif not (isinstance(spec.cls, type) and issubclass(spec.cls, LLM)):
+        elif not (isinstance(spec.cls, type) and issubclass(spec.cls, _llm_base())):
             raise PluginLoadError(
                 f"plugin {spec.plugin!r} registered {spec.name!r} with {spec.cls!r}, which "
                 f"is not a subclass of llmplug.LLM.",
@@ -489,72 +447,23 @@ class Registry:
             for name in (spec.name, *spec.aliases):
                 self._specs[name] = spec
 
-    # -- hook plugins ------------------------------------------------------------------
+    # -- hook plugins (kept by the host) -----------------------------------------------
 
     def load_hook_plugins(self) -> None:
         """Load every ``llmplug`` entry point once; a failing one is logged, not fatal."""
-        if self._hook_plugins_loaded:
-            return
-        with self._lock:
-            # "loaded" is set only once all are in, so a concurrent first call waits on the
-            # lock rather than running without hooks; "loading" stops same-thread re-entry
-            if self._hook_plugins_loaded or self._hook_plugins_loading:
-                return
-            self._hook_plugins_loading = True
-            try:
-                self._load_hook_entry_points()
-            finally:
-                self._hook_plugins_loaded = True
-
-    def _load_hook_entry_points(self) -> None:
-        if flag(NO_AUTOLOAD_ENV):
-            return
-        allow = allow_list()
-        for ep in self._group(HOOKS_GROUP):
-            if not allowed(allow, ep):
-                continue
-            try:
-                module = self._import(ep)
-                if not self.pm.is_registered(module):
-                    self._register_checked(module, self._plugin_name(ep), ep)
-            except PluginLoadError as exc:
-                self._hook_plugin_errors.append(exc)
-                import logging
-
-                logging.getLogger("llmplug").error("hook plugin not loaded: %s", exc)
+        self.host.load_hook_plugins()
 
     def hook_plugin_errors(self) -> list[PluginLoadError]:
         """The hook plugins that failed to load, each as a PluginLoadError."""
-        return list(self._hook_plugin_errors)
+        return self.host.hook_plugin_errors()
 
     def hook_plugins(self) -> list[tuple[str, str | None, str | None]]:
         """The installed hook plugins: ``(name, distribution, version)``; imports nothing."""
-        return [(ep.name, *dist_label(ep)) for ep in self._group(HOOKS_GROUP)]
+        return self.host.hook_plugins()
 
     def hookset(self) -> HookSet | None:
         """The lifecycle hookimpls, or ``None`` when there are none (the fast path)."""
-        if not self._hook_plugins_loaded:
-            self.load_hook_plugins()
-        generation = self.pm.generation
-        if self._hookset_generation != generation:
-            # the generation is read first: a plugin registered while the lists are built
-            # bumps it again, so the next call rebuilds instead of missing that plugin
-            lists = [
-                tuple(reversed(getattr(self.pm.hook, name).get_hookimpls())) for name in _LIFECYCLE
-            ]
-            self._hookset = HookSet(*lists) if any(lists) else None
-            self._hookset_generation = generation
-        return self._hookset
-
-
-def _ep_error(ep: EntryPointLike, problem: str, *, detail: str = "") -> PluginLoadError:
-    """``plugin 'name' (dist version<detail>)<problem>`` as a PluginLoadError."""
-    return PluginLoadError(
-        f"plugin {ep.name!r} ({claimant(ep)}{detail}){problem}",
-        plugin=ep.name,
-        distribution=dist_label(ep)[0],
-        entry_point=ep.value,
-    )
+        return self.host.hookset()
 
 
 _registry: Registry | None = None
@@ -567,14 +476,16 @@ def registry() -> Registry:
     if _registry is None:
         with _registry_lock:
             if _registry is None:
-                _registry = Registry()
+                _registry = Registry(host=plugin_host())
     return _registry
 
 
 def set_registry(new: Registry | None) -> Registry | None:
-    """Swap the process-wide registry (for tests); returns the previous one."""
+    """Swap the process-wide registry and its plugin host (for tests); returns the old one."""
     global _registry
-    old, _registry = _registry, new
+    with _registry_lock:
+        old, _registry = _registry, new
+        set_plugin_host(new.host if new is not None else None)
     return old
 
 
@@ -604,7 +515,7 @@ def register_plugin(plugin: object, name: str | None = None) -> str:
         raise PluginLoadError(f"plugin {label!r} {mismatch}", plugin=label)
 
     try:
-        registered = reg._register_validated(plugin, name)
+        registered = reg.host.register_validated(plugin, name)
     except Exception as exc:
         raise PluginLoadError(
             f"plugin {label!r} is not a valid llmplug plugin: {exc}", plugin=label

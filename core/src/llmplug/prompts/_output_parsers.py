@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from llmplug._blocks import TextBlock
-from llmplug._messages import ChatMessage, MessageRole
+from llmplug.types._blocks import TextBlock
+from llmplug.types._messages import ChatMessage, MessageRole
 
 __all__ = ["BaseOutputParser"]
 

@@ -6,7 +6,8 @@ importable from ``llmplug``). A provider with native JSON-schema output implemen
 ``LLM._structured_request_kwargs(schema)``, reading the :class:`OutputSchema` and, for
 strict APIs, :func:`strict_json_schema`.
 
-Names are imported on first use.
+Names are imported on first use. This layer imports ``llmplug.tools`` (the forced tool
+call path) and the layers below it.
 """
 
 from __future__ import annotations
@@ -16,17 +17,17 @@ from typing import TYPE_CHECKING
 from llmplug._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
-    "PartialJSONError": "llmplug._partial_json",
-    "PartialJSONParser": "llmplug._partial_json",
-    "StructuredLLM": "llmplug._structured",
-    "FlexibleModel": "llmplug._structured_output",
-    "OutputSchema": "llmplug._structured_output",
-    "PartialBuilder": "llmplug._structured_output",
-    "PydanticOutputParser": "llmplug._structured_output",
-    "create_flexible_model": "llmplug._structured_output",
-    "extract_json": "llmplug._structured_output",
-    "output_schema": "llmplug._structured_output",
-    "strict_json_schema": "llmplug._structured_output",
+    "PartialJSONError": "llmplug.structured._incremental_json",
+    "PartialJSONParser": "llmplug.structured._incremental_json",
+    "StructuredLLM": "llmplug.structured._structured_llm",
+    "FlexibleModel": "llmplug.structured._partial_objects",
+    "PartialBuilder": "llmplug.structured._partial_objects",
+    "create_flexible_model": "llmplug.structured._partial_objects",
+    "OutputSchema": "llmplug.structured._output_schema",
+    "output_schema": "llmplug.structured._output_schema",
+    "strict_json_schema": "llmplug.structured._output_schema",
+    "PydanticOutputParser": "llmplug.structured._pydantic_parser",
+    "extract_json": "llmplug.prompts._json_text",
 }
 
 __all__ = sorted(_LAZY)
@@ -36,18 +37,26 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from llmplug._partial_json import (
+    from llmplug.prompts._json_text import (
+        extract_json as extract_json,
+    )
+    from llmplug.structured._incremental_json import (
         PartialJSONError as PartialJSONError,
         PartialJSONParser as PartialJSONParser,
     )
-    from llmplug._structured import StructuredLLM as StructuredLLM
-    from llmplug._structured_output import (
-        FlexibleModel as FlexibleModel,
+    from llmplug.structured._output_schema import (
         OutputSchema as OutputSchema,
-        PartialBuilder as PartialBuilder,
-        PydanticOutputParser as PydanticOutputParser,
-        create_flexible_model as create_flexible_model,
-        extract_json as extract_json,
         output_schema as output_schema,
         strict_json_schema as strict_json_schema,
+    )
+    from llmplug.structured._partial_objects import (
+        FlexibleModel as FlexibleModel,
+        PartialBuilder as PartialBuilder,
+        create_flexible_model as create_flexible_model,
+    )
+    from llmplug.structured._pydantic_parser import (
+        PydanticOutputParser as PydanticOutputParser,
+    )
+    from llmplug.structured._structured_llm import (
+        StructuredLLM as StructuredLLM,
     )

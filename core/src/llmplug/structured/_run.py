@@ -21,30 +21,38 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
-from llmplug._blocks import ToolCallBlock
-from llmplug._llm import LLM, ChatLLM, PydanticProgramMode
-from llmplug._messages import ChatMessage, MessageRole
-from llmplug._partial_json import PartialJSONError, PartialJSONParser
-from llmplug._responses import ChatResponse, ChatResponseAsyncGen, ChatResponseGen, LLMMetadata
-from llmplug._structured_output import (
+from llmplug.errors import InvalidOptionError, StructuredOutputError
+from llmplug.llm._base import LLM, PydanticProgramMode
+from llmplug.prompts._json_text import extract_json
+from llmplug.structured._incremental_json import PartialJSONError, PartialJSONParser
+from llmplug.structured._output_schema import (
     OutputSchema,
-    PartialBuilder,
-    PydanticOutputParser,
-    _describe_errors,
-    _no_json_error,
-    extract_json,
+    describe_validation_errors,
+    no_json_error,
     output_schema,
 )
-from llmplug.errors import InvalidOptionError, StructuredOutputError
+from llmplug.structured._partial_objects import PartialBuilder
+from llmplug.structured._pydantic_parser import PydanticOutputParser
+from llmplug.tools._function_calling import FunctionCallingLLM, split_messages
+from llmplug.types._blocks import ToolCallBlock
+from llmplug.types._messages import ChatMessage, MessageRole
+from llmplug.types._responses import ChatResponse
 
 if TYPE_CHECKING:
-    from llmplug._tools import FunctionTool
+    from llmplug.tools._function_tool import FunctionTool
 
-__all__ = ["StructuredLLM", "StructuredRun", "resolve_path"]
+__all__ = [
+    "StructuredRun",
+    "resolve_path",
+    "run_async",
+    "run_sync",
+    "stream_async",
+    "stream_sync",
+]
 
 NATIVE, FUNCTION, TEXT = "native", "function", "text"
 _NATIVE_MODES = (
@@ -60,8 +68,6 @@ _RETRY = object()
 
 
 def _calls_tools(llm: LLM) -> bool:
-    from llmplug._function_calling import FunctionCallingLLM
-
     return isinstance(llm, FunctionCallingLLM) and llm.metadata.is_function_calling_model
 
 
@@ -123,7 +129,9 @@ def _noop(**kwargs: Any) -> str:
 
 
 def _output_tool(schema: OutputSchema) -> FunctionTool:
-    from llmplug._tools import FunctionTool, ToolMetadata
+    # lazy for lightness: the tool machinery loads only on the function-calling path
+    from llmplug.tools._function_tool import FunctionTool
+    from llmplug.tools._types import ToolMetadata
 
     metadata = ToolMetadata(
         name=schema.name,
@@ -178,8 +186,6 @@ class StructuredRun:
         self.attempts += 1
         if self.tool is None:
             return self.messages, self.options
-        from llmplug._function_calling import FunctionCallingLLM, _split_messages
-
         assert isinstance(self.llm, FunctionCallingLLM)
         kwargs = self.llm._prepare_chat_with_tools(
             [self.tool],
@@ -187,8 +193,24 @@ class StructuredRun:
             tool_choice=self.schema.name,
             **self.options,
         )
-        messages, options = _split_messages(kwargs)
+        messages, options = split_messages(kwargs)
         return list(messages), options
+
+    def result(self) -> Any:
+        """Call until an answer validates: the validated object (:func:`run_sync`)."""
+        return run_sync(self)
+
+    async def aresult(self) -> Any:
+        """Async :meth:`result` (:func:`run_async`)."""
+        return await run_async(self)
+
+    def stream(self) -> Generator[Any, None, None]:
+        """Partial objects as the answer streams, then the validated one (:func:`stream_sync`)."""
+        return stream_sync(self)
+
+    def astream(self) -> AsyncGenerator[Any, None]:
+        """Async :meth:`stream` (:func:`stream_async`)."""
+        return stream_async(self)
 
     def reader(self) -> StreamReader:
         """A fresh reader for a streamed attempt."""
@@ -221,7 +243,7 @@ class StructuredRun:
                 errors=[{"type": "refusal", "loc": (), "msg": refusal, "input": raw}],
             )
         if value is None:
-            errors = [_no_json_error(raw)]
+            errors = [no_json_error(raw)]
             if self.tool is not None and call is None:
                 errors[0]["msg"] = f"the model called no tool (it must call {self.schema.name})"
         else:
@@ -249,7 +271,7 @@ class StructuredRun:
     def _queue_retry(
         self, response: ChatResponse, call: ToolCallBlock | None, raw: str, errors: list[Any]
     ) -> None:
-        problems = _describe_errors(errors)
+        problems = describe_validation_errors(errors)
         if call is not None:
             # answer the tool call with the errors, as a tool's failure is reported
             message = response.message.model_copy(
@@ -291,9 +313,10 @@ class StructuredRun:
         cut = "; the output was cut off: raise max_tokens" if self._truncated(response) else ""
         tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
         shown = raw if len(raw) <= 300 else raw[:300] + "..."
+        problems = describe_validation_errors(errors)
         return StructuredOutputError(
             f"the model's output does not match {self.schema.name} after {tries} "
-            f"({self.path} path{cut}):\n{_describe_errors(errors)}\nthe output: {shown!r}",
+            f"({self.path} path{cut}):\n{problems}\nthe output: {shown!r}",
             provider=self.llm.provider_label,
             raw=raw,
             errors=errors,
@@ -399,67 +422,3 @@ async def stream_async(run: StructuredRun) -> AsyncGenerator[Any, None]:
         if result is not _RETRY:
             yield result
             return
-
-
-# -- StructuredLLM -----------------------------------------------------------------------
-
-
-class StructuredLLM(ChatLLM):
-    """An LLM that answers every call with an ``output_cls`` object.
-
-    Made by ``llm.as_structured_llm(output_cls)``. ``chat``, ``complete`` and their
-    async and streaming forms answer with the object's JSON as the message text and the
-    object itself in ``raw`` (streams: partial objects, then the validated one).
-    Per-call options go to the wrapped LLM.
-
-    Attributes:
-        llm: The wrapped LLM.
-        output_cls: The output class (a pydantic model, or ``list[Model]``).
-    """
-
-    model_field: ClassVar[str | None] = None
-
-    llm: LLM
-    output_cls: Any = Field(exclude=True)
-
-    @classmethod
-    def class_name(cls) -> str:
-        """``"structured_llm"`` (LlamaIndex's name)."""
-        return "structured_llm"
-
-    @property
-    def metadata(self) -> LLMMetadata:
-        """The wrapped LLM's metadata."""
-        return self.llm.metadata
-
-    def _answer(self, output: Any) -> ChatResponse:
-        text = output_schema(self.output_cls).dump_json(output)
-        return ChatResponse(
-            message=ChatMessage(role=MessageRole.ASSISTANT, content=text), raw=output
-        )
-
-    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        """Answer with the object: its JSON as the text, the object in ``raw``."""
-        return self._answer(run_sync(StructuredRun(self.llm, self.output_cls, messages, kwargs)))
-
-    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        """Stream partial objects (JSON text and ``raw``), then the validated object."""
-        run = StructuredRun(self.llm, self.output_cls, messages, kwargs)
-        return (self._answer(output) for output in stream_sync(run))
-
-    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        """Async :meth:`chat`."""
-        run = StructuredRun(self.llm, self.output_cls, messages, kwargs)
-        return self._answer(await run_async(run))
-
-    async def astream_chat(
-        self, messages: Sequence[ChatMessage], **kwargs: Any
-    ) -> ChatResponseAsyncGen:
-        """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(...)``."""
-        run = StructuredRun(self.llm, self.output_cls, messages, kwargs)
-
-        async def answers() -> ChatResponseAsyncGen:
-            async for output in stream_async(run):
-                yield self._answer(output)
-
-        return answers()

@@ -16,23 +16,29 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from llmplug._blocks import ToolCallBlock
-from llmplug._responses import ChatResponse
-from llmplug._tools import (
+from llmplug.errors import ToolCallError
+from llmplug.prompts._json_text import FENCE, balanced_end, loads_lenient
+from llmplug.tools._function_tool import FunctionTool
+from llmplug.tools._types import (
     AgentChatResponse,
     BaseTool,
-    FunctionTool,
     ToolOutput,
     ToolSelection,
     adapt_to_async_tool,
     tools_by_name,
 )
+from llmplug.types._blocks import ToolCallBlock
+from llmplug.types._responses import ChatResponse
 
 __all__ = [
+    "acall_selections",
     "acall_tool",
     "acall_tool_with_selection",
     "call_tool",
     "call_tool_with_selection",
+    "call_selections",
+    "parse_arguments",
+    "tool_round_result",
 ]
 
 
@@ -52,8 +58,6 @@ def as_tools(tools: Sequence[Any]) -> list[BaseTool]:
 
 def selections_from_blocks(blocks: Sequence[ToolCallBlock]) -> list[ToolSelection]:
     """Tool-call blocks as :class:`ToolSelection` s (arguments that are not an object kept)."""
-    from llmplug._react import parse_arguments
-
     selections = []
     for i, block in enumerate(blocks):
         kwargs = block.tool_kwargs
@@ -72,6 +76,32 @@ def selections_from_blocks(blocks: Sequence[ToolCallBlock]) -> list[ToolSelectio
             )
         )
     return selections
+
+
+def parse_arguments(text: str) -> tuple[dict[str, Any] | None, Any]:
+    """Read a tool's arguments from text: ``(the object, None)`` or ``(None, a bare value)``.
+
+    ``(None, None)`` means nothing could be read.
+    """
+    text = text.strip()
+    fenced = FENCE.search(text)
+    if fenced:
+        text = fenced.group(1).strip()
+    if not text:
+        return {}, None
+    start = text.find("{")
+    if start >= 0:
+        end = balanced_end(text, start)
+        if end > 0:
+            value = loads_lenient(text[start:end])
+            if isinstance(value, dict):
+                return {str(key): item for key, item in value.items()}, None
+    # a bare value: a quoted string, a number, or the first line as it is
+    first = text.splitlines()[0].strip()
+    value = loads_lenient(first)
+    if value is None or isinstance(value, dict | list):
+        return None, (first or None) if start < 0 else None
+    return None, value
 
 
 # -- checking the arguments ----------------------------------------------------------------
@@ -234,8 +264,6 @@ def _after(output: ToolOutput, verbose: bool, error_on_tool_error: bool) -> Tool
         print("=== Function Output ===")
         print(output.content)
     if output.is_error and error_on_tool_error:
-        from llmplug.errors import ToolCallError
-
         raise ToolCallError(
             output.content.removeprefix("Error: "), tool_name=output.tool_name, output=output
         ) from output.exception

@@ -23,6 +23,10 @@ Its ``chat``/``stream_chat`` must return the model's calls as
 as raw text until they parse), and send a ``role="tool"`` message's
 ``additional_kwargs["tool_call_id"]`` back as the id of the call it answers.
 Everything else (streaming, validation, ``predict_and_call``) comes from this class.
+
+The tool machinery (``_execution``: argument checks, running tools) is imported by the
+methods that use it, not with the class: a provider deriving from it loads none of it
+until tools are used.
 """
 
 from __future__ import annotations
@@ -32,18 +36,20 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from llmplug._blocks import ToolCallBlock
-from llmplug._llm import LLM
-from llmplug._messages import ChatMessage, MessageRole
-from llmplug._responses import ChatResponse, ChatResponseAsyncGen, ChatResponseGen
+from llmplug.errors import InvalidOptionError, ToolCallError
+from llmplug.llm._base import LLM
+from llmplug.types._blocks import ToolCallBlock
+from llmplug.types._messages import ChatMessage, MessageRole
+from llmplug.types._responses import ChatResponse, ChatResponseAsyncGen, ChatResponseGen
 
 if TYPE_CHECKING:
-    from llmplug._tools import AgentChatResponse, BaseTool, ToolSelection
+    from llmplug.tools._types import AgentChatResponse, BaseTool, ToolSelection
 
 __all__ = [
     "FunctionCallingLLM",
     "ToolChoice",
     "resolve_tool_choice",
+    "split_messages",
     "tool_chat_messages",
 ]
 
@@ -99,8 +105,6 @@ def resolve_tool_choice(
         return ToolChoice("required")
     names = [tool.metadata.get_name() for tool in tools]
     if tool_choice not in names:
-        from llmplug.errors import InvalidOptionError
-
         raise InvalidOptionError(
             f"tool_choice={tool_choice!r} is not one of the tools given "
             f"({', '.join(names) or 'none'}), nor 'auto', 'required' or 'none'",
@@ -310,7 +314,7 @@ class FunctionCallingLLM(LLM):
             tool_required=tool_required,
             **kwargs,
         )
-        messages, options = _split_messages(chat_kwargs)
+        messages, options = split_messages(chat_kwargs)
         return checked, messages, options
 
     def get_tool_calls_from_response(
@@ -329,12 +333,10 @@ class FunctionCallingLLM(LLM):
         Raises:
             ToolCallError: No tool call, and ``error_on_no_tool_call`` is set.
         """
-        from llmplug._calling import selections_from_blocks
+        from llmplug.tools._execution import selections_from_blocks
 
         selections = selections_from_blocks(tool_calls_of(response.message))
         if not selections and error_on_no_tool_call:
-            from llmplug.errors import ToolCallError
-
             text = (response.message.content or "").strip()
             said = f"; it answered: {text[:200]!r}" if text else ""
             raise ToolCallError(
@@ -370,7 +372,7 @@ class FunctionCallingLLM(LLM):
                 error_on_tool_error=error_on_tool_error,
                 **kwargs,
             )
-        from llmplug._calling import call_selections, tool_round_result
+        from llmplug.tools._execution import call_selections, tool_round_result
 
         tools = _as_tools(tools)
         response = self.chat_with_tools(
@@ -412,7 +414,7 @@ class FunctionCallingLLM(LLM):
                 error_on_tool_error=error_on_tool_error,
                 **kwargs,
             )
-        from llmplug._calling import acall_selections, tool_round_result
+        from llmplug.tools._execution import acall_selections, tool_round_result
 
         tools = _as_tools(tools)
         response = await self.achat_with_tools(
@@ -432,7 +434,7 @@ class FunctionCallingLLM(LLM):
         return tool_round_result(response, selections, outputs, response.message.content)
 
 
-def _split_messages(chat_kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+def split_messages(chat_kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """``messages`` positional (as the endpoints take it), the options as a dict."""
     options = dict(chat_kwargs)
     try:
@@ -445,6 +447,6 @@ def _split_messages(chat_kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
 
 
 def _as_tools(tools: Sequence[Any]) -> list[BaseTool]:
-    from llmplug._calling import as_tools
+    from llmplug.tools._execution import as_tools
 
     return as_tools(tools)

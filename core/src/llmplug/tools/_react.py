@@ -15,28 +15,42 @@ models trained for tool calls write instead (also inside ``<tool_call>`` tags).
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from llmplug._messages import ChatMessage, MessageRole
+from llmplug.errors import ToolCallError
+from llmplug.prompts._json_text import balanced_end, loads_lenient
+from llmplug.tools._execution import (
+    acall_selections,
+    as_tools,
+    call_selections,
+    parse_arguments,
+    tool_round_result,
+)
+from llmplug.tools._function_calling import resolve_tool_choice, tool_chat_messages
+from llmplug.tools._types import AgentChatResponse, BaseTool, ToolSelection, tools_by_name
+from llmplug.types._messages import ChatMessage, MessageRole
 
 if TYPE_CHECKING:
-    from llmplug._llm import LLM
-    from llmplug._responses import ChatResponse
-    from llmplug._tools import BaseTool, ToolSelection
+    from llmplug.llm._base import LLM
+    from llmplug.types._responses import ChatResponse
 
-__all__ = ["ReActStep", "parse_arguments", "parse_react", "react_system_prompt"]
+__all__ = [
+    "ReActStep",
+    "areact_round",
+    "parse_react",
+    "react_round",
+    "react_system_prompt",
+]
 
 _LABEL = re.compile(
     r"^[ \t>*_#-]*(thought|action input|action|answer|final answer|observation)"
     r"[*_ \t]*:[*_]*[ \t]*",
     re.IGNORECASE | re.MULTILINE,
 )
-_FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
 _INSTRUCTION_ROLES = (MessageRole.SYSTEM, MessageRole.DEVELOPER)
 _NAME_KEYS = ("name", "tool", "tool_name", "function")
 _ARGS_KEYS = ("arguments", "parameters", "args", "tool_input", "input", "kwargs")
@@ -201,10 +215,10 @@ def _json_values(text: str) -> list[Any]:
         start = _next_opener(text, at)
         if start < 0:
             return values
-        end = _balanced_end(text, start)
+        end = balanced_end(text, start)
         if end < 0:
             return values
-        value = _loads(text[start:end])
+        value = loads_lenient(text[start:end])
         if value is not None:
             values.append(value)
             at = end
@@ -216,77 +230,6 @@ def _next_opener(text: str, at: int) -> int:
     brace, bracket = text.find("{", at), text.find("[", at)
     found = [i for i in (brace, bracket) if i >= 0]
     return min(found) if found else -1
-
-
-def _balanced_end(text: str, start: int) -> int:
-    """The index after the bracket closing the one at ``start`` (-1 if it never closes)."""
-    depth = 0
-    quote: str | None = None
-    escaped = False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return -1
-
-
-_JSON_WORDS = re.compile(r"\b(true|false|null)\b")
-
-
-def _loads(text: str) -> Any:
-    """JSON, else a Python literal (single quotes, True/None, trailing commas); or None."""
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):  # deep nesting (a model looping on "[[[["): not JSON
-        pass
-    for candidate in (
-        text,
-        _JSON_WORDS.sub(lambda m: {"true": "True", "false": "False", "null": "None"}[m[1]], text),
-    ):
-        try:
-            return ast.literal_eval(candidate)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-    return None
-
-
-def parse_arguments(text: str) -> tuple[dict[str, Any] | None, Any]:
-    """Read a tool's arguments from text: ``(the object, None)`` or ``(None, a bare value)``.
-
-    ``(None, None)`` means nothing could be read.
-    """
-    text = text.strip()
-    fenced = _FENCE.search(text)
-    if fenced:
-        text = fenced.group(1).strip()
-    if not text:
-        return {}, None
-    start = text.find("{")
-    if start >= 0:
-        end = _balanced_end(text, start)
-        if end > 0:
-            value = _loads(text[start:end])
-            if isinstance(value, dict):
-                return {str(key): item for key, item in value.items()}, None
-    # a bare value: a quoted string, a number, or the first line as it is
-    first = text.splitlines()[0].strip()
-    value = _loads(first)
-    if value is None or isinstance(value, dict | list):
-        return None, (first or None) if start < 0 else None
-    return None, value
 
 
 # -- one ReAct round -------------------------------------------------------------------
@@ -302,8 +245,6 @@ def _resolve_name(name: str, tools: dict[str, BaseTool]) -> str:
 
 
 def _selection(i: int, name: str, text: str, tools: dict[str, BaseTool]) -> ToolSelection:
-    from llmplug._tools import ToolSelection
-
     name = _resolve_name(name, tools)
     kwargs, bare = parse_arguments(text)
     invalid = None
@@ -329,9 +270,6 @@ def prepare_react(
     kwargs: dict[str, Any],
 ) -> tuple[list[BaseTool], list[ChatMessage], dict[str, Any]]:
     """The tools, the messages and the per-call options of a ReAct round."""
-    from llmplug._calling import as_tools
-    from llmplug._function_calling import resolve_tool_choice, tool_chat_messages
-
     checked = as_tools(tools)
     options = dict(kwargs)
     tool_required = bool(options.pop("tool_required", False))
@@ -367,8 +305,6 @@ def react_selections(
     Raises:
         ToolCallError: No call, and ``error_on_no_tool_call`` is set.
     """
-    from llmplug._tools import tools_by_name
-
     text = response.message.content or ""
     step = parse_react(text)
     named = tools_by_name(tools)
@@ -376,8 +312,6 @@ def react_selections(
     if not allow_parallel_tool_calls:
         selections = selections[:1]
     if not selections and error_on_no_tool_call:
-        from llmplug.errors import ToolCallError
-
         shown = text.strip()[:200]
         raise ToolCallError(
             f"expected at least one tool call, but the model's reply has no "
@@ -387,3 +321,55 @@ def react_selections(
         )
     answer = step.answer if step.answer is not None else text.strip()
     return selections, answer
+
+
+def react_round(
+    llm: LLM,
+    tools: Sequence[Any],
+    user_msg: str | ChatMessage | None,
+    chat_history: Sequence[ChatMessage] | None,
+    *,
+    verbose: bool,
+    allow_parallel_tool_calls: bool,
+    error_on_no_tool_call: bool,
+    error_on_tool_error: bool,
+    options: dict[str, Any],
+) -> AgentChatResponse:
+    """One ReAct round: ``LLM.predict_and_call`` on a model without native tool calls."""
+    checked, messages, call_options = prepare_react(
+        llm, tools, user_msg, chat_history, allow_parallel_tool_calls, options
+    )
+    response = llm.chat(messages, **call_options)
+    selections, answer = react_selections(
+        llm, response, checked, allow_parallel_tool_calls, error_on_no_tool_call
+    )
+    outputs = call_selections(
+        selections, checked, verbose=verbose, error_on_tool_error=error_on_tool_error
+    )
+    return tool_round_result(response, selections, outputs, answer)
+
+
+async def areact_round(
+    llm: LLM,
+    tools: Sequence[Any],
+    user_msg: str | ChatMessage | None,
+    chat_history: Sequence[ChatMessage] | None,
+    *,
+    verbose: bool,
+    allow_parallel_tool_calls: bool,
+    error_on_no_tool_call: bool,
+    error_on_tool_error: bool,
+    options: dict[str, Any],
+) -> AgentChatResponse:
+    """Async :func:`react_round`: the tools called run concurrently."""
+    checked, messages, call_options = prepare_react(
+        llm, tools, user_msg, chat_history, allow_parallel_tool_calls, options
+    )
+    response = await llm.achat(messages, **call_options)
+    selections, answer = react_selections(
+        llm, response, checked, allow_parallel_tool_calls, error_on_no_tool_call
+    )
+    outputs = await acall_selections(
+        selections, checked, verbose=verbose, error_on_tool_error=error_on_tool_error
+    )
+    return tool_round_result(response, selections, outputs, answer)

@@ -21,18 +21,18 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
-from llmplug._media import (
-    _EXT_MIMETYPES,
-    _afetch,
-    _fetch,
-    _finish,
-    _from_data,
-    _location_type,
-    _looks_like_text,
-    _sniff,
-    _store_base64,
+from llmplug.types._base_model import Model
+from llmplug.types._media import (
+    EXT_MIMETYPES,
+    afetch,
+    fetch,
+    finish,
+    from_data,
+    location_type,
+    looks_like_text,
+    sniff,
+    store_base64,
 )
-from llmplug._model import Model
 
 __all__ = [
     "AudioBlock",
@@ -100,30 +100,30 @@ class _BinaryBlock(Model):
     def _resolve(self, as_base64: bool, timeout: float) -> io.BytesIO:
         data = self._data()
         if data is not None:
-            return _from_data(data, self._kind, as_base64)
+            return from_data(data, self._kind, as_base64)
         path, url = self._source()
         if path is not None:
             raw = Path(path).read_bytes()
         elif url is not None:
-            raw = _fetch(url, self._kind, timeout)
+            raw = fetch(url, self._kind, timeout)
         else:
             raise _no_source(self, self._kind)
-        return _finish(raw, self._kind, as_base64)
+        return finish(raw, self._kind, as_base64)
 
     async def _aresolve(self, as_base64: bool, timeout: float) -> io.BytesIO:  # noqa: ASYNC109
         data = self._data()
         if data is not None:
-            return _from_data(data, self._kind, as_base64)
+            return from_data(data, self._kind, as_base64)
         path, url = self._source()
         if path is not None:
             import asyncio
 
             raw = await asyncio.to_thread(Path(path).read_bytes)
         elif url is not None:
-            raw = await _afetch(url, self._kind, timeout)
+            raw = await afetch(url, self._kind, timeout)
         else:
             raise _no_source(self, self._kind)
-        return _finish(raw, self._kind, as_base64)
+        return finish(raw, self._kind, as_base64)
 
     def inline_url(self, *, timeout: float = DEFAULT_FETCH_TIMEOUT) -> str:
         """Return the content as a ``data:<mimetype>;base64,...`` URL."""
@@ -174,12 +174,12 @@ class ImageBlock(_BinaryBlock):
     @model_validator(mode="after")
     def _image_to_base64(self) -> Self:
         if self.image:
-            self.image, head = _store_base64(self.image)
+            self.image, head = store_base64(self.image)
             if not self.image_mimetype:
-                guess = _sniff(head)
+                guess = sniff(head)
                 self.image_mimetype = guess[0] if guess else None
         elif not self.image_mimetype:
-            guess = _location_type(self.path, self.url)
+            guess = location_type(self.path, self.url)
             if guess and guess[0].startswith("image/"):
                 self.image_mimetype = guess[0]
         return self
@@ -243,12 +243,12 @@ class AudioBlock(_BinaryBlock):
     @model_validator(mode="after")
     def _audio_to_base64(self) -> Self:
         if self.audio:
-            self.audio, head = _store_base64(self.audio)
+            self.audio, head = store_base64(self.audio)
             if not self.format:
-                guess = _sniff(head)
+                guess = sniff(head)
                 self.format = guess[1] if guess else None
         elif not self.format:
-            guess = _location_type(self.path, self.url)
+            guess = location_type(self.path, self.url)
             if guess and guess[0].startswith(("audio/", "video/")) and guess[1]:
                 self.format = guess[1]
         return self
@@ -258,7 +258,7 @@ class AudioBlock(_BinaryBlock):
 
     def _mimetype(self) -> str | None:
         fmt = self.format
-        return (_EXT_MIMETYPES.get(fmt) or f"audio/{fmt}") if fmt else None
+        return (EXT_MIMETYPES.get(fmt) or f"audio/{fmt}") if fmt else None
 
     def resolve_audio(
         self, as_base64: bool = False, *, timeout: float = DEFAULT_FETCH_TIMEOUT
@@ -302,10 +302,10 @@ class VideoBlock(_BinaryBlock):
     def _video_to_base64(self) -> Self:
         guess = None
         if self.video:
-            self.video, head = _store_base64(self.video)
-            guess = None if self.video_mimetype else _sniff(head)
+            self.video, head = store_base64(self.video)
+            guess = None if self.video_mimetype else sniff(head)
         elif not self.video_mimetype:
-            guess = _location_type(self.path, self.url)
+            guess = location_type(self.path, self.url)
         if guess and guess[0].startswith("video/"):
             self.video_mimetype = guess[0]
         return self
@@ -358,13 +358,13 @@ class DocumentBlock(_BinaryBlock):
         if not self.title:
             self.title = "input_document"
         if self.data:
-            self.data, head = _store_base64(self.data)
+            self.data, head = store_base64(self.data)
             if not self.document_mimetype:
-                guess = _sniff(head)
-                text = guess is None and _looks_like_text(head)
+                guess = sniff(head)
+                text = guess is None and looks_like_text(head)
                 self.document_mimetype = guess[0] if guess else ("text/plain" if text else None)
         elif not self.document_mimetype:
-            guess = _location_type(self.path, self.url)
+            guess = location_type(self.path, self.url)
             self.document_mimetype = guess[0] if guess else None
         return self
 

@@ -1,6 +1,7 @@
 """Bytes behind binary content blocks: base64 storage, mimetype sniffing, URL fetching.
 
-Cheap to import (standard library only); the HTTP client is imported on the first fetch.
+Cheap to import (the standard library and ``llmplug.errors``); the HTTP client is
+imported on the first fetch.
 """
 
 from __future__ import annotations
@@ -11,6 +12,21 @@ import io
 import mimetypes
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote_to_bytes, urlsplit
+
+from llmplug._version import __version__
+from llmplug.errors import APIConnectionError, APIStatusError, APITimeoutError
+
+__all__ = [
+    "EXT_MIMETYPES",
+    "afetch",
+    "fetch",
+    "finish",
+    "from_data",
+    "location_type",
+    "looks_like_text",
+    "sniff",
+    "store_base64",
+]
 
 _HEAD = 256  # bytes of decoded data the sniffer looks at
 
@@ -31,7 +47,7 @@ def _b64decode_strict(data: bytes) -> bytes | None:
         return None
 
 
-def _store_base64(data: bytes) -> tuple[bytes, bytes]:
+def store_base64(data: bytes) -> tuple[bytes, bytes]:
     """Return ``(base64 form, head of the decoded bytes)`` of raw or base64 ``data``.
 
     Like LlamaIndex, data that decodes as strict base64 is taken to be base64 already;
@@ -43,7 +59,7 @@ def _store_base64(data: bytes) -> tuple[bytes, bytes]:
     if decoded is None:
         return _b64encode(data), data[:_HEAD]
     head = decoded[:_HEAD]
-    if len(data) < _SHORT and _sniff(head) is None and not _looks_like_text(head):
+    if len(data) < _SHORT and sniff(head) is None and not looks_like_text(head):
         return _b64encode(data), data[:_HEAD]
     return data, head
 
@@ -71,7 +87,7 @@ _BRANDS = {
 # fmt: on
 
 
-def _sniff(head: bytes) -> tuple[str, str] | None:
+def sniff(head: bytes) -> tuple[str, str] | None:
     """Guess ``(mimetype, extension)`` from the first bytes of a file."""
     for magic, mime, ext in _MAGIC:
         if head.startswith(magic):
@@ -92,7 +108,7 @@ def _sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _looks_like_text(head: bytes) -> bool:
+def looks_like_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False
     try:  # an incremental decoder tolerates a character cut at the end of the head
@@ -116,10 +132,10 @@ _EXT_TABLE = """
     xlsx=application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
     pptx=application/vnd.openxmlformats-officedocument.presentationml.presentation
 """
-_EXT_MIMETYPES = dict(pair.split("=", 1) for pair in _EXT_TABLE.split())
+EXT_MIMETYPES = dict(pair.split("=", 1) for pair in _EXT_TABLE.split())
 
 
-def _location_type(path: Path | None, url: object) -> tuple[str, str] | None:
+def location_type(path: Path | None, url: object) -> tuple[str, str] | None:
     """Guess ``(mimetype, extension)`` of a path or URL from its name alone (no I/O)."""
     if path is not None:
         suffix = path.suffix
@@ -135,7 +151,7 @@ def _location_type(path: Path | None, url: object) -> tuple[str, str] | None:
     ext = suffix[1:].lower()
     if not ext:
         return None
-    found = _EXT_MIMETYPES.get(ext) or mimetypes.guess_type(f"x.{ext}", strict=False)[0]
+    found = EXT_MIMETYPES.get(ext) or mimetypes.guess_type(f"x.{ext}", strict=False)[0]
     return (found, ext) if found else None
 
 
@@ -176,9 +192,7 @@ def _is_data_url(url: str, kind: str) -> bool:
 
 def _fetch_error(url: str, kind: str, timeout: float, exc: Exception) -> Exception:
     """Translate httpx2's error into llmplug's, naming the URL (without its secrets)."""
-    import httpx2
-
-    from llmplug.errors import APIConnectionError, APIStatusError, APITimeoutError
+    import httpx2  # lazy for lightness: only when a block's URL is fetched
 
     where = f"the {kind} at {_redact_url(url)}"
     if isinstance(exc, httpx2.HTTPStatusError):
@@ -191,15 +205,13 @@ def _fetch_error(url: str, kind: str, timeout: float, exc: Exception) -> Excepti
 
 
 def _headers() -> dict[str, str]:
-    from llmplug._version import __version__
-
     return {"User-Agent": f"llmplug/{__version__}"}
 
 
-def _fetch(url: str, kind: str, timeout: float) -> bytes:
+def fetch(url: str, kind: str, timeout: float) -> bytes:
     if _is_data_url(url, kind):
         return _decode_data_url(url)
-    import httpx2
+    import httpx2  # lazy for lightness: only when a block's URL is fetched
 
     try:
         response = httpx2.get(url, timeout=timeout, follow_redirects=True, headers=_headers())
@@ -210,10 +222,10 @@ def _fetch(url: str, kind: str, timeout: float) -> bytes:
 
 # The async twins take ``timeout`` like the sync ones: it is the HTTP client's timeout
 # (as in httpx), not an overall deadline, hence the ASYNC109 exemptions.
-async def _afetch(url: str, kind: str, timeout: float) -> bytes:  # noqa: ASYNC109
+async def afetch(url: str, kind: str, timeout: float) -> bytes:  # noqa: ASYNC109
     if _is_data_url(url, kind):
         return _decode_data_url(url)
-    import httpx2
+    import httpx2  # lazy for lightness: only when a block's URL is fetched
 
     try:
         async with httpx2.AsyncClient(timeout=timeout, follow_redirects=True) as client:
@@ -223,7 +235,7 @@ async def _afetch(url: str, kind: str, timeout: float) -> bytes:  # noqa: ASYNC1
         raise _fetch_error(url, kind, timeout, exc) from exc
 
 
-def _finish(raw: bytes, kind: str, as_base64: bool, b64: bytes | None = None) -> io.BytesIO:
+def finish(raw: bytes, kind: str, as_base64: bool, b64: bytes | None = None) -> io.BytesIO:
     if not raw:
         raise ValueError(f"resolve_{kind} returned zero bytes")
     if as_base64:
@@ -231,8 +243,8 @@ def _finish(raw: bytes, kind: str, as_base64: bool, b64: bytes | None = None) ->
     return io.BytesIO(raw)
 
 
-def _from_data(data: bytes, kind: str, as_base64: bool) -> io.BytesIO:
+def from_data(data: bytes, kind: str, as_base64: bool) -> io.BytesIO:
     decoded = _b64decode_strict(data)
     if decoded is None:  # raw bytes assigned to the field after creation
-        return _finish(data, kind, as_base64)
-    return _finish(decoded, kind, as_base64, data)
+        return finish(data, kind, as_base64)
+    return finish(decoded, kind, as_base64, data)

@@ -9,8 +9,8 @@ from typing import Any, Self
 
 from pydantic import Field, field_serializer, model_validator
 
-from llmplug._blocks import ContentBlock, TextBlock
-from llmplug._model import Model
+from llmplug.types._base_model import Model
+from llmplug.types._blocks import ContentBlock, TextBlock
 
 __all__ = ["ChatMessage", "MessageRole"]
 

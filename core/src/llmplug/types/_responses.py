@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from llmplug._blocks import TextBlock
-from llmplug._messages import ChatMessage, MessageRole
-from llmplug._model import Model
+from llmplug.types._base_model import Model
+from llmplug.types._blocks import TextBlock
+from llmplug.types._messages import ChatMessage, MessageRole
 
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",

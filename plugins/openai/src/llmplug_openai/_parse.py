@@ -25,7 +25,7 @@ from llmplug import (
     ToolCallBlock,
     Usage,
 )
-from llmplug._responses import (
+from llmplug.types import (
     assistant_text_chunk,
     assistant_text_message,
     trusted_chat_response,

@@ -1,0 +1,52 @@
+"""The LLM interface: the ``LLM`` base, its endpoint instrumentation and the plugin host.
+
+``LLM`` (LlamaIndex's API), ``ChatLLM`` and ``CustomLLM``; every endpoint a provider
+defines is wrapped to fire the lifecycle hooks (``CallContext``) of the plugins the
+host has loaded. It imports ``prompts``, ``types`` and the bottom layer; its one reach
+upward (``structured_predict``, ``predict_and_call``) is the seam in ``_programs``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llmplug._lazy import lazy_exports
+
+_LAZY: dict[str, str] = {
+    # the bases
+    "LLM": "llmplug.llm._base",
+    "Capabilities": "llmplug.llm._base",
+    "PydanticProgramMode": "llmplug.llm._base",
+    "TokenGen": "llmplug.llm._base",
+    "TokenAsyncGen": "llmplug.llm._base",
+    "ChatLLM": "llmplug.llm._derived",
+    "CustomLLM": "llmplug.llm._derived",
+    # calls and their hooks
+    "CallContext": "llmplug.llm._call",
+    "flat_stream": "llmplug.llm._instrument",
+}
+
+__all__ = sorted(_LAZY)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from llmplug.llm._base import (
+        LLM as LLM,
+        Capabilities as Capabilities,
+        PydanticProgramMode as PydanticProgramMode,
+        TokenAsyncGen as TokenAsyncGen,
+        TokenGen as TokenGen,
+    )
+    from llmplug.llm._call import (
+        CallContext as CallContext,
+    )
+    from llmplug.llm._derived import (
+        ChatLLM as ChatLLM,
+        CustomLLM as CustomLLM,
+    )
+    from llmplug.llm._instrument import (
+        flat_stream as flat_stream,
+    )
