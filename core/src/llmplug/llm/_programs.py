@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from pydantic import BaseModel
 
-from llmplug.prompts._templates import BasePromptTemplate, PromptTemplate
 from llmplug.types._messages import ChatMessage
 
 if TYPE_CHECKING:
     from llmplug.llm._base import LLM
+    from llmplug.prompts._templates import BasePromptTemplate
     from llmplug.structured._output_schema import OutputSchema
     from llmplug.structured._run import StructuredRun
     from llmplug.structured._structured_llm import StructuredLLM
@@ -62,6 +62,7 @@ class ProgramMethods:
         llm_kwargs: dict[str, Any] | None,
         prompt_args: dict[str, Any],
     ) -> StructuredRun:
+        from llmplug.prompts._templates import PromptTemplate  # lazy for lightness: pydantic models
         from llmplug.structured._run import StructuredRun  # the seam: structured output
 
         template = PromptTemplate(prompt) if isinstance(prompt, str) else prompt
