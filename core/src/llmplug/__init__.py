@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     "VideoBlock": "llmplug.types._blocks",
     "ChatMessage": "llmplug.types._messages",
     "MessageRole": "llmplug.types._messages",
+    "ModelInfo": "llmplug.types._model_info",
     # responses
     "ChatResponse": "llmplug.types._responses",
     "ChatResponseAsyncGen": "llmplug.types._responses",
@@ -168,6 +169,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmplug.types._messages import (
         ChatMessage as ChatMessage,
         MessageRole as MessageRole,
+    )
+    from llmplug.types._model_info import (
+        ModelInfo as ModelInfo,
     )
     from llmplug.types._responses import (
         ChatResponse as ChatResponse,

@@ -29,7 +29,8 @@ from where there is one, and keeps the native exception as ``__cause__``::
     │   └── StreamInterruptedError      the connection dropped mid-stream (``partial``)
     ├── StructuredOutputError           the model's output did not validate (``raw``, ``errors``)
     ├── ToolCallError                   no tool call where one was required, or a tool failed
-    └── UnsupportedContentError         a content block the provider cannot send
+    ├── UnsupportedContentError         a content block the provider cannot send
+    └── UnsupportedFeatureError         an optional provider feature it does not offer
 
 ``ContextWindowExceededError`` and ``ToolCallError`` also derive from :class:`ValueError`
 and ``UnsupportedContentError`` from :class:`TypeError`, so code written for plain Python
@@ -68,6 +69,7 @@ __all__ = [
     "UnknownProviderError",
     "UnprocessableEntityError",
     "UnsupportedContentError",
+    "UnsupportedFeatureError",
 ]
 
 
@@ -378,3 +380,15 @@ class UnsupportedContentError(LLMError, TypeError):
     def __init__(self, message: str, *, provider: str | None = None, block_type: str = "") -> None:
         super().__init__(message, provider=provider)
         self.block_type = block_type
+
+
+class UnsupportedFeatureError(LLMError):
+    """An optional provider feature (listing models...) that this provider does not offer.
+
+    Attributes:
+        feature: What was asked for (``"list_models"``).
+    """
+
+    def __init__(self, message: str, *, provider: str | None = None, feature: str = "") -> None:
+        super().__init__(message, provider=provider)
+        self.feature = feature

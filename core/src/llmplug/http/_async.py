@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from llmplug.http._runtime import HTTPChatLLM
     from llmplug.types._messages import ChatMessage
 
-__all__ = ["chat", "stream"]
+__all__ = ["chat", "request_json", "stream"]
 
 T = TypeVar("T")
 
@@ -98,6 +98,11 @@ async def _read_json(call: Call, response: httpx2.Response) -> Any:
     finally:
         await response.aclose()
     return call.body_json(response, content)
+
+
+async def request_json(call: Call) -> Any:
+    """Send a request other than a chat; return its decoded JSON body."""
+    return await _send(call, _read_json)
 
 
 async def chat(call: Call) -> ChatResponse:

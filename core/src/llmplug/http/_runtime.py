@@ -207,6 +207,12 @@ class HTTPChatLLM(HTTPChatLLMBase):
 
     def _call(self, messages: Sequence[ChatMessage], options: dict[str, Any], stream: bool) -> Call:
         """The call to send: options applied, the request built (raises on bad input)."""
+        timeout, max_retries = self._transport_options(options)
+        request = self.build_request(messages, options, stream=stream)
+        return self._make_call(request, timeout, max_retries, stream=stream)
+
+    def _transport_options(self, options: dict[str, Any]) -> tuple[Timeout, int]:
+        """Pop ``timeout`` and ``max_retries`` from a call's options, checked."""
         timeout = Timeout.coerce(self.timeout)
         if "timeout" in options:
             try:
@@ -224,7 +230,11 @@ class HTTPChatLLM(HTTPChatLLMBase):
                     provider=self.provider_label,
                     option="max_retries",
                 )
-        request = self.build_request(messages, options, stream=stream)
+        return timeout, max_retries
+
+    def _make_call(
+        self, request: HTTPRequest, timeout: Timeout, max_retries: int, *, stream: bool
+    ) -> Call:
         clock: Clock = self.clock or SYSTEM_CLOCK
         call: Call = _loop("_exchange").Call(
             self,
@@ -241,6 +251,44 @@ class HTTPChatLLM(HTTPChatLLMBase):
             secrets=self._secrets(),
         )
         return call
+
+    # -- other requests than a chat ----------------------------------------------------
+
+    def request_json(self, request: HTTPRequest, **options: Any) -> Any:
+        """Send a request other than a chat (list models, show one); its decoded JSON body.
+
+        For provider methods beyond the endpoints (``list_models``...): the request goes
+        through the same client, headers and key, retry loop, timeouts and error
+        mapping as a chat. Lifecycle hooks do not fire: this is not an LLM call.
+
+        Args:
+            request: What to send (``HTTPRequest("/models", method="GET")``).
+            **options: ``timeout=`` and ``max_retries=``, as for a chat.
+
+        Raises:
+            APIError: The server answered with an error, or a body that is not JSON.
+            APIConnectionError: The server could not be reached (after the retries).
+        """
+        timeout, max_retries = self._transport_options(options)
+        self._no_other_options(options)
+        call = self._make_call(request, timeout, max_retries, stream=False)
+        return _loop("_sync").request_json(call)
+
+    async def arequest_json(self, request: HTTPRequest, **options: Any) -> Any:
+        """Async :meth:`request_json`."""
+        timeout, max_retries = self._transport_options(options)
+        self._no_other_options(options)
+        call = self._make_call(request, timeout, max_retries, stream=False)
+        return await _loop("_async").request_json(call)
+
+    def _no_other_options(self, options: Mapping[str, Any]) -> None:
+        if options:
+            raise InvalidOptionError(
+                f"a request takes only the options timeout and max_retries, not "
+                f"{', '.join(map(repr, sorted(options)))}",
+                provider=self.provider_label,
+                valid_options=sorted(TRANSPORT_OPTIONS),
+            )
 
     # -- endpoints -------------------------------------------------------------------
 

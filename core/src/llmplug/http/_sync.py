@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from llmplug.http._runtime import HTTPChatLLM
     from llmplug.types._messages import ChatMessage
 
-__all__ = ["chat", "stream"]
+__all__ = ["chat", "request_json", "stream"]
 
 T = TypeVar("T")
 
@@ -99,6 +99,11 @@ def _read_json(call: Call, response: httpx2.Response) -> Any:
     finally:
         response.close()
     return call.body_json(response, content)
+
+
+def request_json(call: Call) -> Any:
+    """Send a request other than a chat; return its decoded JSON body."""
+    return _send(call, _read_json)
 
 
 def chat(call: Call) -> ChatResponse:

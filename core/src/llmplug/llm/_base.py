@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from llmplug.errors import InvalidOptionError
+from llmplug.errors import InvalidOptionError, UnsupportedFeatureError
 from llmplug.llm._bridges import aiter_in_thread, run_in_thread
 from llmplug.llm._instrument import instrument_class
 from llmplug.llm._options import describe_errors, unknown_call_options
@@ -29,6 +29,7 @@ from llmplug.prompts._formatting import (
 )
 from llmplug.prompts._output_parsers import BaseOutputParser
 from llmplug.types._messages import ChatMessage, MessageRole
+from llmplug.types._model_info import ModelInfo
 from llmplug.types._responses import (
     ChatResponse,
     ChatResponseAsyncGen,
@@ -92,6 +93,7 @@ class Capabilities(NamedTuple):
         audio: Audio input.
         video: Video input.
         documents: Document (PDF, text) input.
+        model_listing: Lists its models through its API (:meth:`LLM.list_models`).
     """
 
     chat: bool = True
@@ -103,6 +105,7 @@ class Capabilities(NamedTuple):
     audio: bool = False
     video: bool = False
     documents: bool = False
+    model_listing: bool = False
 
 
 class LLM(ProgramMethods, BaseModel, ABC):
@@ -235,6 +238,39 @@ class LLM(ProgramMethods, BaseModel, ABC):
             option=option,
             valid_options=list(allowed),
         )
+
+    # -- optional provider features -------------------------------------------------
+
+    @classmethod
+    def known_models(cls) -> list[ModelInfo]:
+        """The models this provider knows of without a network call (its model table).
+
+        For providers: override to list the models of your table (``[]`` by default).
+        ``llmplug models`` shows them.
+        """
+        return []
+
+    def list_models(self) -> list[ModelInfo]:
+        """The models the provider's API offers now, from its listing endpoint.
+
+        For providers with such an endpoint: declare ``Capabilities(model_listing=True)``
+        and override this and :meth:`alist_models` (an HTTP provider sends the request
+        with ``self.request_json``). ``llmplug models --live`` shows them.
+
+        Raises:
+            UnsupportedFeatureError: The provider has no listing endpoint.
+            APIError: The listing request failed.
+        """
+        raise UnsupportedFeatureError(
+            f"provider {self.provider_label!r} has no model-listing endpoint; the models "
+            f"it knows of are in its known_models() (llmplug models -p {self.provider_label})",
+            provider=self.provider_label,
+            feature="list_models",
+        )
+
+    async def alist_models(self) -> list[ModelInfo]:
+        """Async :meth:`list_models` (a worker thread unless the provider overrides it)."""
+        return await run_in_thread(self.list_models)
 
     def convert_chat_messages(self, messages: Sequence[ChatMessage]) -> list[Any]:
         """Convert messages to the provider's own format (identity by default)."""

@@ -28,6 +28,8 @@ _LAZY: dict[str, str] = {
     # messages
     "ChatMessage": "llmplug.types._messages",
     "MessageRole": "llmplug.types._messages",
+    # models, as providers list them
+    "ModelInfo": "llmplug.types._model_info",
     # responses
     "ChatResponse": "llmplug.types._responses",
     "ChatResponseAsyncGen": "llmplug.types._responses",
@@ -71,6 +73,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmplug.types._messages import (
         ChatMessage as ChatMessage,
         MessageRole as MessageRole,
+    )
+    from llmplug.types._model_info import (
+        ModelInfo as ModelInfo,
     )
     from llmplug.types._responses import (
         DEFAULT_CONTEXT_WINDOW as DEFAULT_CONTEXT_WINDOW,
