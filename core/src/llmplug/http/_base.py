@@ -118,6 +118,15 @@ class HTTPChatLLMBase(ChatLLM):
         """The headers carrying the key (``Authorization: Bearer`` by default)."""
         return {"Authorization": f"Bearer {api_key}"}
 
+    def unreachable_hint(self) -> str | None:
+        """What to do when the server cannot be reached at all (connection refused).
+
+        Ends the message of the ``APIConnectionError`` raised when no connection could
+        be opened (not for timeouts or dropped connections): a provider for a local
+        server says how to start it. ``None`` (the default) adds nothing.
+        """
+        return None
+
     def error_class(self, status: int | None, body: Any, message: str) -> type | None:
         """A finer error class for this error body (e.g. a context-window overflow).
 
