@@ -164,14 +164,14 @@ async def _read(
     return chunks, False
 
 
-async def stream(make_call: Callable[[], Call]) -> AsyncGenerator[Any, None]:
-    """Send ``make_call()`` on the first ``__anext__()`` and yield its chunks.
+async def stream(make_call: Callable[[], Awaitable[Call]]) -> AsyncGenerator[Any, None]:
+    """Send ``await make_call()`` on the first ``__anext__()`` and yield its chunks.
 
     A chat's chunks, or for a call of JSON events each event decoded. The call is made
     (its request built) then too, so bad input fails at the first chunk.
     ``aclose()``, or cancelling the task iterating it, closes the response.
     """
-    call = make_call()
+    call = await make_call()
     response, parser, body, watchdog, chunks, eof = await _send(call, _open)
     # one async generator frame per chunk: the caller's __anext__ resumes this loop
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_serializer, model_validator
@@ -113,6 +113,20 @@ class HTTPChatLLMBase(ChatLLM):
         :data:`~llmplug.http.STREAM_END` once the stream is complete. Raise the error
         from :meth:`error_from_body` for an in-stream error event.
         """
+
+    def prepare_call(self, options: Mapping[str, Any]) -> None:
+        """I/O the provider needs before a sync endpoint's request is built (none here).
+
+        Override to fetch what a call needs from the network first (a model to download,
+        a token to refresh), through :meth:`request_json` / :meth:`stream_json`. Called
+        by ``chat``, ``stream_chat`` (on the first ``next()``) and, for a
+        :class:`~llmplug.http.HTTPCompletionLLM`, the sync completion endpoints, with the
+        call's options (read them, do not change them). Not called for
+        ``request_json``/``stream_json`` requests.
+        """
+
+    async def aprepare_call(self, options: Mapping[str, Any]) -> None:
+        """The async endpoints' :meth:`prepare_call` (natively async: never block here)."""
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """The headers carrying the key (``Authorization: Bearer`` by default)."""

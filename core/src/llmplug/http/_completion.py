@@ -77,13 +77,25 @@ class HTTPCompletionLLM(HTTPChatLLM):
         request = self.build_completion_request(prompt, options, stream=stream, formatted=formatted)
         return self._make_call(request, timeout, max_retries, stream=stream)
 
+    def _sync_completion_call(
+        self, prompt: str, formatted: bool, options: dict[str, Any], stream: bool
+    ) -> Call:
+        self.prepare_call(options)
+        return self._completion_call(prompt, formatted, options, stream)
+
+    async def _async_completion_call(
+        self, prompt: str, formatted: bool, options: dict[str, Any], stream: bool
+    ) -> Call:
+        await self.aprepare_call(options)
+        return self._completion_call(prompt, formatted, options, stream)
+
     # ``via_chat``: like a completion derived from chat, these format their own prompt
     # (the provider's build_completion_request does), so the instrumentation leaves it be
 
     @via_chat
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         """Complete ``prompt`` through the API's completion endpoint."""
-        call = self._completion_call(prompt, formatted, kwargs, False)
+        call = self._sync_completion_call(prompt, formatted, kwargs, False)
         return _chat_to_completion(_loop("_sync").chat(call))
 
     @via_chat
@@ -93,7 +105,7 @@ class HTTPCompletionLLM(HTTPChatLLM):
     ) -> CompletionResponseGen:
         """Stream the completion. Retried only until its first chunk reached the caller."""
         chunks = _loop("_sync").stream(
-            lambda: self._completion_call(prompt, formatted, kwargs, True)
+            lambda: self._sync_completion_call(prompt, formatted, kwargs, True)
         )
         return _completions(chunks)
 
@@ -102,7 +114,7 @@ class HTTPCompletionLLM(HTTPChatLLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
         """Async :meth:`complete` (natively async)."""
-        call = self._completion_call(prompt, formatted, kwargs, False)
+        call = await self._async_completion_call(prompt, formatted, kwargs, False)
         return _chat_to_completion(await _loop("_async").chat(call))
 
     @via_chat
@@ -112,7 +124,7 @@ class HTTPCompletionLLM(HTTPChatLLM):
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete`: ``gen = await llm.astream_complete(...)``."""
         chunks = _loop("_async").stream(
-            lambda: self._completion_call(prompt, formatted, kwargs, True)
+            lambda: self._async_completion_call(prompt, formatted, kwargs, True)
         )
         return _acompletions(chunks)
 

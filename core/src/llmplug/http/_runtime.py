@@ -72,6 +72,10 @@ def _merge(target: dict[str, str], extra: Mapping[str, str]) -> None:
         target[name] = value
 
 
+async def _ready(call: Call) -> Call:
+    return call
+
+
 class HTTPChatLLM(HTTPChatLLMBase):
     """An HTTP chat provider: implement the pure methods, get all eight endpoints.
 
@@ -211,6 +215,20 @@ class HTTPChatLLM(HTTPChatLLMBase):
         request = self.build_request(messages, options, stream=stream)
         return self._make_call(request, timeout, max_retries, stream=stream)
 
+    def _sync_call(
+        self, messages: Sequence[ChatMessage], options: dict[str, Any], stream: bool
+    ) -> Call:
+        """:meth:`prepare_call`, then the call (for the sync endpoints)."""
+        self.prepare_call(options)
+        return self._call(messages, options, stream)
+
+    async def _async_call(
+        self, messages: Sequence[ChatMessage], options: dict[str, Any], stream: bool
+    ) -> Call:
+        """:meth:`aprepare_call`, then the call (for the async endpoints)."""
+        await self.aprepare_call(options)
+        return self._call(messages, options, stream)
+
     def _transport_options(self, options: dict[str, Any]) -> tuple[Timeout, int]:
         """Pop ``timeout`` and ``max_retries`` from a call's options, checked."""
         timeout = Timeout.coerce(self.timeout)
@@ -318,7 +336,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
     def astream_json(self, request: HTTPRequest, **options: Any) -> AsyncIterator[Any]:
         """Async :meth:`stream_json`: an async iterator (``async for event in ...``)."""
         call = self._json_call(request, options)
-        return _loop("_async").stream(lambda: call)  # type: ignore[no-any-return]
+        return _loop("_async").stream(lambda: _ready(call))  # type: ignore[no-any-return]
 
     def _json_call(self, request: HTTPRequest, options: dict[str, Any]) -> Call:
         timeout, max_retries = self._transport_options(options)
@@ -338,24 +356,25 @@ class HTTPChatLLM(HTTPChatLLMBase):
 
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """Send ``messages``; return the reply (retried on transient failures)."""
-        return _loop("_sync").chat(self._call(messages, kwargs, stream=False))  # type: ignore[no-any-return]
+        return _loop("_sync").chat(self._sync_call(messages, kwargs, False))  # type: ignore[no-any-return]
 
     @flat_stream
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         """Stream the reply. Retried only until its first chunk reached the caller."""
         # a generator: the request is built and sent on the first next()
-        return _loop("_sync").stream(lambda: self._call(messages, kwargs, stream=True))  # type: ignore[no-any-return]
+        return _loop("_sync").stream(lambda: self._sync_call(messages, kwargs, True))  # type: ignore[no-any-return]
 
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """Async :meth:`chat` (natively async)."""
-        return await _loop("_async").chat(self._call(messages, kwargs, stream=False))  # type: ignore[no-any-return]
+        call = await self._async_call(messages, kwargs, False)
+        return await _loop("_async").chat(call)  # type: ignore[no-any-return]
 
     @flat_stream
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(...)``, then ``async for``."""
-        return _loop("_async").stream(lambda: self._call(messages, kwargs, stream=True))  # type: ignore[no-any-return]
+        return _loop("_async").stream(lambda: self._async_call(messages, kwargs, True))  # type: ignore[no-any-return]
 
     # -- lifecycle -------------------------------------------------------------------
 
