@@ -30,13 +30,7 @@ from llmplug.http import (
     json_from_text,
     json_loads,
 )
-from llmplug.tools import (
-    BaseTool,
-    FunctionCallingLLM,
-    FunctionTool,
-    resolve_tool_choice,
-    tool_chat_messages,
-)
+from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
 from llmplug.types import DEFAULT_NUM_OUTPUTS
 from llmplug_ollama import _server
 from llmplug_ollama._host import is_loopback, ollama_host, parse_host, redact
@@ -47,6 +41,7 @@ from llmplug_ollama._models import (
     PullProgress,
     model_info_from_tag,
     not_found_model,
+    tag_entries,
 )
 from llmplug_ollama._options import (
     CHAT_ONLY,
@@ -61,10 +56,11 @@ from llmplug_ollama._options import (
     Unit,
 )
 from llmplug_ollama._parse import StreamState, parse_body, parse_event_data
-from llmplug_ollama._wire import image_to_wire, messages_to_wire
+from llmplug_ollama._wire import image_to_wire, messages_to_wire, tool_definition
 
 if TYPE_CHECKING:
     from llmplug.structured import OutputSchema
+    from llmplug.tools import BaseTool
 
 __all__ = ["ModelNotPulledError", "OllamaLLM"]
 
@@ -210,7 +206,7 @@ class OllamaLLM(HTTPCompletionLLM, FunctionCallingLLM):
     def _tool_definitions(cls, value: Any) -> Any:
         value = json_from_text(value)
         if isinstance(value, list | tuple):
-            return [_tool_definition(item) for item in value]
+            return [tool_definition(item) for item in value]
         return value
 
     @classmethod
@@ -300,7 +296,7 @@ class OllamaLLM(HTTPCompletionLLM, FunctionCallingLLM):
             APIError: The listing failed (``APIConnectionError``: no server there).
         """
         data = self.request_json(_server.tags_request())
-        entries = _tag_entries(data)
+        entries = tag_entries(data)
         infos = []
         for entry in entries:
             name = entry.get("model") or entry.get("name") or ""
@@ -316,7 +312,7 @@ class OllamaLLM(HTTPCompletionLLM, FunctionCallingLLM):
         import asyncio  # lazy for lightness; already loaded, since a loop runs this
 
         data = await self.arequest_json(_server.tags_request())
-        entries = _tag_entries(data)
+        entries = tag_entries(data)
 
         async def show(entry: dict[str, Any]) -> ModelDetails | None:
             try:
@@ -588,16 +584,3 @@ class OllamaLLM(HTTPCompletionLLM, FunctionCallingLLM):
 
     def _where(self) -> str:
         return redact(self.base_url)
-
-
-def _tool_definition(item: Any) -> Any:
-    """A FunctionTool (or function) as the API's tool definition; dicts kept."""
-    if isinstance(item, dict):
-        return item
-    tool = item if isinstance(item, BaseTool) else FunctionTool.from_defaults(item)
-    return tool.metadata.to_openai_tool(skip_length_check=True)
-
-
-def _tag_entries(data: Any) -> list[dict[str, Any]]:
-    models = data.get("models") if isinstance(data, dict) else None
-    return [m for m in models or () if isinstance(m, dict)]

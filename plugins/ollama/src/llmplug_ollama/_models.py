@@ -19,6 +19,7 @@ __all__ = [
     "model_info_from_tag",
     "not_found_model",
     "parse_show",
+    "tag_entries",
 ]
 
 #: The context Ollama gives a model when neither the request (``num_ctx``) nor the
@@ -184,3 +185,9 @@ class PullProgress(NamedTuple):
             total=data.get("total"),
             completed=data.get("completed"),
         )
+
+
+def tag_entries(data: Any) -> list[dict[str, Any]]:
+    """The model entries of a ``/api/tags`` answer."""
+    models = data.get("models") if isinstance(data, dict) else None
+    return [m for m in models or () if isinstance(m, dict)]

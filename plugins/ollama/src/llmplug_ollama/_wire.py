@@ -33,8 +33,9 @@ from llmplug import (
     ToolCallBlock,
 )
 from llmplug.errors import UnsupportedContentError
+from llmplug.tools import BaseTool, FunctionTool
 
-__all__ = ["image_to_wire", "messages_to_wire", "tool_call_to_wire"]
+__all__ = ["image_to_wire", "messages_to_wire", "tool_call_to_wire", "tool_definition"]
 
 Wire = dict[str, Any]
 
@@ -217,3 +218,11 @@ def _unsupported(provider: str, block_type: str, why: str) -> UnsupportedContent
         provider=provider,
         block_type=block_type,
     )
+
+
+def tool_definition(item: Any) -> Any:
+    """A FunctionTool (or a plain function) as the API's tool definition; dicts kept."""
+    if isinstance(item, dict):
+        return item
+    tool = item if isinstance(item, BaseTool) else FunctionTool.from_defaults(item)
+    return tool.metadata.to_openai_tool(skip_length_check=True)
