@@ -1,5 +1,7 @@
 """The HTTP layer for providers: subclass :class:`HTTPChatLLM`, write pure functions.
 
+An API with a completion endpoint of its own subclasses :class:`HTTPCompletionLLM`.
+
 Imported only by HTTP providers; ``import llmplug`` never imports it, and importing it
 does not import httpx2 (that happens on the first request).
 """
@@ -7,6 +9,7 @@ does not import httpx2 (that happens on the first request).
 from __future__ import annotations
 
 from llmplug.http._base import ChunkResult
+from llmplug.http._completion import HTTPCompletionLLM
 from llmplug.http._config import (
     DEFAULT_LIMITS,
     DEFAULT_RETRY_POLICY,
@@ -36,6 +39,7 @@ __all__ = [
     "ChunkResult",
     "Clock",
     "HTTPChatLLM",
+    "HTTPCompletionLLM",
     "HTTPRequest",
     "Limits",
     "NDJSONDecoder",

@@ -7,7 +7,7 @@ Natively async: no worker threads. Streams also get a watchdog that enforces
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
@@ -25,8 +25,7 @@ from llmplug.http._retry import Failure
 from llmplug.types._responses import ChatResponse
 
 if TYPE_CHECKING:
-    from llmplug.http._runtime import HTTPChatLLM
-    from llmplug.types._messages import ChatMessage
+    pass
 
 __all__ = ["chat", "request_json", "stream"]
 
@@ -165,14 +164,14 @@ async def _read(
     return chunks, False
 
 
-async def stream(
-    llm: HTTPChatLLM, messages: Sequence[ChatMessage], options: dict[str, Any]
-) -> AsyncGenerator[ChatResponse, None]:
-    """Build, send and read a streaming call on the first ``__anext__()``; yield its chunks.
+async def stream(make_call: Callable[[], Awaitable[Call]]) -> AsyncGenerator[Any, None]:
+    """Send ``await make_call()`` on the first ``__anext__()`` and yield its chunks.
 
+    A chat's chunks, or for a call of JSON events each event decoded. The call is made
+    (its request built) then too, so bad input fails at the first chunk.
     ``aclose()``, or cancelling the task iterating it, closes the response.
     """
-    call = llm._call(messages, options, stream=True)
+    call = await make_call()
     response, parser, body, watchdog, chunks, eof = await _send(call, _open)
     # one async generator frame per chunk: the caller's __anext__ resumes this loop
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_serializer, model_validator
@@ -114,9 +114,32 @@ class HTTPChatLLMBase(ChatLLM):
         from :meth:`error_from_body` for an in-stream error event.
         """
 
+    def prepare_call(self, options: Mapping[str, Any]) -> None:
+        """I/O the provider needs before a sync endpoint's request is built (none here).
+
+        Override to fetch what a call needs from the network first (a model to download,
+        a token to refresh), through :meth:`request_json` / :meth:`stream_json`. Called
+        by ``chat``, ``stream_chat`` (on the first ``next()``) and, for a
+        :class:`~llmplug.http.HTTPCompletionLLM`, the sync completion endpoints, with the
+        call's options (read them, do not change them). Not called for
+        ``request_json``/``stream_json`` requests.
+        """
+
+    async def aprepare_call(self, options: Mapping[str, Any]) -> None:
+        """The async endpoints' :meth:`prepare_call` (natively async: never block here)."""
+
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """The headers carrying the key (``Authorization: Bearer`` by default)."""
         return {"Authorization": f"Bearer {api_key}"}
+
+    def unreachable_hint(self) -> str | None:
+        """What to do when the server cannot be reached at all (connection refused).
+
+        Ends the message of the ``APIConnectionError`` raised when no connection could
+        be opened (not for timeouts or dropped connections): a provider for a local
+        server says how to start it. ``None`` (the default) adds nothing.
+        """
+        return None
 
     def error_class(self, status: int | None, body: Any, message: str) -> type | None:
         """A finer error class for this error body (e.g. a context-window overflow).

@@ -278,8 +278,19 @@ def timeout_error(
 
 
 def connection_error(
-    exc: BaseException, *, provider: str, where: str, secrets: Iterable[str] = ()
+    exc: BaseException,
+    *,
+    provider: str,
+    where: str,
+    secrets: Iterable[str] = (),
+    hint: str | None = None,
 ) -> APIConnectionError:
-    """An ``APIConnectionError`` for a transport failure (the cause is set by the caller)."""
+    """An ``APIConnectionError`` for a transport failure (the cause is set by the caller).
+
+    ``hint`` (what to do next, from the provider) ends the message.
+    """
     detail = redact_text(str(exc), tuple(secrets)) or "no details"
-    return APIConnectionError(f"{type(exc).__name__} on {where}: {detail}", provider=provider)
+    text = f"{type(exc).__name__} on {where}: {detail}"
+    if hint:
+        text += f"; {hint}"
+    return APIConnectionError(text, provider=provider)

@@ -133,7 +133,12 @@ def _cause(error: LLMError, exc: BaseException) -> LLMError:
 
 
 class Call:
-    """One user call: the request, its timeouts and its retry budget."""
+    """One user call: the request, its timeouts and its retry budget.
+
+    ``json_events``: the stream's events are handed on as decoded JSON (a request other
+    than a chat, such as a model download's progress) instead of going through the
+    provider's ``parse_event``; such a stream is complete when its body ends.
+    """
 
     __slots__ = (
         "_where",
@@ -141,6 +146,7 @@ class Call:
         "clock",
         "headers",
         "json",
+        "json_events",
         "limits",
         "llm",
         "method",
@@ -168,8 +174,10 @@ class Call:
         deadline: float | None,
         clock: Clock,
         secrets: tuple[str, ...],
+        json_events: bool = False,
     ) -> None:
         self.llm = llm
+        self.json_events = json_events
         self.method = method
         self.url = url
         self.json = json
@@ -344,8 +352,11 @@ class Call:
             retryable = not body_started
         else:  # proxy, protocol, decoding errors: another attempt would fail alike
             retryable = False
+        # the server could not be reached at all: the provider may know why (a local
+        # server that is not running)
+        hint = self.llm.unreachable_hint() if isinstance(exc, httpx2.ConnectError) else None
         error = connection_error(
-            exc, provider=self.provider, where=self.where(), secrets=self.secrets
+            exc, provider=self.provider, where=self.where(), secrets=self.secrets, hint=hint
         )
         return Failure(_cause(error, exc), retryable=retryable)
 
@@ -405,14 +416,26 @@ class StreamParser:
             reached the caller.
     """
 
-    __slots__ = ("_parse", "_sse", "call", "decoder", "ended", "events", "last", "pending", "state")
+    __slots__ = (
+        "_json",
+        "_parse",
+        "_sse",
+        "call",
+        "decoder",
+        "ended",
+        "events",
+        "last",
+        "pending",
+        "state",
+    )
 
     def __init__(self, call: Call) -> None:
         llm = call.llm
         self.call = call
         self._sse = llm.stream_format == "sse"
+        self._json = call.json_events
         self.decoder: SSEDecoder | NDJSONDecoder = SSEDecoder() if self._sse else NDJSONDecoder()
-        self.state = llm.start_stream()
+        self.state = None if self._json else llm.start_stream()
         self._parse = llm.parse_event
         self.last: ChatResponse | None = None
         self.ended = False
@@ -421,8 +444,9 @@ class StreamParser:
 
     @property
     def partial(self) -> str:
-        """The text the caller received so far."""
-        return (self.last.message.content or "") if self.last is not None else ""
+        """The text the caller received so far (none for a stream of JSON events)."""
+        message = getattr(self.last, "message", None)
+        return (message.content or "") if message is not None else ""
 
     def feed(self, raw: bytes) -> list[ChatResponse]:
         """The chunks completed by ``raw``.
@@ -436,13 +460,18 @@ class StreamParser:
 
     def finish(self) -> list[ChatResponse]:
         """The chunks left at the end of the body."""
-        return self._chunks(self.decoder.flush())
+        chunks = self._chunks(self.decoder.flush())
+        if self._json:
+            self.ended = True  # a stream of JSON events is complete when its body ends
+        return chunks
 
     def _chunks(self, events: list[ServerEvent]) -> list[ChatResponse]:
         out: list[ChatResponse] = []
         if not events or self.ended:
             return out
         self.events += len(events)
+        if self._json:
+            return self._json_events(events)
         for event in events:
             if self._sse and event.data == DONE:
                 self.ended = True
@@ -472,7 +501,20 @@ class StreamParser:
                 break
         return out
 
-    def _failed(self, error: LLMError, out: list[ChatResponse]) -> None:
+    def _json_events(self, events: list[ServerEvent]) -> list[Any]:
+        out: list[Any] = []
+        for event in events:
+            if self._sse and event.data == DONE:
+                self.ended = True
+                break
+            try:
+                out.append(event.json())
+            except ValueError as exc:
+                self._failed(_cause(self.call.unparsable(exc, event.data), exc), out)
+                break
+        return out
+
+    def _failed(self, error: LLMError, out: list[Any]) -> None:
         if out:  # deliver the chunks that came before the error first
             self.pending = error
             return
@@ -492,6 +534,9 @@ class StreamParser:
     def from_json(self, response: httpx2.Response, content: bytes) -> list[ChatResponse]:
         """The one chunk of a JSON answer to a stream request (or its error)."""
         data = self.call.body_json(response, content)
+        if self._json:
+            self.ended = True
+            return [data]
         if isinstance(data, dict) and data.get("error"):
             self._failed(self.call.llm.error_from_body(data), [])
         reply = self.call.parse_response(data)

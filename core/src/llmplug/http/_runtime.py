@@ -7,7 +7,7 @@ the loops are imported on the first request, so importing a provider stays cheap
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from functools import lru_cache
 from importlib import import_module
 from types import TracebackType
@@ -70,6 +70,10 @@ def _merge(target: dict[str, str], extra: Mapping[str, str]) -> None:
                     del target[old]
                     break
         target[name] = value
+
+
+async def _ready(call: Call) -> Call:
+    return call
 
 
 class HTTPChatLLM(HTTPChatLLMBase):
@@ -211,6 +215,20 @@ class HTTPChatLLM(HTTPChatLLMBase):
         request = self.build_request(messages, options, stream=stream)
         return self._make_call(request, timeout, max_retries, stream=stream)
 
+    def _sync_call(
+        self, messages: Sequence[ChatMessage], options: dict[str, Any], stream: bool
+    ) -> Call:
+        """:meth:`prepare_call`, then the call (for the sync endpoints)."""
+        self.prepare_call(options)
+        return self._call(messages, options, stream)
+
+    async def _async_call(
+        self, messages: Sequence[ChatMessage], options: dict[str, Any], stream: bool
+    ) -> Call:
+        """:meth:`aprepare_call`, then the call (for the async endpoints)."""
+        await self.aprepare_call(options)
+        return self._call(messages, options, stream)
+
     def _transport_options(self, options: dict[str, Any]) -> tuple[Timeout, int]:
         """Pop ``timeout`` and ``max_retries`` from a call's options, checked."""
         timeout = Timeout.coerce(self.timeout)
@@ -233,7 +251,13 @@ class HTTPChatLLM(HTTPChatLLMBase):
         return timeout, max_retries
 
     def _make_call(
-        self, request: HTTPRequest, timeout: Timeout, max_retries: int, *, stream: bool
+        self,
+        request: HTTPRequest,
+        timeout: Timeout,
+        max_retries: int,
+        *,
+        stream: bool,
+        json_events: bool = False,
     ) -> Call:
         clock: Clock = self.clock or SYSTEM_CLOCK
         call: Call = _loop("_exchange").Call(
@@ -249,6 +273,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
             deadline=None if timeout.total is None else clock.monotonic() + timeout.total,
             clock=clock,
             secrets=self._secrets(),
+            json_events=json_events,
         )
         return call
 
@@ -281,6 +306,43 @@ class HTTPChatLLM(HTTPChatLLMBase):
         call = self._make_call(request, timeout, max_retries, stream=False)
         return await _loop("_async").request_json(call)
 
+    def stream_json(self, request: HTTPRequest, **options: Any) -> Iterator[Any]:
+        """Send a request answered by a stream of JSON events; yield each event, decoded.
+
+        For provider methods whose answer streams but is not a chat (a model download's
+        progress): the body is read as the provider's :attr:`stream_format` (NDJSON
+        lines, or SSE ``data:`` fields up to ``[DONE]``) and each event is yielded as
+        decoded JSON, unparsed by :meth:`parse_event`. The stream is complete when the
+        body ends. As for a chat stream: the request is sent on the first ``next()``,
+        failures are retried until the first event reached the caller, the stream's
+        timeouts apply (``first_event``, ``idle``), and closing the iterator closes the
+        response. An error object inside the stream is an event like any other: the
+        caller decides what it means. Lifecycle hooks do not fire.
+
+        Args:
+            request: What to send (``HTTPRequest("/api/pull", {"model": "m"})``).
+            **options: ``timeout=`` and ``max_retries=``, as for a chat.
+
+        Raises:
+            InvalidOptionError: Another option than ``timeout`` and ``max_retries``
+                (at once, before any request).
+            APIError: The server answered with an error status, or an event that is not
+                JSON.
+            APIConnectionError: The server could not be reached (after the retries).
+        """
+        call = self._json_call(request, options)
+        return _loop("_sync").stream(lambda: call)  # type: ignore[no-any-return]
+
+    def astream_json(self, request: HTTPRequest, **options: Any) -> AsyncIterator[Any]:
+        """Async :meth:`stream_json`: an async iterator (``async for event in ...``)."""
+        call = self._json_call(request, options)
+        return _loop("_async").stream(lambda: _ready(call))  # type: ignore[no-any-return]
+
+    def _json_call(self, request: HTTPRequest, options: dict[str, Any]) -> Call:
+        timeout, max_retries = self._transport_options(options)
+        self._no_other_options(options)
+        return self._make_call(request, timeout, max_retries, stream=True, json_events=True)
+
     def _no_other_options(self, options: Mapping[str, Any]) -> None:
         if options:
             raise InvalidOptionError(
@@ -294,24 +356,25 @@ class HTTPChatLLM(HTTPChatLLMBase):
 
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """Send ``messages``; return the reply (retried on transient failures)."""
-        return _loop("_sync").chat(self._call(messages, kwargs, stream=False))  # type: ignore[no-any-return]
+        return _loop("_sync").chat(self._sync_call(messages, kwargs, False))  # type: ignore[no-any-return]
 
     @flat_stream
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         """Stream the reply. Retried only until its first chunk reached the caller."""
         # a generator: the request is built and sent on the first next()
-        return _loop("_sync").stream(self, messages, kwargs)  # type: ignore[no-any-return]
+        return _loop("_sync").stream(lambda: self._sync_call(messages, kwargs, True))  # type: ignore[no-any-return]
 
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """Async :meth:`chat` (natively async)."""
-        return await _loop("_async").chat(self._call(messages, kwargs, stream=False))  # type: ignore[no-any-return]
+        call = await self._async_call(messages, kwargs, False)
+        return await _loop("_async").chat(call)  # type: ignore[no-any-return]
 
     @flat_stream
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(...)``, then ``async for``."""
-        return _loop("_async").stream(self, messages, kwargs)  # type: ignore[no-any-return]
+        return _loop("_async").stream(lambda: self._async_call(messages, kwargs, True))  # type: ignore[no-any-return]
 
     # -- lifecycle -------------------------------------------------------------------
 

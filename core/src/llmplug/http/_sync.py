@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
@@ -19,8 +19,7 @@ from llmplug.http._exchange import (
 from llmplug.types._responses import ChatResponse
 
 if TYPE_CHECKING:
-    from llmplug.http._runtime import HTTPChatLLM
-    from llmplug.types._messages import ChatMessage
+    pass
 
 __all__ = ["chat", "request_json", "stream"]
 
@@ -162,14 +161,14 @@ def _close(body: Iterator[bytes] | None) -> None:
         close()
 
 
-def stream(
-    llm: HTTPChatLLM, messages: Sequence[ChatMessage], options: dict[str, Any]
-) -> Generator[ChatResponse, None, None]:
-    """Build, send and read a streaming call on the first ``next()``; yield its chunks.
+def stream(make_call: Callable[[], Call]) -> Generator[Any, None, None]:
+    """Send ``make_call()`` on the first ``next()`` and yield its chunks.
 
+    A chat's chunks, or for a call of JSON events each event decoded. The call is made
+    (its request built) then too, so bad input fails at the first chunk.
     Closing the iterator closes the response.
     """
-    call = llm._call(messages, options, stream=True)
+    call = make_call()
     response, parser, body, chunks, eof = _send(call, _open)
     # one generator frame per chunk: the caller's next() resumes this loop directly
     try:
