@@ -66,6 +66,8 @@ def messages_to_wire(
             ``prompt_cache_breakpoint`` on the content part before it (models that
             take explicit breakpoints); otherwise cache points are left out, the
             service caching prompt prefixes on its own.
+        refused: Block types the service does not take (``"image"``, ``"audio"``,
+            ``"document"``), refused before anything is sent.
 
     Raises:
         UnsupportedContentError: A block the API cannot take in that message.
