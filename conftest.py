@@ -13,8 +13,11 @@ environment, so a page's plugins never leak into another test.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import textwrap
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 pytest_plugins = ["pytester"]
@@ -26,6 +29,8 @@ try:
 except ImportError:  # the docs are tested where the test group is installed
     Sybil = None
 
+ROOT = Path(__file__).parent
+_SNIPPET = "--8<--"
 _CONTINUE = "__llmplug_continue__"
 _STATE = "__llmplug_state__"
 _BLOCK = "__llmplug_block__"
@@ -66,8 +71,31 @@ class FreshBlockParser(PythonCodeBlockParser):
         block = shared.get(_BLOCK)
         if not shared.pop(_CONTINUE, False) or block is None:
             block = shared[_BLOCK] = {"__name__": "__docs__", "__file__": str(example.path)}
-        source = "\n" * (example.line + example.parsed.line_offset) + example.parsed
+        parsed = str(example.parsed)
+        if parsed.lstrip().startswith(_SNIPPET):
+            # the page shows a file's section (pymdownx.snippets): run that section
+            path, source = _snippet(parsed)
+            exec(compile(source, path, "exec", dont_inherit=True), block)
+            return
+        source = "\n" * (example.line + example.parsed.line_offset) + parsed
         exec(compile(source, example.path, "exec", dont_inherit=True), block)
+
+
+def _snippet(block: str) -> tuple[str, str]:
+    """The code a ``--8<-- "path:section"`` line includes, as pymdownx.snippets does."""
+    included = []
+    path = ""
+    for line in block.splitlines():
+        match = re.fullmatch(r'\s*--8<-- "([^":]+)(?::(\w+))?"\s*', line)
+        if match is None:
+            raise ValueError(f"a snippet block holds only --8<-- lines, not {line!r}")
+        path, section = match.group(1), match.group(2)
+        text = (ROOT / path).read_text(encoding="utf-8")
+        if section:
+            start, end = f"# --8<-- [start:{section}]", f"# --8<-- [end:{section}]"
+            text = text.split(start, 1)[1].split(end, 1)[0]
+        included.append(textwrap.dedent(text))
+    return str(ROOT / path), "\n".join(included)
 
 
 def _setup(namespace: dict[str, Any]) -> None:
