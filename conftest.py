@@ -43,12 +43,14 @@ class ContinueParser:
         self.lexer = DirectiveInHTMLCommentLexer(directive="continue")
 
     def __call__(self, document: Document) -> Iterable[Region]:
+        """The ``<!-- continue -->`` markers of ``document``."""
         for region in self.lexer(document):
             region.evaluator = self.mark
             yield region
 
     @staticmethod
     def mark(example: Example) -> None:
+        """Let the next block continue the namespace."""
         example.namespace[_CONTINUE] = True
 
 
@@ -60,12 +62,14 @@ class FreshBlockParser(PythonCodeBlockParser):
     """
 
     def __call__(self, document: Document) -> Iterable[Region]:
+        """The Python blocks of ``document``."""
         for region in super().__call__(document):
             region.evaluator = self.evaluate
             yield region
 
     @staticmethod
     def evaluate(example: Example) -> None:
+        """Run one block, in a new namespace or the one it continues."""
         __tracebackhide__ = True
         shared = example.namespace
         block = shared.get(_BLOCK)

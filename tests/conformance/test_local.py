@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from typing import Any, ClassVar
 
 import pytest
 
@@ -27,7 +28,7 @@ if _missing:
 class TestLocalConformance(ProviderConformance):
     provider = "local"
     # greedy decoding: deterministic, so every endpoint must give the same text
-    options = {"max_tokens": 12, "temperature": 0.0}
+    options: ClassVar[dict[str, Any]] = {"max_tokens": 12, "temperature": 0.0}
 
     def assert_released(self, llm: LLM) -> None:
         engine = llm.engine()  # type: ignore[attr-defined]

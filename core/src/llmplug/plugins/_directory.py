@@ -1,8 +1,8 @@
 """The directory of first-party plugins: the only names an install hint may name.
 
 An error about an unknown provider suggests an installed name or one of these plugins,
-never a package name built from what the user typed (``pip install llmplug-opneai``
-would invite typosquatting once anything is published). ``llmplug plugin list
+never a package name built from what the user typed (a misspelt name turned into a
+package name would invite typosquatting once anything is published). ``llmplug plugin list
 --available`` prints this table.
 
 The distributions are not on a package index yet: :func:`install_hint` says how to

@@ -7,7 +7,7 @@ The last class runs llmplug's conformance suite against ``quill``.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -56,7 +56,8 @@ def test_chat_sends_the_request_and_reads_the_answer() -> None:
     llm, server = quill(answer("Soft rain on the roof"), creativity=0.3)
     reply = llm.chat(HI)
     assert reply.message.content == "Soft rain on the roof"
-    assert reply.usage is not None and reply.usage.output_tokens == 3
+    assert reply.usage is not None
+    assert reply.usage.output_tokens == 3
     request = server.requests[0]
     assert request.url == "https://api.quill.example/v1/write"
     assert request.headers["x-quill-key"] == "qk-test"
@@ -112,9 +113,13 @@ def test_an_error_in_the_stream_is_raised() -> None:
     failing = Reply(200, body=ndjson({"piece": "Soft"}, {"error": {"message": "quota used up"}}))
     llm, _ = quill(failing, max_retries=0)
     received = []
-    with pytest.raises(APIError, match="quota used up"):
+
+    def read() -> None:
         for chunk in llm.stream_chat(HI):
             received.append(chunk.delta)
+
+    with pytest.raises(APIError, match="quota used up"):
+        read()
     assert received == ["Soft"]  # what came before the error reached the caller
 
 
@@ -151,7 +156,7 @@ class TestQuillConformance(HTTPProviderConformance):
     """llmplug's conformance suite, with Quill's replies."""
 
     provider = "quill"
-    sample_options = {"creativity": 0.5, "max_words": 40}  # the config-string round trip
+    sample_options: ClassVar[dict[str, Any] | None] = {"creativity": 0.5, "max_words": 40}
 
     def reply(self, text: str) -> Reply:
         return answer(text)

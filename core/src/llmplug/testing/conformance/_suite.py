@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +28,14 @@ from llmplug.testing.conformance._checks import (
     STREAM_ENDPOINTS,
     call_endpoint,
 )
-from llmplug.types._blocks import AudioBlock, DocumentBlock, ImageBlock, TextBlock, VideoBlock
+from llmplug.types._blocks import (
+    AudioBlock,
+    ContentBlock,
+    DocumentBlock,
+    ImageBlock,
+    TextBlock,
+    VideoBlock,
+)
 from llmplug.types._messages import ChatMessage, MessageRole
 from llmplug.types._responses import LLMMetadata
 
@@ -38,7 +45,7 @@ __all__ = ["ANSWER", "LONG_TEXT", "ProviderConformance"]
 LONG_TEXT = "one two three four five six seven eight nine ten eleven twelve"
 ANSWER = "Hello there, world"
 #: Content blocks and the capability that says a provider takes them.
-_CONTENT = {
+_CONTENT: dict[str, Callable[[], ContentBlock]] = {
     "vision": lambda: ImageBlock(image=b"\x89PNG\r\n\x1a\n", image_mimetype="image/png"),
     "audio": lambda: AudioBlock(audio=b"RIFF0000WAVE", format="wav"),
     "video": lambda: VideoBlock(video=b"\x00\x00\x00\x18ftypmp42", video_mimetype="video/mp4"),

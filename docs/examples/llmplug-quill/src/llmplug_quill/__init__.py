@@ -117,7 +117,10 @@ class QuillLLM(HTTPChatLLM):
             raise self.error_from_body(data)
         if data.get("done"):
             last = ChatMessage(role=MessageRole.ASSISTANT, content=state["text"])
-            return [ChatResponse(message=last, delta="", usage=_usage(data.get("usage"))), STREAM_END]
+            return [
+                ChatResponse(message=last, delta="", usage=_usage(data.get("usage"))),
+                STREAM_END,
+            ]
         state["text"] += data["piece"]
         message = ChatMessage(role=MessageRole.ASSISTANT, content=state["text"])
         return ChatResponse(message=message, delta=data["piece"])
