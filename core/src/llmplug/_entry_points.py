@@ -16,6 +16,7 @@ from llmplug.hookspecs import PLUGIN_API_VERSION
 __all__ = [
     "ALLOW_ENV",
     "HOOKS_GROUP",
+    "KEY_ENV_GROUP",
     "NO_AUTOLOAD_ENV",
     "PROVIDERS_GROUP",
     "EntryPointLike",
@@ -33,6 +34,9 @@ __all__ = [
 
 PROVIDERS_GROUP = "llmplug.providers"
 HOOKS_GROUP = "llmplug"
+#: ``provider name = "ENV_VAR"``: the variable holding each provider's API key, read by
+#: listings without importing the plugin.
+KEY_ENV_GROUP = "llmplug.key_env"
 #: Comma-separated entry-point or distribution names; when set, only these plugins load.
 ALLOW_ENV = "LLMPLUG_PLUGINS"
 #: When set (to anything but "", "0", "false", "no"), hook plugins are not autoloaded.

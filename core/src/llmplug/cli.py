@@ -3,6 +3,8 @@
 ::
 
     llmplug providers [--json]
+    llmplug plugin new NAME [--kind http|hook] [--dir DIR]
+    llmplug plugin list --available [--json]
     llmplug chat SPEC [PROMPT] [--system TEXT] [-o KEY=VALUE ...] [--json | --no-stream]
     llmplug --version
 
@@ -25,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, TextIO
 
+from llmplug._entry_points import canonical
 from llmplug._secrets import REDACTED, is_secret_name, redact_query
 from llmplug._version import __version__
 from llmplug.config._spec import parse_spec
@@ -73,6 +76,8 @@ def _build_parser() -> argparse.ArgumentParser:
         description="List installed providers and hook plugins from entry-point metadata.",
     )
     listing.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+    _add_plugin_commands(commands)
 
     chat = commands.add_parser(
         "chat",
@@ -131,10 +136,13 @@ def _providers(as_json: bool, out: TextIO) -> int:
         return 0
     out.write("Providers:\n")
     if not infos:
-        out.write("  none installed (pip install llmplug-<provider>)\n")
+        out.write("  none installed (known plugins: llmplug plugin list --available)\n")
     else:
-        rows = [[i.name, i.distribution or "-", i.version or "-", i.status] for i in infos]
-        header, lines = _table(["NAME", "DISTRIBUTION", "VERSION", "STATUS"], rows)
+        rows = [
+            [i.name, i.distribution or "-", i.version or "-", i.key_env or "-", i.status]
+            for i in infos
+        ]
+        header, lines = _table(["NAME", "DISTRIBUTION", "VERSION", "KEY", "STATUS"], rows)
         out.write(f"  {header}\n")
         for info, line in zip(infos, lines, strict=True):
             out.write(f"  {line}\n")
@@ -160,6 +168,99 @@ def _table(header: list[str], rows: list[list[str]]) -> tuple[str, list[str]]:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
     return line(header), [line(row) for row in rows]
+
+
+# -- plugin new / plugin list --available -------------------------------------------------
+# Self-contained: the logic lives in llmplug.plugins._scaffold and ._directory; these
+# functions only parse arguments and print.
+
+
+def _add_plugin_commands(commands: Any) -> None:
+    plugin = commands.add_parser(
+        "plugin",
+        help="write a new plugin, or list the known first-party plugins",
+        description="Tools for plugin authors and users.",
+    )
+    actions = plugin.add_subparsers(dest="plugin_command", metavar="ACTION", required=True)
+    new = actions.add_parser(
+        "new",
+        help="write a working plugin distribution llmplug-NAME",
+        description=(
+            "Write the distribution llmplug-NAME (pyproject.toml with its entry point, the "
+            "plugin module, tests that run llmplug's conformance suite, a README) into "
+            "DIR/llmplug-NAME. It installs and passes its own tests unchanged: "
+            "pip install ./llmplug-NAME && pytest llmplug-NAME"
+        ),
+    )
+    new.add_argument("name", metavar="NAME", help="the provider or plugin name, e.g. acme")
+    new.add_argument(
+        "--kind",
+        choices=("http", "hook"),
+        default="http",
+        help="http: a provider for an HTTP JSON API (default); hook: a hook plugin",
+    )
+    new.add_argument("--dir", default=".", help="where to write it (default: here)")
+    listing = actions.add_parser(
+        "list",
+        help="list first-party plugins (--available)",
+        description="List the first-party plugins: names, distributions, what they do.",
+    )
+    listing.add_argument(
+        "--available",
+        action="store_true",
+        required=True,
+        help="the directory of first-party plugins, installed or not",
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _plugin(args: argparse.Namespace, out: TextIO) -> int:
+    if args.plugin_command == "new":
+        from pathlib import Path
+
+        from llmplug.plugins._scaffold import write_plugin
+
+        root = write_plugin(args.name, kind=args.kind, directory=Path(args.dir))
+        out.write(f"Wrote {root}\n\nNext:\n  pip install ./{root.name}\n  pytest {root.name}\n")
+        return 0
+    return _plugin_list(args.json, out)
+
+
+def _plugin_list(as_json: bool, out: TextIO) -> int:
+    from llmplug.plugins._directory import DIRECTORY, install_hint
+    from llmplug.plugins._registry import registry  # lazy for lightness: pluggy
+
+    installed = {canonical(i.distribution or "") for i in registry().providers()}
+    installed.update(canonical(dist or "") for _, dist, _ in registry().hook_plugins())
+    rows = []
+    for plugin in DIRECTORY:
+        is_installed = canonical(plugin.distribution) in installed
+        rows.append(
+            {
+                **plugin._asdict(),
+                "installed": is_installed,
+                "install": None if is_installed else install_hint(plugin),
+            }
+        )
+    if as_json:
+        out.write(json.dumps({"plugins": rows}, indent=2) + "\n")
+        return 0
+    table = [
+        [
+            r["distribution"],
+            r["kind"],
+            ", ".join(r["providers"]) or "-",
+            "installed" if r["installed"] else r["status"],
+        ]
+        for r in rows
+    ]
+    header, lines = _table(["DISTRIBUTION", "KIND", "PROVIDERS", "STATUS"], table)
+    out.write(f"{header}\n")
+    for row, line in zip(rows, lines, strict=True):
+        out.write(f"{line}\n    {row['description']}\n")
+        if row["install"] and row["status"] == "ready":
+            out.write(f"    install: {row['install']}\n")
+    return 0
 
 
 # -- chat ---------------------------------------------------------------------------------
@@ -338,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "providers":
             return _providers(args.json, sys.stdout)
+        if args.command == "plugin":
+            return _plugin(args, sys.stdout)
         return _chat(args, sys.stdin, sys.stdout, sys.stderr)
     except LLMError as exc:
         _report(exc, _secrets(args), sys.stderr)

@@ -131,8 +131,16 @@ class MockChatLLM(ChatLLM, FunctionCallingLLM):
             the native path (``response_format`` in the call's options).
     """
 
+    # it takes every block (it records them and echoes the text), so it says so
     capabilities: ClassVar[Capabilities] = Capabilities(
-        chat=True, streaming=True, tools=True, json_schema=True
+        chat=True,
+        streaming=True,
+        tools=True,
+        json_schema=True,
+        vision=True,
+        audio=True,
+        video=True,
+        documents=True,
     )
 
     model: str = "mock-echo"

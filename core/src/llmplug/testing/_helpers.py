@@ -1,4 +1,4 @@
-"""Helpers for testing code that uses llmplug, and for testing plugins.
+"""Helpers for testing code that uses llmplug, and for testing plugins (``llmplug.testing``).
 
 * :func:`scripted` builds a ``mock`` LLM answering with the given replies;
   :func:`tool_call` and :func:`react_reply` script tool calls (native and ReAct text);

@@ -1,0 +1,232 @@
+"""The directory of first-party plugins: the only names an install hint may name.
+
+An error about an unknown provider suggests an installed name or one of these plugins,
+never a package name built from what the user typed (a misspelt name turned into a
+package name would invite typosquatting once anything is published). ``llmplug plugin list
+--available`` prints this table.
+
+The distributions are not on a package index yet: :func:`install_hint` says how to
+install one from a clone of the llmplug repository (or from the files ``nox -s build``
+puts in ``dist/``). Flip :data:`PUBLISHED` when they are on PyPI.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+from llmplug.errors import UnknownProviderError
+
+__all__ = [
+    "DIRECTORY",
+    "PUBLISHED",
+    "REPOSITORY",
+    "KnownPlugin",
+    "install_hint",
+    "known_plugin",
+    "plugin_for_provider",
+    "unknown_provider",
+]
+
+#: Whether the first-party distributions can be installed by name from PyPI.
+PUBLISHED = False
+#: Where they come from until then.
+REPOSITORY = "the llmplug repository"
+
+
+class KnownPlugin(NamedTuple):
+    """A first-party plugin distribution.
+
+    Attributes:
+        distribution: The distribution name (``llmplug-openai``).
+        kind: ``"provider"`` (serves provider names), ``"hook"`` (observes calls) or
+            ``"app"`` (a program built on llmplug, such as the gateway).
+        providers: The provider names it serves.
+        description: One line.
+        path: Its folder in the llmplug repository.
+        status: ``"ready"`` (in the repository now) or ``"in development"`` (being
+            written in the current batch of work, not in the repository yet).
+    """
+
+    distribution: str
+    kind: Literal["provider", "hook", "app"]
+    providers: tuple[str, ...]
+    description: str
+    path: str
+    status: Literal["ready", "in development"] = "ready"
+
+
+_OPENAI_PRESETS = (
+    "openai",
+    "azure",
+    "vllm",
+    "llama-server",
+    "lmstudio",
+    "groq",
+    "together",
+    "openrouter",
+    "deepseek",
+    "mistral",
+    "fireworks",
+    "xai",
+)
+
+#: Every first-party plugin, in the order ``llmplug plugin list --available`` shows them.
+DIRECTORY: tuple[KnownPlugin, ...] = (
+    KnownPlugin(
+        "llmplug",
+        "provider",
+        ("mock",),
+        "The core: the LLM interface, the registry, and the scripted 'mock' provider.",
+        "core",
+    ),
+    KnownPlugin(
+        "llmplug-local",
+        "provider",
+        ("local",),
+        "A real chat model in-process through llama.cpp, offline (the embedded default).",
+        "plugins/local",
+    ),
+    KnownPlugin(
+        "llmplug-openai",
+        "provider",
+        _OPENAI_PRESETS,
+        "OpenAI's Chat Completions API and compatible services (Azure, vLLM, Groq, ...).",
+        "plugins/openai",
+    ),
+    KnownPlugin(
+        "llmplug-anthropic",
+        "provider",
+        ("anthropic",),
+        "Anthropic's Claude models (Messages API).",
+        "plugins/anthropic",
+    ),
+    KnownPlugin(
+        "llmplug-ollama",
+        "provider",
+        ("ollama",),
+        "Models served by a local Ollama server.",
+        "plugins/ollama",
+        "in development",
+    ),
+    KnownPlugin(
+        "llmplug-gemini",
+        "provider",
+        ("gemini", "vertex"),
+        "Google's Gemini models, through the Gemini API or Vertex AI.",
+        "plugins/gemini",
+        "in development",
+    ),
+    KnownPlugin(
+        "llmplug-bedrock",
+        "provider",
+        ("bedrock",),
+        "Models on AWS Bedrock (AWS credentials).",
+        "plugins/bedrock",
+        "in development",
+    ),
+    KnownPlugin(
+        "llmplug-log",
+        "hook",
+        (),
+        "Logs every call to SQLite; browse them with 'llmplug logs'.",
+        "plugins/log",
+        "in development",
+    ),
+    KnownPlugin(
+        "llmplug-cost",
+        "hook",
+        (),
+        "The cost of each call, from genai-prices.",
+        "plugins/cost",
+        "in development",
+    ),
+    KnownPlugin(
+        "llmplug-otel",
+        "hook",
+        (),
+        "OpenTelemetry GenAI spans for every call.",
+        "plugins/otel",
+        "in development",
+    ),
+    KnownPlugin(
+        "llmplug-cache",
+        "hook",
+        (),
+        "A response cache: repeated calls answered without the provider.",
+        "plugins/cache",
+        "in development",
+    ),
+    KnownPlugin(
+        "llmplug-server",
+        "app",
+        (),
+        "A gateway serving any installed provider over the OpenAI and Anthropic APIs.",
+        "plugins/server",
+        "in development",
+    ),
+)
+
+
+def known_plugin(distribution: str) -> KnownPlugin | None:
+    """The directory entry of ``distribution`` (any spelling PEP 503 equates), if any."""
+    wanted = _canonical(distribution)
+    return next((p for p in DIRECTORY if _canonical(p.distribution) == wanted), None)
+
+
+def plugin_for_provider(name: str) -> KnownPlugin | None:
+    """The first-party plugin that serves the provider ``name``, if one does."""
+    return next((p for p in DIRECTORY if name in p.providers), None)
+
+
+def install_hint(plugin: KnownPlugin) -> str:
+    """How to install ``plugin`` today, as one short clause.
+
+    Never a name outside the directory; an ``in development`` plugin says so.
+    """
+    if plugin.status != "ready":
+        return f"{plugin.distribution} is in development in {REPOSITORY}, not released yet"
+    if PUBLISHED:
+        return f"pip install {plugin.distribution}"
+    return f"pip install ./{plugin.path} in a clone of {REPOSITORY} (not on PyPI yet)"
+
+
+def unknown_provider(name: str, installed: list[str]) -> UnknownProviderError:
+    """The error for a provider name nothing installed serves.
+
+    It suggests an installed name close to ``name``, or the first-party plugin serving
+    ``name`` (or a name close to it), with :func:`install_hint`: never a package name
+    made from what the user typed.
+    """
+    import difflib  # lazy for lightness: only on this error path
+
+    parts = [f"unknown provider {name!r}."]
+    suggestion = None
+    known = plugin_for_provider(name)
+    if known is not None:
+        parts.append(
+            f"It is served by the plugin {known.distribution}, which is not installed "
+            f"({install_hint(known)})."
+        )
+    else:
+        close = difflib.get_close_matches(name, installed, n=1, cutoff=0.6)
+        if close:
+            suggestion = close[0]
+            parts.append(f"Did you mean {suggestion!r}?")
+        else:
+            offered = [p for plugin in DIRECTORY for p in plugin.providers]
+            near = difflib.get_close_matches(name, offered, n=1, cutoff=0.6)
+            plugin = plugin_for_provider(near[0]) if near else None
+            if plugin is not None:
+                parts.append(
+                    f"Did you mean {near[0]!r}, served by the plugin {plugin.distribution} "
+                    f"({install_hint(plugin)})?"
+                )
+    parts.append(f"Installed providers: {', '.join(installed) or 'none'}.")
+    parts.append("Known plugins: llmplug plugin list --available")
+    return UnknownProviderError(
+        " ".join(parts), name=name, available=installed, suggestion=suggestion
+    )
+
+
+def _canonical(name: str) -> str:
+    return name.replace("_", "-").replace(".", "-").lower()
