@@ -106,7 +106,6 @@ DIRECTORY: tuple[KnownPlugin, ...] = (
         ("ollama",),
         "Models served by a local Ollama server.",
         "plugins/ollama",
-        "in development",
     ),
     KnownPlugin(
         "llmplug-gemini",
