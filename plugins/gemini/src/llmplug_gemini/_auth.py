@@ -45,8 +45,8 @@ class TokenSource(ABC):
     def token(self) -> str:
         """A valid access token (may block, to refresh it)."""
 
-    def fresh(self) -> bool:
-        """Whether :meth:`token` would answer at once, without any I/O."""
+    def ready(self) -> bool:
+        """Whether :meth:`token` answers at once, without a refresh to make first."""
         return True
 
     @property
@@ -67,7 +67,11 @@ class StaticToken(TokenSource):
 
 
 class CallableToken(TokenSource):
-    """A token from the caller's function, called for every request (it caches, if needed)."""
+    """A token from the caller's function, called for every request.
+
+    It is called in line, on the event loop for the async endpoints: it should answer
+    at once (from its own cache), refreshing its token elsewhere.
+    """
 
     def __init__(self, provider: Callable[[], str]) -> None:
         self._provider = provider
@@ -81,10 +85,6 @@ class CallableToken(TokenSource):
                 f"{type(value).__name__}"
             )
         return value
-
-    def fresh(self) -> bool:
-        """Unknown: the function may do I/O (async calls run it in a worker thread)."""
-        return False
 
 
 class CredentialsToken(TokenSource):
@@ -116,8 +116,8 @@ class CredentialsToken(TokenSource):
             token: str = credentials.token
         return token
 
-    def fresh(self) -> bool:
-        """Whether the token is valid now."""
+    def ready(self) -> bool:
+        """Whether the token is valid now (no refresh due)."""
         return bool(self.credentials.valid and self.credentials.token)
 
     @property

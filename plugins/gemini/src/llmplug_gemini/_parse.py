@@ -171,7 +171,9 @@ class Parts:
             kind = "thought" if part.get("thought") else "text"
             items = self.items
             last = items[-1] if items else None
-            if last is not None and last[0] == kind and not (last[2] and sig):
+            # an empty part holding only a signature stays a part of its own: it goes
+            # back as it came (streams end with one)
+            if last is not None and last[0] == kind and not (sig and (last[2] or not text)):
                 last[1] += text
                 last[2] = last[2] or sig
             else:

@@ -74,7 +74,8 @@ class VertexLLM(GenerateContentLLM):
         api_version: ``v1`` (the default) or ``v1beta1``.
         labels: Billing labels sent with each request (``labels``).
         access_token: A fixed OAuth access token (``gcloud auth print-access-token``).
-        token_provider: A function returning an access token, called for every request.
+        token_provider: A function returning an access token, called for every request
+            (in line, also on the event loop: it should answer from its own cache).
         credentials: A google-auth credentials object (refreshed when it expires).
         api_key: A Vertex AI express mode key (instead of OAuth credentials).
     """
@@ -159,14 +160,16 @@ class VertexLLM(GenerateContentLLM):
         """Load the credentials and the project, and refresh the token if due (blocking)."""
         if self.api_key is None:
             self.resolved_project()
-            self.token_source().token()
+            source = self.token_source()
+            if not source.ready():
+                source.token()
 
     async def _aready(self) -> None:
         """:meth:`_ready` in a worker thread, unless it has nothing to do."""
         if self.api_key is not None:
             return
         source = self._tokens
-        if source is None or not source.fresh() or not (self.project or source.project):
+        if source is None or not source.ready() or not (self.project or source.project):
             await asyncio.to_thread(self._ready)
 
     # -- the async endpoints: credentials made ready off the event loop ---------------
