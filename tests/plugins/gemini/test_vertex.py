@@ -20,6 +20,7 @@ from llmplug import ChatMessage
 from llmplug.errors import AuthenticationError, ConfigError, PermissionDeniedError
 from llmplug.http.testing import FakeClock, MockServer, Reply
 from llmplug_gemini import VertexLLM
+from llmplug_gemini._auth import CredentialsToken
 
 from . import wire_data as w
 
@@ -371,3 +372,25 @@ def test_load_by_name(registry: Any) -> None:
     assert isinstance(llm, VertexLLM)
     assert llm.labels == {"a": "b"}
     assert llm.provider_label == "vertex"
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_a_used_provider_can_be_copied(make_vertex: Any, how: str) -> None:
+    import copy
+    import pickle
+
+    credentials = FakeCredentials()
+    llm, server = wired(make_vertex, credentials=credentials)
+    llm.chat(HI)  # the token source (and its lock) now exist
+    if how == "pickle":
+        used = make_vertex()
+        used.headers()  # the token source exists now
+        used._tokens = CredentialsToken(object())  # one holding a lock
+        clone = pickle.loads(pickle.dumps(used))
+        assert clone._tokens is None  # the copy makes its own on first use
+        assert clone.token_source().token() == "ya29.test-token"
+        return
+    clone = copy.deepcopy(llm)
+    assert clone.credentials is credentials  # shared, not copied
+    clone.chat(HI)
+    assert server.requests[-1].headers["authorization"] == "Bearer ya29.fake-1"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BeforeValidator, Field, PrivateAttr, SecretStr, model_validator
 
@@ -105,6 +105,27 @@ class VertexLLM(GenerateContentLLM):
             express = self.api_key is not None
             values["base_url"] = vertex_base_url(_GLOBAL if express else str(self.location))
         return self
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # the token source holds a lock: a copy made by pickle makes its own
+        state = super().__getstate__()
+        state["__pydantic_private__"] = {
+            **(state.get("__pydantic_private__") or {}),
+            "_tokens": None,
+        }
+        return state
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        # as for pickle; the caller's credentials object is shared, not copied (it may
+        # hold a lock, and refreshing one refreshes it for both)
+        memo = {} if memo is None else memo
+        private = self.__pydantic_private__ or {}
+        tokens = private.get("_tokens")
+        if tokens is not None:
+            memo[id(tokens)] = None
+        if self.credentials is not None:
+            memo[id(self.credentials)] = self.credentials
+        return super().__deepcopy__(memo)
 
     # -- authentication ------------------------------------------------------------------
 

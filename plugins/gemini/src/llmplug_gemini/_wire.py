@@ -17,6 +17,8 @@ sent as a file URI (``fileData``) for Google to read. How each llmplug block is 
   :class:`~llmplug.VideoBlock` (with ``fps`` as ``videoMetadata``) and
   :class:`~llmplug.DocumentBlock` (PDF and text) -> ``inlineData`` or ``fileData``;
   ``gs://`` URIs are taken by Vertex AI only;
+  an image's ``detail`` and a document's ``title`` have no field in this API (the
+  ``mediaResolution`` of ``generationConfig`` applies to all media) and are not sent;
 * :class:`~llmplug.ToolCallBlock` -> ``functionCall``;
 * :class:`~llmplug.ThinkingBlock` -> a thought part (``"thought": true``) with its
   ``thoughtSignature``. A Gemini signature is kept in
