@@ -20,6 +20,10 @@ CASES = [
     pytest.param(errors.StreamInterruptedError("m", partial="abc"), id="Stream"),
     pytest.param(errors.StructuredOutputError("m", raw="{", errors=[{"x": 1}]), id="Structured"),
     pytest.param(errors.UnsupportedContentError("m", block_type="video"), id="Unsupported"),
+    pytest.param(
+        errors.ContentBlockedError("m", reason="SAFETY", where="response", partial="ab"),
+        id="ContentBlocked",
+    ),
 ]
 
 

@@ -22,8 +22,9 @@ from where there is one, and keeps the native exception as ``__cause__``::
     │   │   ├── UnprocessableEntityError    422
     │   │   ├── RateLimitError              429
     │   │   └── InternalServerError         >= 500 (incl. 529 overloaded)
-    │   └── APIConnectionError          the request never got an answer
-    │       └── APITimeoutError
+    │   ├── APIConnectionError          the request never got an answer
+    │   │   └── APITimeoutError
+    │   └── ContentBlockedError         the provider blocked the prompt or cut the answer
     ├── StreamError                     a stream broke
     │   ├── IncompleteStreamError       the body ended before the stream's end marker
     │   └── StreamInterruptedError      the connection dropped mid-stream (``partial``)
@@ -51,6 +52,7 @@ __all__ = [
     "CallRefusedError",
     "ConfigError",
     "ConflictError",
+    "ContentBlockedError",
     "ContextWindowExceededError",
     "DuplicateProviderError",
     "HookError",
@@ -300,6 +302,33 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """A timeout expired (connect, read, first event, idle, or the total deadline)."""
+
+
+class ContentBlockedError(APIError):
+    """The provider refused the prompt, or cut the answer, with a filter (safety, policy).
+
+    Raised instead of returning an empty or truncated answer as if it were complete.
+
+    Attributes:
+        reason: The provider's reason (Gemini's ``SAFETY``, ``PROHIBITED_CONTENT``...).
+        where: ``"prompt"`` (the prompt was blocked) or ``"response"`` (the answer was cut).
+        partial: The answer's text before it was cut (empty for a blocked prompt).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        body: Any = None,
+        reason: str = "",
+        where: str = "response",
+        partial: str = "",
+    ) -> None:
+        super().__init__(message, provider=provider, body=body)
+        self.reason = reason
+        self.where = where
+        self.partial = partial
 
 
 class StreamError(LLMError):
