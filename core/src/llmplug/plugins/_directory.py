@@ -113,7 +113,6 @@ DIRECTORY: tuple[KnownPlugin, ...] = (
         ("gemini", "vertex"),
         "Google's Gemini models, through the Gemini API or Vertex AI.",
         "plugins/gemini",
-        "in development",
     ),
     KnownPlugin(
         "llmplug-bedrock",
