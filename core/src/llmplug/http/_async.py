@@ -22,6 +22,7 @@ from llmplug.http._exchange import (
     received,
 )
 from llmplug.http._retry import Failure
+from llmplug.http._signing import asign
 from llmplug.types._responses import ChatResponse
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
     while True:
         response: httpx2.Response | None = None
         try:
-            request = call.request(client)
+            request = call.request(client, await asign(call))
             response = await _send_one(client, request)
             if response.status_code >= 300:
                 failure = call.status_failure(response, await _error_body(response))

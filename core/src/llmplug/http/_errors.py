@@ -68,7 +68,8 @@ TYPE_STATUS: dict[str, int] = {
 
 _REASONS = {529: "Overloaded"}
 _EXCERPT = 2000  # characters of a non-JSON body kept on the error
-_REQUEST_ID_HEADERS = ("x-request-id", "request-id")
+# OpenAI, Anthropic, and AWS services (``x-amzn-RequestId``)
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid")
 
 ErrorClassHook = Callable[[int | None, Any, str], "type | None"]
 
@@ -222,13 +223,19 @@ def build_error(
     refine: ErrorClassHook | None = None,
     key_env: str | None = None,
     now: float = 0.0,
+    type_statuses: Mapping[str, int] | None = None,
 ) -> APIError:
-    """Build the error for an error body (see ``HTTPChatLLM.error_from_body``)."""
+    """Build the error for an error body (see ``HTTPChatLLM.error_from_body``).
+
+    ``type_statuses`` adds a provider's own in-stream error types to :data:`TYPE_STATUS`.
+    """
     secrets = tuple(secrets)
     data = _decoded(body)
     message = redact_text(error_message(data), secrets)
     kind = error_type(data)
-    code = status if status is not None else TYPE_STATUS.get(kind or "")
+    code = status
+    if code is None and kind:
+        code = (type_statuses or {}).get(kind) or TYPE_STATUS.get(kind)
     refined = refine(code, data, message) if refine is not None else None
     if refined is not None and issubclass(refined, APIError):
         cls: type[APIError] = refined

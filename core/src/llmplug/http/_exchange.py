@@ -26,10 +26,16 @@ from llmplug.errors import (
     LLMError,
     StreamInterruptedError,
 )
-from llmplug.http._contract import ServerEvent, StreamEnd
+from llmplug.http._contract import ServerEvent, StreamDecoder, StreamEnd
 from llmplug.http._errors import connection_error, timeout_error
 from llmplug.http._retry import Clock, Failure, Retries, status_is_retryable
-from llmplug.http._sse import DONE, NDJSONDecoder, SSEDecoder
+from llmplug.http._signing import (
+    JSON_CONTENT_TYPE,
+    encode_json,
+    signs_requests,
+    with_signature,
+)
+from llmplug.http._sse import DONE
 from llmplug.types._responses import ChatResponse
 
 if TYPE_CHECKING:
@@ -51,7 +57,6 @@ logger = logging.getLogger("llmplug.http")
 #: Bytes of an error response read (the rest is dropped); also the most drained after
 #: a stream's end marker, so the connection can go back to the pool.
 ERROR_BODY_LIMIT = 64 * 1024
-_OVERLOADED = 529
 # errors from a provider's pure parsing code that mean "malformed data", not "bug"
 _PARSE_ERRORS = (ValueError, LookupError, TypeError, AttributeError)
 _TIMEOUT_PHASES: dict[type[Exception], str] = {
@@ -137,8 +142,10 @@ class Call:
 
     __slots__ = (
         "_where",
+        "body",
         "clamped",
         "clock",
+        "content",
         "headers",
         "json",
         "limits",
@@ -148,6 +155,7 @@ class Call:
         "retries",
         "secrets",
         "sent",
+        "signs",
         "stream",
         "timeout",
         "url",
@@ -190,33 +198,50 @@ class Call:
         self.clamped: frozenset[str] = frozenset()
         self.sent = 0.0
         self._where: str | None = None
+        # a signing provider signs the exact body bytes: encoded once, sent as content
+        self.signs = signs_requests(type(llm))
+        self.content: bytes | None = None
+        if self.signs:
+            self.content = b"" if json is None else encode_json(json)
+            if json is not None:
+                self.headers = {**headers, "Content-Type": JSON_CONTENT_TYPE}
+        # the body arguments of every attempt's httpx2.Request
+        self.body: dict[str, Any] = (
+            {"json": json} if self.content is None else {"content": self.content}
+        )
 
-    def request(self, client: httpx2.Client | httpx2.AsyncClient) -> httpx2.Request:
+    def request(
+        self,
+        client: httpx2.Client | httpx2.AsyncClient,
+        signature: Mapping[str, str] | None = None,
+    ) -> httpx2.Request:
         """The ``httpx2.Request`` of the next attempt (its timeouts cut to the total).
 
         Built directly: the client adds nothing but its default headers (merged here,
         names compared in any case) and the cookies servers set, which only a client
         holding some merges itself (``client.build_request``). That spares httpx2's
         per-request header and URL merging, a fifth of the client's CPU per call.
+
+        Args:
+            client: The client that sends it.
+            signature: Headers from the provider's ``sign_request`` for this attempt.
         """
         timeouts = {"timeout": self.attempt_timeouts()}
+        headers = with_signature(self.headers, signature) if signature else self.headers
+        body = self.body
         if client.cookies:
             return client.build_request(
-                self.method,
-                self.target(),
-                json=self.json,
-                headers=self.headers,
-                extensions=timeouts,
+                self.method, self.target(), headers=headers, extensions=timeouts, **body
             )
         merged = dict(_default_headers(client))
-        for name, value in self.headers.items():
+        for name, value in headers.items():
             merged[name.lower()] = (name, value)
         return httpx2.Request(
             self.method,
             self.target(),
-            json=self.json,
             headers=list(merged.values()),
             extensions=timeouts,
+            **body,
         )
 
     def target(self) -> httpx2.URL:
@@ -411,7 +436,7 @@ class StreamParser:
         llm = call.llm
         self.call = call
         self._sse = llm.stream_format == "sse"
-        self.decoder: SSEDecoder | NDJSONDecoder = SSEDecoder() if self._sse else NDJSONDecoder()
+        self.decoder: StreamDecoder = llm.stream_decoder()
         self.state = llm.start_stream()
         self._parse = llm.parse_event
         self.last: ChatResponse | None = None
@@ -432,11 +457,24 @@ class StreamParser:
             APIError: Another in-stream error event, or an event the provider could not
                 parse.
         """
-        return self._chunks(self.decoder.feed(raw))
+        try:
+            events = self.decoder.feed(raw)
+        except _PARSE_ERRORS as exc:  # a provider's own decoder: malformed framing
+            return self._undecodable(exc, raw)
+        return self._chunks(events)
 
     def finish(self) -> list[ChatResponse]:
         """The chunks left at the end of the body."""
-        return self._chunks(self.decoder.flush())
+        try:
+            events = self.decoder.flush()
+        except _PARSE_ERRORS as exc:
+            return self._undecodable(exc, b"")
+        return self._chunks(events)
+
+    def _undecodable(self, exc: Exception, raw: bytes) -> list[ChatResponse]:
+        if not self.ended:
+            self._failed(_cause(self.call.unparsable(exc, raw), exc), [])
+        return []
 
     def _chunks(self, events: list[ServerEvent]) -> list[ChatResponse]:
         out: list[ChatResponse] = []
@@ -479,7 +517,7 @@ class StreamParser:
         if (
             self.last is None
             and isinstance(error, APIStatusError)
-            and error.status_code == _OVERLOADED
+            and error.status_code in self.call.llm.in_stream_retry_statuses
         ):
             raise Retry(Failure(error, retryable=True))
         raise error
