@@ -160,3 +160,16 @@ def test_an_unknown_framing_without_a_decoder_is_a_clear_error() -> None:
 
 def test_the_aws_request_id_header_is_read() -> None:
     assert request_id({"x-amzn-RequestId": "1f0e-aws"}) == "1f0e-aws"
+
+
+def test_a_provider_can_say_what_to_check_on_an_authentication_error() -> None:
+    from llmplug.errors import AuthenticationError
+
+    class Signed(EchoLLM):
+        auth_hint: ClassVar[str | None] = "check the signing credentials (the profile)"
+
+    error = Signed().error_from_body({"message": "bad signature"}, 401)
+    assert isinstance(error, AuthenticationError)
+    assert str(error).endswith("; check the signing credentials (the profile)")
+    plain = EchoLLM().error_from_body({"message": "bad key"}, 401)
+    assert str(plain).endswith("; check the API key (set LLMPLUG_TEST_KEY or pass api_key=)")

@@ -64,6 +64,9 @@ class HTTPChatLLMBase(ChatLLM):
     #: built-in OpenAI and Anthropic types (``{"throttlingException": 429}``): it picks
     #: the error's class and ``status_code``.
     error_type_statuses: ClassVar[Mapping[str, int]] = {}
+    #: What an ``AuthenticationError`` tells the user to check, for a provider whose
+    #: credentials are not (only) an API key (``None``: the API key and ``key_env``).
+    auth_hint: ClassVar[str | None] = None
 
     base_url: str
     api_key: SecretStr | None = None

@@ -201,6 +201,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
             key_env=self.key_env,
             now=(self.clock or SYSTEM_CLOCK).time(),
             type_statuses=self.error_type_statuses,
+            auth_hint=self.auth_hint,
         )
 
     def _secrets(self) -> tuple[str, ...]:
