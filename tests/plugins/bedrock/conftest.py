@@ -290,8 +290,11 @@ class Server:
         self.replies: list[tuple[int, Any, dict[str, str]]] = []
         self.token: str | None = None  # the session token requests must be signed with
 
-    def reply(self, status: int = 200, body: Any = None, **headers: str) -> Server:
-        self.replies.append((status, body, dict(headers)))
+    def reply(
+        self, status: int = 200, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Server:
+        """Add a reply to the script (``None``: a text answer, JSON or a stream as asked)."""
+        self.replies.append((status, body, dict(headers or {})))
         return self
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:

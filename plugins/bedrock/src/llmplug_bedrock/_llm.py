@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
@@ -221,6 +222,8 @@ class BedrockLLM(HTTPChatLLM, FunctionCallingLLM):
 
     _credentials: CredentialCache = PrivateAttr(default_factory=CredentialCache)
     _profile_region: str | None = PrivateAttr(default=None)
+    # the latest signatures made, redacted too should an error echo one
+    _signatures: deque[str] = PrivateAttr(default_factory=lambda: deque(maxlen=64))
 
     @field_validator("region")
     @classmethod
@@ -309,7 +312,7 @@ class BedrockLLM(HTTPChatLLM, FunctionCallingLLM):
         if self.api_key is not None:
             return None
         credentials = self._credentials.frozen(**self._credential_options())
-        return sign(request, credentials, self.resolved_region(), (self.clock or _CLOCK).time())
+        return self._sign(request, credentials)
 
     async def asign_request(self, request: OutgoingRequest) -> Mapping[str, str] | None:
         """Async :meth:`sign_request`: credentials are fetched in a worker thread."""
@@ -319,7 +322,12 @@ class BedrockLLM(HTTPChatLLM, FunctionCallingLLM):
         if credentials is None:  # resolving or refreshing may read files or the network
             options = self._credential_options()
             credentials = await asyncio.to_thread(self._credentials.frozen, **options)
-        return sign(request, credentials, self.resolved_region(), (self.clock or _CLOCK).time())
+        return self._sign(request, credentials)
+
+    def _sign(self, request: OutgoingRequest, credentials: Any) -> dict[str, str]:
+        headers = sign(request, credentials, self.resolved_region(), (self.clock or _CLOCK).time())
+        self._signatures.append(headers["Authorization"].rpartition("Signature=")[2])
+        return headers
 
     def _credential_options(self) -> dict[str, Any]:
         return {
@@ -333,7 +341,12 @@ class BedrockLLM(HTTPChatLLM, FunctionCallingLLM):
         """The API key, the explicit keys and the resolved credentials: all redacted."""
         explicit = (self.aws_access_key_id, self.aws_secret_access_key, self.aws_session_token)
         values = [s.get_secret_value() for s in explicit if s is not None]
-        return (*super().secret_values(), *values, *self._credentials.secrets())
+        return (
+            *super().secret_values(),
+            *values,
+            *self._credentials.secrets(),
+            *self._signatures,
+        )
 
     # -- tools -------------------------------------------------------------------------
 
