@@ -118,8 +118,11 @@ def model_infos(foundation: Any, profile_pages: list[Any]) -> list[ModelInfo]:
         types = summary.get("inferenceTypesSupported") or []
         lifecycle = (summary.get("modelLifecycle") or {}).get("status")
         notes = []
-        if types == ["INFERENCE_PROFILE"]:
-            notes.append("through an inference profile only")
+        if "ON_DEMAND" not in types:  # not invocable by its model id
+            only = "PROVISIONED" in types and "INFERENCE_PROFILE" not in types
+            notes.append(
+                "provisioned throughput only" if only else "through an inference profile only"
+            )
         if lifecycle and lifecycle != "ACTIVE":
             notes.append(str(lifecycle).lower())
         if summary.get("responseStreamingSupported") is False:
