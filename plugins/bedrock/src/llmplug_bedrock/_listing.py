@@ -15,7 +15,7 @@ from typing import Any
 from llmplug.http import HTTPRequest
 from llmplug.types import ModelInfo
 from llmplug_bedrock._auth import control_endpoint
-from llmplug_bedrock._models import LISTED_MODELS, family, provider_of
+from llmplug_bedrock._models import LISTED_MODELS, UNKNOWN, family, provider_of
 
 __all__ = [
     "MAX_PAGES",
@@ -131,8 +131,8 @@ def model_infos(foundation: Any, profile_pages: list[Any]) -> list[ModelInfo]:
             ModelInfo(
                 id=model_id,
                 display_name=summary.get("modelName"),
-                context_window=known.context_window if known.name != "unknown model" else None,
-                max_output_tokens=known.max_output if known.name != "unknown model" else None,
+                context_window=None if known is UNKNOWN else known.context_window,
+                max_output_tokens=None if known is UNKNOWN else known.max_output,
                 owned_by=summary.get("providerName"),
                 description="; ".join(notes),
                 raw=summary,

@@ -4,8 +4,8 @@
 (``build_request``, ``parse_response``, ``start_stream``, ``parse_event``), and signs
 each attempt (``sign_request``). The wire format is in ``_wire`` (requests), ``_parse``
 (responses and stream events) and ``_eventstream`` (the binary stream framing); the
-options' checks in ``_options``; credentials and signing in ``_auth``; model listing
-in ``_listing``.
+options' types in ``_options``, the request body and its checks in ``_request``;
+credentials and signing in ``_auth``; model listing in ``_listing``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from llmplug.http import (
     OutgoingRequest,
     ServerEvent,
     StreamDecoder,
+    json_from_text,
 )
 from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
 from llmplug.types import ModelInfo
@@ -43,7 +44,7 @@ from llmplug_bedrock._errors import (
     normalized_error,
 )
 from llmplug_bedrock._eventstream import ConverseStreamDecoder
-from llmplug_bedrock._models import Family, family
+from llmplug_bedrock._models import family
 from llmplug_bedrock._options import (
     GuardrailIdentifier,
     GuardrailVersion,
@@ -58,10 +59,9 @@ from llmplug_bedrock._options import (
     Tools,
     Trace,
     Unit,
-    deep_merge,
 )
 from llmplug_bedrock._parse import StreamState, parse_converse, parse_stream_event
-from llmplug_bedrock._request import request_body
+from llmplug_bedrock._request import check_options, request_body
 from llmplug_bedrock._schema import text_format
 from llmplug_bedrock._tools import tool_choice_to_wire, tool_definition
 
@@ -235,8 +235,6 @@ class BedrockLLM(HTTPChatLLM, FunctionCallingLLM):
     @field_validator("additional_model_request_fields", "output_config", mode="before")
     @classmethod
     def _json_object(cls, value: Any) -> Any:
-        from llmplug.http import json_from_text
-
         return json_from_text(value)
 
     @model_validator(mode="after")
@@ -421,7 +419,7 @@ class BedrockLLM(HTTPChatLLM, FunctionCallingLLM):
         """
         opts = self.with_call_options(options, PER_CALL) if options else self
         info = family(opts.model)
-        opts._check_options(info, stream)
+        check_options(opts, info, stream)
         body = request_body(opts, info, messages, stream=stream)
         operation = "converse-stream" if stream else "converse"
         path = f"/model/{quote(opts.model, safe='-._~')}/{operation}"
@@ -522,92 +520,3 @@ class BedrockLLM(HTTPChatLLM, FunctionCallingLLM):
         if self.control_endpoint_url:
             return self.control_endpoint_url.rstrip("/")
         return _listing.control_endpoint(self.resolved_region())
-
-    # -- options -----------------------------------------------------------------------
-
-    def _check_options(self, info: Family, stream: bool) -> None:
-        """Refuse, before any request, what the (known) model or Converse refuses."""
-        provider = self.provider_label
-        if stream and self.tools and not info.stream_tools:
-            raise InvalidOptionError(
-                f"{info.name} does not call tools in a stream (ConverseStream with "
-                f"toolConfig); use chat() rather than stream_chat() with tools",
-                provider=provider,
-                option="tools",
-            )
-        if self.tools and not info.tools:
-            raise InvalidOptionError(
-                f"{info.name} does not call tools; leave tools unset for this model",
-                provider=provider,
-                option="tools",
-            )
-        if self.tool_choice is not None and not self.tools:
-            raise InvalidOptionError(
-                "tool_choice set but no tools given: pass tools=[...] with it, or leave "
-                "it unset (llm.chat_with_tools(tools, ...) sets it)",
-                provider=provider,
-                option="tool_choice",
-            )
-        if (self.guardrail_identifier is None) != (self.guardrail_version is None):
-            raise InvalidOptionError(
-                "guardrail_identifier and guardrail_version go together: set both",
-                provider=provider,
-                option="guardrail_version",
-            )
-        if self.top_k is not None and info.top_k is None:
-            raise InvalidOptionError(
-                f"top_k has no Converse field, and where {info.name} takes it is not "
-                f"known here; pass it in additional_model_request_fields in the form the "
-                f"model takes",
-                provider=provider,
-                option="top_k",
-            )
-        self._check_thinking(info, provider)
-
-    def _check_thinking(self, info: Family, provider: str) -> None:
-        budget = self.thinking_budget
-        if budget is None:
-            return
-        if not info.thinking and info.name != "unknown model":
-            raise InvalidOptionError(
-                f"{info.name} has no extended thinking with a budget; leave "
-                f"thinking_budget unset, or pass the model's own reasoning fields in "
-                f"additional_model_request_fields",
-                provider=provider,
-                option="thinking_budget",
-            )
-        if self.max_tokens is not None and budget >= self.max_tokens:
-            raise InvalidOptionError(
-                f"thinking_budget ({budget}) must be less than max_tokens "
-                f"({self.max_tokens}), which counts the thinking too; raise max_tokens",
-                provider=provider,
-                option="thinking_budget",
-            )
-        refused = [name for name in ("temperature", "top_k") if getattr(self, name) is not None]
-        if refused:
-            raise InvalidOptionError(
-                f"extended thinking (thinking_budget) does not take "
-                f"{', '.join(map(repr, refused))}; leave it unset while thinking",
-                provider=provider,
-                option=refused[0],
-            )
-        choice = next(iter(self.tool_choice or {"auto": {}}))
-        if choice in _FORCING:
-            raise InvalidOptionError(
-                f"extended thinking cannot force a tool call (tool_choice {choice!r}); "
-                f"use tool_choice='auto'",
-                provider=provider,
-                option="tool_choice",
-            )
-
-    def merged_model_fields(self, info: Family) -> dict[str, Any]:
-        """``additionalModelRequestFields``: top_k, thinking, then the user's fields."""
-        fields: dict[str, Any] = {}
-        if self.top_k is not None and info.top_k is not None:
-            head, _, tail = info.top_k.partition(".")
-            fields = {head: {tail: self.top_k}} if tail else {head: self.top_k}
-        if self.thinking_budget is not None:
-            fields["thinking"] = {"type": "enabled", "budget_tokens": self.thinking_budget}
-        if self.additional_model_request_fields:
-            fields = deep_merge(fields, self.additional_model_request_fields)
-        return fields
