@@ -307,3 +307,24 @@ async def test_no_secret_in_any_error_repr_or_log_record(
         for text in shown:
             assert secret not in text
     assert "<redacted>" in str(caught.value)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_timeout_and_max_retries_are_options_of_the_config_string_and_the_call(
+    registry: Any, server: Any, endpoint: str
+) -> None:
+    import llmplug
+
+    server.reply(*aws_error("ThrottlingException", 429)).reply(200, ok(endpoint))
+    llm = llmplug.load(
+        "bedrock:amazon.nova-lite-v1:0?region=us-east-1&timeout=30&max_retries=0",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        **server.transports(),
+    )
+    assert (llm.max_retries, llm.timeout.total) == (0, 30.0)
+    with pytest.raises(RateLimitError):
+        await call(llm, endpoint)
+    assert len(server.requests) == 1
+    await call(llm, endpoint, max_retries=1, timeout=5)  # per call: the next reply is fine
+    assert len(server.requests) == 2
