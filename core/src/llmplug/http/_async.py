@@ -17,11 +17,12 @@ from llmplug.http._exchange import (
     ERROR_BODY_LIMIT,
     Call,
     Retry,
-    StreamParser,
     direct_transport,
     received,
 )
 from llmplug.http._retry import Failure
+from llmplug.http._signing import asign
+from llmplug.http._stream_parser import StreamParser
 from llmplug.types._responses import ChatResponse
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
     while True:
         response: httpx2.Response | None = None
         try:
-            request = call.request(client)
+            request = call.request(client, await asign(call))
             response = await _send_one(client, request)
             if response.status_code >= 300:
                 failure = call.status_failure(response, await _error_body(response))

@@ -10,12 +10,19 @@ from __future__ import annotations
 import os
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr, field_serializer, model_validator
 
 from llmplug._secrets import redact_headers, redact_url
-from llmplug.http._contract import HTTPRequest, ServerEvent, StreamEnd
+from llmplug.http._contract import (
+    HTTPRequest,
+    OutgoingRequest,
+    ServerEvent,
+    StreamDecoder,
+    StreamEnd,
+)
+from llmplug.http._sse import NDJSONDecoder, SSEDecoder
 from llmplug.llm._derived import ChatLLM
 from llmplug.types._messages import ChatMessage
 from llmplug.types._responses import ChatResponse
@@ -44,11 +51,22 @@ class HTTPChatLLMBase(ChatLLM):
 
     #: The env var holding the API key (``OPENAI_API_KEY``); ``None`` if no key is used.
     key_env: ClassVar[str | None] = None
-    #: How the streaming body is framed.
-    stream_format: ClassVar[Literal["sse", "ndjson"]] = "sse"
+    #: How the streaming body is framed: ``"sse"``, ``"ndjson"``, or the name of a
+    #: framing the provider decodes itself (it then overrides :meth:`stream_decoder`).
+    stream_format: ClassVar[str] = "sse"
     #: What ends a complete stream, as ``IncompleteStreamError`` names it (``None``:
     #: ``[DONE]`` for SSE, "its end marker" for NDJSON).
     stream_end: ClassVar[str | None] = None
+    #: The statuses of in-stream error events that are retried when no chunk has
+    #: reached the caller yet (529: Anthropic's ``overloaded_error``).
+    in_stream_retry_statuses: ClassVar[frozenset[int]] = frozenset({529})
+    #: The HTTP status each type of in-stream error event stands for, beyond the
+    #: built-in OpenAI and Anthropic types (``{"throttlingException": 429}``): it picks
+    #: the error's class and ``status_code``.
+    error_type_statuses: ClassVar[Mapping[str, int]] = {}
+    #: What an ``AuthenticationError`` tells the user to check, for a provider whose
+    #: credentials are not (only) an API key (``None``: the API key and ``key_env``).
+    auth_hint: ClassVar[str | None] = None
 
     base_url: str
     api_key: SecretStr | None = None
@@ -140,6 +158,58 @@ class HTTPChatLLMBase(ChatLLM):
         server says how to start it. ``None`` (the default) adds nothing.
         """
         return None
+
+    def stream_decoder(self) -> StreamDecoder:
+        """A new decoder for one streaming body, by :attr:`stream_format`.
+
+        Override it for another framing (a binary one): return a fresh, pure
+        :class:`~llmplug.http.StreamDecoder` whose events :meth:`parse_event` reads.
+
+        Raises:
+            TypeError: :attr:`stream_format` names a framing the core does not decode
+                and this method is not overridden.
+        """
+        if self.stream_format == "sse":
+            return SSEDecoder()
+        if self.stream_format == "ndjson":
+            return NDJSONDecoder()
+        raise TypeError(
+            f"{type(self).__name__}.stream_format is {self.stream_format!r}, which llmplug "
+            f"does not decode: override stream_decoder() to return its decoder"
+        )
+
+    def sign_request(self, request: OutgoingRequest) -> Mapping[str, str] | None:
+        """Headers that authenticate one attempt, computed over its final bytes.
+
+        For APIs that sign requests (AWS Signature Version 4...) rather than send a
+        key: return the headers to add (``Authorization``, a date header...), or
+        ``None`` to send the request as it is. Called before every attempt, retries
+        included, with the exact method, URL, headers and body sent (the body is then
+        encoded once per call, not by the HTTP client). Headers whose name says they
+        hold a secret are redacted wherever headers are logged. Not overridden (the
+        default): requests are not signed.
+
+        Args:
+            request: The attempt as it will be sent.
+        """
+        return None
+
+    async def asign_request(self, request: OutgoingRequest) -> Mapping[str, str] | None:
+        """Async :meth:`sign_request`, used by the async endpoints.
+
+        Override it when signing may block (credentials fetched from a file or a
+        metadata service): resolve them off the event loop, then sign. By default it
+        calls :meth:`sign_request`.
+        """
+        return self.sign_request(request)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The secret values to redact from errors and logs: the API key, if any.
+
+        A provider holding other credentials (a signing key, a session token)
+        returns them too, once they are known.
+        """
+        return (self.api_key.get_secret_value(),) if self.api_key is not None else ()
 
     def error_class(self, status: int | None, body: Any, message: str) -> type | None:
         """A finer error class for this error body (e.g. a context-window overflow).

@@ -8,7 +8,10 @@ none of which does I/O:
 * :meth:`start_stream` / :meth:`parse_event`: one :class:`ServerEvent` at a time ->
   zero or more chunks, with per-stream state the provider owns;
 * optionally :meth:`error_class` to map an error body to a finer error class (a context
-  window overflow), and :meth:`auth_headers` for a non-Bearer key header.
+  window overflow), and :meth:`auth_headers` for a non-Bearer key header;
+* optionally :meth:`sign_request` to sign each attempt over its final bytes
+  (:class:`OutgoingRequest`), and :meth:`stream_decoder` for a stream framing other
+  than SSE and NDJSON (a :class:`StreamDecoder`).
 
 The core runs them over httpx2 for ``chat``, ``stream_chat``, ``achat`` and
 ``astream_chat`` (``complete`` and friends are derived), with one retry loop, timeouts,
@@ -20,9 +23,18 @@ from __future__ import annotations
 import json as _json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
-__all__ = ["STREAM_END", "HTTPRequest", "ServerEvent", "StreamEnd", "json_from_text", "json_loads"]
+__all__ = [
+    "STREAM_END",
+    "HTTPRequest",
+    "OutgoingRequest",
+    "ServerEvent",
+    "StreamDecoder",
+    "StreamEnd",
+    "json_from_text",
+    "json_loads",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +55,48 @@ class HTTPRequest:
     method: str = "POST"
     headers: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingRequest:
+    """One attempt of a request, exactly as it goes on the wire: what a signature covers.
+
+    Handed to :meth:`~llmplug.http.HTTPChatLLM.sign_request` before every attempt (a
+    retry is signed again, so a timestamp in the signature is fresh).
+
+    Attributes:
+        method: The HTTP method (``"POST"``).
+        url: The absolute URL, its path percent-encoded and its query included, as sent.
+        headers: The request's own headers (``User-Agent``, ``Content-Type``, the
+            provider's and the request's). The HTTP client adds ``Host`` (from
+            :attr:`url`), ``Content-Length``, and ``Accept``, ``Accept-Encoding`` and
+            ``Connection`` unless given here: sign those only if you set them here.
+        body: The body bytes sent (``b""`` for none).
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class StreamDecoder(Protocol):
+    """Turns a stream's body bytes into events, incrementally (a framing).
+
+    :class:`~llmplug.http.SSEDecoder` and :class:`~llmplug.http.NDJSONDecoder` are the
+    built-in ones; a provider with another framing returns its own from
+    :meth:`~llmplug.http.HTTPChatLLM.stream_decoder`, one per stream. It must be pure
+    (bytes in, events out) and accept a body split at any byte boundary. Malformed
+    bytes raise ``ValueError``: the caller gets an :class:`~llmplug.errors.APIError`.
+    """
+
+    def feed(self, chunk: bytes) -> list[ServerEvent]:
+        """Decode ``chunk``; return the events it completes (often none or one)."""
+        ...
+
+    def flush(self) -> list[ServerEvent]:
+        """Call at the end of the body: the events still held, if any are complete."""
+        ...
 
 
 _scan = _json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # json.loads's C scanner
@@ -80,7 +134,9 @@ def json_from_text(value: Any) -> Any:
 
 
 class ServerEvent(NamedTuple):
-    r"""One decoded stream event: an SSE event, or one NDJSON line.
+    r"""One decoded stream event: an SSE event, an NDJSON line, or another framing's message.
+
+    A provider's own :class:`StreamDecoder` says how it fills the fields.
 
     A named tuple: built once per streamed token, so it costs a tuple.
 

@@ -68,7 +68,8 @@ TYPE_STATUS: dict[str, int] = {
 
 _REASONS = {529: "Overloaded"}
 _EXCERPT = 2000  # characters of a non-JSON body kept on the error
-_REQUEST_ID_HEADERS = ("x-request-id", "request-id")
+# OpenAI, Anthropic, and AWS services (``x-amzn-RequestId``)
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid")
 
 ErrorClassHook = Callable[[int | None, Any, str], "type | None"]
 
@@ -203,8 +204,10 @@ def _reason(status: int) -> str:
         return _REASONS.get(status, "Error")
 
 
-def _hint(cls: type, key_env: str | None) -> str:
+def _hint(cls: type, key_env: str | None, auth_hint: str | None = None) -> str:
     if issubclass(cls, AuthenticationError):
+        if auth_hint:
+            return f"; {auth_hint}"
         where = f"set {key_env} or pass api_key=" if key_env else "pass api_key="
         return f"; check the API key ({where})"
     if issubclass(cls, NotFoundError):
@@ -222,13 +225,21 @@ def build_error(
     refine: ErrorClassHook | None = None,
     key_env: str | None = None,
     now: float = 0.0,
+    type_statuses: Mapping[str, int] | None = None,
+    auth_hint: str | None = None,
 ) -> APIError:
-    """Build the error for an error body (see ``HTTPChatLLM.error_from_body``)."""
+    """Build the error for an error body (see ``HTTPChatLLM.error_from_body``).
+
+    ``type_statuses`` adds a provider's own in-stream error types to :data:`TYPE_STATUS`;
+    ``auth_hint`` replaces the "check the API key" advice of an authentication error.
+    """
     secrets = tuple(secrets)
     data = _decoded(body)
     message = redact_text(error_message(data), secrets)
     kind = error_type(data)
-    code = status if status is not None else TYPE_STATUS.get(kind or "")
+    code = status
+    if code is None and kind:
+        code = (type_statuses or {}).get(kind) or TYPE_STATUS.get(kind)
     refined = refine(code, data, message) if refine is not None else None
     if refined is not None and issubclass(refined, APIError):
         cls: type[APIError] = refined
@@ -243,7 +254,7 @@ def build_error(
     rid = request_id(headers, data)
     if rid:
         text += f" (request id {rid})"
-    text += _hint(cls, key_env)
+    text += _hint(cls, key_env, auth_hint)
     if isinstance(data, dict | list):
         excerpt: Any = redact_data(data, secrets)
     elif data is None:

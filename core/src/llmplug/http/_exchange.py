@@ -1,9 +1,8 @@
 """One call on the wire, shared by the sync and async loops.
 
 :class:`Call` holds what the loops need (the request, its timeouts, its retry budget)
-and turns what went wrong into a :class:`~llmplug.http._retry.Failure`;
-:class:`StreamParser` turns body bytes into chunks through the provider's
-``parse_event``. Imported on the first request: it imports httpx2.
+and turns what went wrong into a :class:`~llmplug.http._retry.Failure`; the stream
+reader is in ``_stream_parser``. Imported on the first request: it imports httpx2.
 """
 
 from __future__ import annotations
@@ -22,14 +21,16 @@ from llmplug.errors import (
     APIError,
     APIStatusError,
     ConfigError,
-    IncompleteStreamError,
     LLMError,
-    StreamInterruptedError,
 )
-from llmplug.http._contract import ServerEvent, StreamEnd
 from llmplug.http._errors import connection_error, timeout_error
 from llmplug.http._retry import Clock, Failure, Retries, status_is_retryable
-from llmplug.http._sse import DONE, NDJSONDecoder, SSEDecoder
+from llmplug.http._signing import (
+    JSON_CONTENT_TYPE,
+    encode_json,
+    signs_requests,
+    with_signature,
+)
 from llmplug.types._responses import ChatResponse
 
 if TYPE_CHECKING:
@@ -39,8 +40,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ERROR_BODY_LIMIT",
     "Call",
+    "PARSE_ERRORS",
     "Retry",
-    "StreamParser",
+    "cause",
     "direct_transport",
     "logger",
     "received",
@@ -51,9 +53,8 @@ logger = logging.getLogger("llmplug.http")
 #: Bytes of an error response read (the rest is dropped); also the most drained after
 #: a stream's end marker, so the connection can go back to the pool.
 ERROR_BODY_LIMIT = 64 * 1024
-_OVERLOADED = 529
 # errors from a provider's pure parsing code that mean "malformed data", not "bug"
-_PARSE_ERRORS = (ValueError, LookupError, TypeError, AttributeError)
+PARSE_ERRORS = (ValueError, LookupError, TypeError, AttributeError)
 _TIMEOUT_PHASES: dict[type[Exception], str] = {
     httpx2.ConnectTimeout: "connect",
     httpx2.PoolTimeout: "pool",
@@ -127,7 +128,7 @@ class Retry(Exception):  # control flow inside the loops: never escapes them
         self.failure = failure
 
 
-def _cause(error: LLMError, exc: BaseException) -> LLMError:
+def cause(error: LLMError, exc: BaseException) -> LLMError:
     error.__cause__ = exc
     return error
 
@@ -142,8 +143,10 @@ class Call:
 
     __slots__ = (
         "_where",
+        "body",
         "clamped",
         "clock",
+        "content",
         "headers",
         "json",
         "json_events",
@@ -154,6 +157,7 @@ class Call:
         "retries",
         "secrets",
         "sent",
+        "signs",
         "stream",
         "timeout",
         "url",
@@ -198,33 +202,50 @@ class Call:
         self.clamped: frozenset[str] = frozenset()
         self.sent = 0.0
         self._where: str | None = None
+        # a signing provider signs the exact body bytes: encoded once, sent as content
+        self.signs = signs_requests(type(llm))
+        self.content: bytes | None = None
+        if self.signs:
+            self.content = b"" if json is None else encode_json(json)
+            if json is not None:
+                self.headers = {**headers, "Content-Type": JSON_CONTENT_TYPE}
+        # the body arguments of every attempt's httpx2.Request
+        self.body: dict[str, Any] = (
+            {"json": json} if self.content is None else {"content": self.content}
+        )
 
-    def request(self, client: httpx2.Client | httpx2.AsyncClient) -> httpx2.Request:
+    def request(
+        self,
+        client: httpx2.Client | httpx2.AsyncClient,
+        signature: Mapping[str, str] | None = None,
+    ) -> httpx2.Request:
         """The ``httpx2.Request`` of the next attempt (its timeouts cut to the total).
 
         Built directly: the client adds nothing but its default headers (merged here,
         names compared in any case) and the cookies servers set, which only a client
         holding some merges itself (``client.build_request``). That spares httpx2's
         per-request header and URL merging, a fifth of the client's CPU per call.
+
+        Args:
+            client: The client that sends it.
+            signature: Headers from the provider's ``sign_request`` for this attempt.
         """
         timeouts = {"timeout": self.attempt_timeouts()}
+        headers = with_signature(self.headers, signature) if signature else self.headers
+        body = self.body
         if client.cookies:
             return client.build_request(
-                self.method,
-                self.target(),
-                json=self.json,
-                headers=self.headers,
-                extensions=timeouts,
+                self.method, self.target(), headers=headers, extensions=timeouts, **body
             )
         merged = dict(_default_headers(client))
-        for name, value in self.headers.items():
+        for name, value in headers.items():
             merged[name.lower()] = (name, value)
         return httpx2.Request(
             self.method,
             self.target(),
-            json=self.json,
             headers=list(merged.values()),
             extensions=timeouts,
+            **body,
         )
 
     def target(self) -> httpx2.URL:
@@ -345,7 +366,7 @@ class Call:
             if phase in self.clamped:
                 kind = "total"
             retryable = kind != "total" and (phase != read_phase or not body_started)
-            return Failure(_cause(self.timed_out(kind), exc), retryable=retryable)
+            return Failure(cause(self.timed_out(kind), exc), retryable=retryable)
         if isinstance(exc, httpx2.ConnectError | httpx2.WriteError):
             retryable = True
         elif isinstance(exc, httpx2.ReadError | httpx2.RemoteProtocolError):
@@ -358,7 +379,7 @@ class Call:
         error = connection_error(
             exc, provider=self.provider, where=self.where(), secrets=self.secrets, hint=hint
         )
-        return Failure(_cause(error, exc), retryable=retryable)
+        return Failure(cause(error, exc), retryable=retryable)
 
     def invalid_url(self, exc: Exception) -> ConfigError:
         """The error for a URL httpx2 cannot use (a bad ``base_url``)."""
@@ -391,7 +412,7 @@ class Call:
             return self.llm.parse_response(data)
         except LLMError:
             raise
-        except _PARSE_ERRORS as exc:
+        except PARSE_ERRORS as exc:
             raise self.unparsable(exc, data) from exc
 
     def unparsable(self, exc: BaseException, data: Any) -> APIError:
@@ -402,180 +423,4 @@ class Call:
             f"{redact_text(str(exc), self.secrets)}): {excerpt!r}",
             provider=self.provider,
             body=excerpt,
-        )
-
-
-class StreamParser:
-    """Body bytes -> events -> chunks, with the stream's bookkeeping.
-
-    Attributes:
-        last: The last chunk handed to the caller (set by the reader before it yields).
-        ended: The end marker (``[DONE]`` or ``STREAM_END``) was seen.
-        events: How many events arrived.
-        pending: An error that came after chunks of the same read; raised once they
-            reached the caller.
-    """
-
-    __slots__ = (
-        "_json",
-        "_parse",
-        "_sse",
-        "call",
-        "decoder",
-        "ended",
-        "events",
-        "last",
-        "pending",
-        "state",
-    )
-
-    def __init__(self, call: Call) -> None:
-        llm = call.llm
-        self.call = call
-        self._sse = llm.stream_format == "sse"
-        self._json = call.json_events
-        self.decoder: SSEDecoder | NDJSONDecoder = SSEDecoder() if self._sse else NDJSONDecoder()
-        self.state = None if self._json else llm.start_stream()
-        self._parse = llm.parse_event
-        self.last: ChatResponse | None = None
-        self.ended = False
-        self.events = 0
-        self.pending: BaseException | None = None
-
-    @property
-    def partial(self) -> str:
-        """The text the caller received so far (none for a stream of JSON events)."""
-        message = getattr(self.last, "message", None)
-        return (message.content or "") if message is not None else ""
-
-    def feed(self, raw: bytes) -> list[ChatResponse]:
-        """The chunks completed by ``raw``.
-
-        Raises:
-            Retry: An in-stream ``overloaded`` error before the first chunk.
-            APIError: Another in-stream error event, or an event the provider could not
-                parse.
-        """
-        return self._chunks(self.decoder.feed(raw))
-
-    def finish(self) -> list[ChatResponse]:
-        """The chunks left at the end of the body."""
-        chunks = self._chunks(self.decoder.flush())
-        if self._json:
-            self.ended = True  # a stream of JSON events is complete when its body ends
-        return chunks
-
-    def _chunks(self, events: list[ServerEvent]) -> list[ChatResponse]:
-        out: list[ChatResponse] = []
-        if not events or self.ended:
-            return out
-        self.events += len(events)
-        if self._json:
-            return self._json_events(events)
-        for event in events:
-            if self._sse and event.data == DONE:
-                self.ended = True
-                break
-            try:
-                result = self._parse(event, self.state)
-            except LLMError as exc:
-                self._failed(exc, out)
-                break
-            except _PARSE_ERRORS as exc:
-                self._failed(_cause(self.call.unparsable(exc, event.data), exc), out)
-                break
-            if result is None:
-                continue
-            if isinstance(result, ChatResponse):
-                out.append(result)
-            elif isinstance(result, list):
-                for item in result:
-                    if isinstance(item, StreamEnd):
-                        self.ended = True
-                        break
-                    out.append(item)
-                if self.ended:
-                    break
-            else:  # STREAM_END
-                self.ended = True
-                break
-        return out
-
-    def _json_events(self, events: list[ServerEvent]) -> list[Any]:
-        out: list[Any] = []
-        for event in events:
-            if self._sse and event.data == DONE:
-                self.ended = True
-                break
-            try:
-                out.append(event.json())
-            except ValueError as exc:
-                self._failed(_cause(self.call.unparsable(exc, event.data), exc), out)
-                break
-        return out
-
-    def _failed(self, error: LLMError, out: list[Any]) -> None:
-        if out:  # deliver the chunks that came before the error first
-            self.pending = error
-            return
-        if (
-            self.last is None
-            and isinstance(error, APIStatusError)
-            and error.status_code == _OVERLOADED
-        ):
-            raise Retry(Failure(error, retryable=True))
-        raise error
-
-    def json_body(self, response: httpx2.Response) -> bool:
-        """Whether an SSE request got a plain JSON answer (a server ignoring ``stream``)."""
-        kind = response.headers.get("content-type", "")
-        return self._sse and kind.startswith("application/json")
-
-    def from_json(self, response: httpx2.Response, content: bytes) -> list[ChatResponse]:
-        """The one chunk of a JSON answer to a stream request (or its error)."""
-        data = self.call.body_json(response, content)
-        if self._json:
-            self.ended = True
-            return [data]
-        if isinstance(data, dict) and data.get("error"):
-            self._failed(self.call.llm.error_from_body(data), [])
-        reply = self.call.parse_response(data)
-        self.ended = True
-        if reply.delta is None:
-            reply = reply.model_copy(update={"delta": reply.message.content or ""})
-        return [reply]
-
-    def broken(self, exc: Exception) -> Exception:
-        """The error for a transport failure while reading the body."""
-        call = self.call
-        read_kind = "idle" if self.events else "first_event"
-        if self.last is None:  # nothing reached the caller: another attempt is safe
-            return Retry(
-                call.transport_failure(
-                    exc, body_started=False, read_kind=read_kind, read_phase="body"
-                )
-            )
-        if isinstance(exc, httpx2.TimeoutException):
-            kind = "total" if "body" in call.clamped else read_kind
-            return _cause(call.timed_out(kind), exc)
-        if isinstance(exc, httpx2.NetworkError | httpx2.RemoteProtocolError):
-            detail = redact_text(str(exc), call.secrets) or type(exc).__name__
-            return _cause(
-                StreamInterruptedError(
-                    f"the connection dropped mid-stream ({detail}); "
-                    f"{len(self.partial)} characters had arrived",
-                    provider=call.provider,
-                    partial=self.partial,
-                ),
-                exc,
-            )
-        return call.transport_failure(exc, body_started=True).error
-
-    def incomplete(self) -> IncompleteStreamError:
-        """The error for a body that ended before the stream's end marker."""
-        marker = self.call.llm.stream_end or ("[DONE]" if self._sse else "its end marker")
-        return IncompleteStreamError(
-            f"the stream ended before {marker}; {len(self.partial)} characters had arrived",
-            provider=self.call.provider,
-            partial=self.partial,
         )

@@ -204,10 +204,12 @@ class HTTPChatLLM(HTTPChatLLMBase):
             refine=self.error_class,
             key_env=self.key_env,
             now=(self.clock or SYSTEM_CLOCK).time(),
+            type_statuses=self.error_type_statuses,
+            auth_hint=self.auth_hint,
         )
 
     def _secrets(self) -> tuple[str, ...]:
-        return (self.api_key.get_secret_value(),) if self.api_key is not None else ()
+        return self.secret_values()
 
     def _call(self, messages: Sequence[ChatMessage], options: dict[str, Any], stream: bool) -> Call:
         """The call to send: options applied, the request built (raises on bad input)."""

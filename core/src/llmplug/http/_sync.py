@@ -12,10 +12,11 @@ from llmplug.http._exchange import (
     ERROR_BODY_LIMIT,
     Call,
     Retry,
-    StreamParser,
     direct_transport,
     received,
 )
+from llmplug.http._signing import sign
+from llmplug.http._stream_parser import StreamParser
 from llmplug.types._responses import ChatResponse
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def _send(call: Call, consume: Callable[[Call, httpx2.Response], T]) -> T:
     while True:
         response: httpx2.Response | None = None
         try:
-            request = call.request(client)
+            request = call.request(client, sign(call))
             response = _send_one(client, request)
             if response.status_code >= 300:
                 failure = call.status_failure(response, _error_body(response))

@@ -117,10 +117,9 @@ DIRECTORY: tuple[KnownPlugin, ...] = (
     KnownPlugin(
         "llmplug-bedrock",
         "provider",
-        ("bedrock",),
-        "Models on AWS Bedrock (AWS credentials).",
+        ("bedrock", "aws"),
+        "Every model on Amazon Bedrock, through the Converse API (AWS credentials).",
         "plugins/bedrock",
-        "in development",
     ),
     KnownPlugin(
         "llmplug-log",
