@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from llmplug._untrusted import loads_json
+
 __all__ = [
     "REDACTED",
     "SECRET_HEADERS",
@@ -61,11 +63,9 @@ def redact_options(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [redact_options(v) for v in value]
     if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
-        import json  # lazy for lightness: only for option values written as JSON
-
         try:
-            return redact_options(json.loads(value))
-        except ValueError:
+            return redact_options(loads_json(value))
+        except ValueError:  # not JSON, or nested too deeply to be options
             return value
     return value
 

@@ -20,7 +20,10 @@ from llmplug.llm._derived import ChatLLM
 from llmplug.types._messages import ChatMessage
 from llmplug.types._responses import ChatResponse
 
-__all__ = ["ChunkResult", "HTTPChatLLMBase"]
+__all__ = ["MAX_RETRIES", "ChunkResult", "HTTPChatLLMBase"]
+
+#: The most retries a call may make, whether set on the instance or per call.
+MAX_RETRIES = 20
 
 #: What ``parse_event`` returns: a chunk, the end marker, several of them, or nothing.
 ChunkResult = ChatResponse | StreamEnd | list[ChatResponse | StreamEnd] | None
@@ -35,7 +38,7 @@ class HTTPChatLLMBase(ChatLLM):
         timeout: Seconds for the whole call, or a ``llmplug.http.Timeout`` for each
             phase; ``None`` uses the defaults.
         max_retries: Retries after the first attempt (connection errors, 408, 409,
-            429, 5xx); per call too: ``llm.chat(messages, max_retries=0)``.
+            429, 5xx), 0 to 20; per call too: ``llm.chat(messages, max_retries=0)``.
         extra_headers: Sent with every request.
         transport: An ``httpx2.BaseTransport`` for the sync client (tests inject a
             ``MockTransport`` here).
@@ -49,11 +52,14 @@ class HTTPChatLLMBase(ChatLLM):
     #: What ends a complete stream, as ``IncompleteStreamError`` names it (``None``:
     #: ``[DONE]`` for SSE, "its end marker" for NDJSON).
     stream_end: ClassVar[str | None] = None
+    #: The JSON types a successful chat response body may decode to (an object, as
+    #: every chat API answers); any other is an ``APIError`` before ``parse_response``.
+    response_body: ClassVar[tuple[type, ...]] = (dict,)
 
     base_url: str
     api_key: SecretStr | None = None
     timeout: Any = Field(default=None, description="seconds, or a llmplug.http.Timeout")
-    max_retries: int = Field(default=2, ge=0, le=20)
+    max_retries: int = Field(default=2, ge=0, le=MAX_RETRIES)
     extra_headers: dict[str, str] = Field(default_factory=dict)
     transport: Any = Field(default=None, exclude=True, repr=False)
     async_transport: Any = Field(default=None, exclude=True, repr=False)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from llmplug._secrets import redact_data, redact_text
+from llmplug._untrusted import loads_json
 from llmplug.errors import (
     APIConnectionError,
     APIError,
@@ -86,7 +87,7 @@ def _decoded(body: Any) -> Any:
         body = bytes(body).decode("utf-8", "replace")
     if isinstance(body, str) and body.lstrip()[:1] in ("{", "["):
         try:
-            return json.loads(body)
+            return loads_json(body)
         except ValueError:
             return body
     return body

@@ -8,7 +8,6 @@ and turns what went wrong into a :class:`~llmplug.http._retry.Failure`;
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from functools import lru_cache
@@ -18,6 +17,7 @@ from urllib.parse import urlencode
 import httpx2
 
 from llmplug._secrets import redact_headers, redact_text, redact_url
+from llmplug._untrusted import loads_json
 from llmplug.errors import (
     APIError,
     APIStatusError,
@@ -125,6 +125,15 @@ class Retry(Exception):  # control flow inside the loops: never escapes them
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.error)
         self.failure = failure
+
+
+_JSON_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+
+
+def _json_kind(kind: type) -> str:
+    if kind is type(None):
+        return "null"
+    return _JSON_KINDS.get(kind, "a number" if kind in (int, float) else kind.__name__)
 
 
 def _cause(error: LLMError, exc: BaseException) -> LLMError:
@@ -364,7 +373,7 @@ class Call:
             APIError: The body is not JSON.
         """
         try:
-            return json.loads(content)
+            return loads_json(content)
         except ValueError as exc:
             kind = response.headers.get("content-type", "no content-type")
             excerpt = redact_text(content[:300].decode("utf-8", "replace"), self.secrets)
@@ -376,6 +385,16 @@ class Call:
 
     def parse_response(self, data: Any) -> ChatResponse:
         """The provider's ``parse_response``, malformed data reported as ``APIError``."""
+        expected = self.llm.response_body
+        if not isinstance(data, expected):
+            excerpt = redact_text(str(data)[:300], self.secrets)
+            wanted = " or ".join(_json_kind(kind) for kind in expected)
+            raise APIError(
+                f"the response body is {_json_kind(type(data))}, not {wanted} as this API "
+                f"answers: {excerpt!r}",
+                provider=self.provider,
+                body=excerpt,
+            )
         try:
             return self.llm.parse_response(data)
         except LLMError:

@@ -12,15 +12,17 @@ from functools import lru_cache
 from importlib import import_module
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, field_validator
 
 from llmplug._secrets import redact_headers, redact_url
+from llmplug._untrusted import shorten
 from llmplug._version import __version__
 from llmplug.errors import APIError, InvalidOptionError
-from llmplug.http._base import HTTPChatLLMBase
+from llmplug.http._base import MAX_RETRIES, HTTPChatLLMBase
 from llmplug.http._config import DEFAULT_LIMITS, DEFAULT_RETRY_POLICY, Limits, RetryPolicy, Timeout
-from llmplug.http._contract import HTTPRequest
+from llmplug.http._contract import HTTPRequest, has_dot_segment
 from llmplug.http._errors import build_error
 from llmplug.http._retry import SYSTEM_CLOCK, Clock
 from llmplug.llm._base import Capabilities
@@ -52,9 +54,15 @@ _USER_AGENT = f"llmplug/{__version__}"
 
 @lru_cache(maxsize=64)
 def _join(base_url: str, path: str) -> str:
-    if path.startswith(("https://", "http://")):
-        return path
-    return f"{base_url.rstrip('/')}/{path.lstrip('/')}"
+    url = (
+        path
+        if path.startswith(("https://", "http://"))
+        else (f"{base_url.rstrip('/')}/{path.lstrip('/')}")
+    )
+    if has_dot_segment(urlsplit(url).path):
+        # raised, so not cached: ".." in a model name must not move the request
+        raise ValueError(url)
+    return url
 
 
 def _merge(target: dict[str, str], extra: Mapping[str, str]) -> None:
@@ -168,8 +176,21 @@ class HTTPChatLLM(HTTPChatLLMBase):
         return merged
 
     def url_for(self, path: str) -> str:
-        """The absolute URL of ``path`` (relative to :attr:`base_url`, or absolute)."""
-        return _join(self.base_url, path)
+        """The absolute URL of ``path`` (relative to :attr:`base_url`, or absolute).
+
+        Raises:
+            InvalidOptionError: The URL's path has a ``.`` or ``..`` segment (from a
+                model or deployment name put in the path unencoded).
+        """
+        try:
+            return _join(self.base_url, path)
+        except ValueError as exc:
+            raise InvalidOptionError(
+                f"the request URL {shorten(redact_url(exc.args[0]), 200)} has a '.' or '..' "
+                f"segment, which would send the request to another path; check the model "
+                f"name and base_url (providers encode names with llmplug.http.path_segment)",
+                provider=self.provider_label,
+            ) from None
 
     def error_from_body(
         self, body: Any, status: int | None = None, headers: Mapping[str, str] | None = None
@@ -224,9 +245,14 @@ class HTTPChatLLM(HTTPChatLLMBase):
         max_retries = self.max_retries
         if "max_retries" in options:
             max_retries = options.pop("max_retries")
-            if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            if (
+                isinstance(max_retries, bool)
+                or not isinstance(max_retries, int)
+                or not 0 <= max_retries <= MAX_RETRIES
+            ):
                 raise InvalidOptionError(
-                    f"max_retries must be an int >= 0, got {max_retries!r}",
+                    f"max_retries must be an int from 0 to {MAX_RETRIES}, "
+                    f"got {shorten(max_retries)}",
                     provider=self.provider_label,
                     option="max_retries",
                 )

@@ -33,6 +33,7 @@ from llmplug._entry_points import (
     entry_point_error,
     registered_name,
 )
+from llmplug._untrusted import shorten
 from llmplug.errors import DuplicateProviderError, PluginLoadError, UnknownProviderError
 from llmplug.hookspecs import hookimpl
 from llmplug.llm._plugin_host import HookSet, PluginHost, plugin_host, set_plugin_host
@@ -60,6 +61,8 @@ __all__ = [
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 # a class registered lazily, by import path: "package.module:ClassName"
 _CLASS_PATH_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+# the longest name an unknown-provider error takes for a typo or a distribution name
+_LONGEST_NAME = 100
 
 
 def _llm_base() -> type[LLM]:
@@ -318,13 +321,16 @@ class Registry:
         import difflib  # lazy for lightness: only on this error path
 
         available = self.names()
-        close = difflib.get_close_matches(name, available, n=1, cutoff=0.6)
+        # a name far longer than any provider's matches none (and difflib is quadratic)
+        plausible = len(name) <= _LONGEST_NAME
+        close = difflib.get_close_matches(name, available, n=1, cutoff=0.6) if plausible else []
         suggestion = close[0] if close else None
-        parts = [f"unknown provider {name!r}."]
+        parts = [f"unknown provider {shorten(name)}."]
         if suggestion:
             parts.append(f"Did you mean {suggestion!r}?")
         parts.append(f"Installed providers: {', '.join(available) or 'none'}.")
-        parts.append(f"If it is a plugin, install it: pip install llmplug-{name}")
+        if plausible:
+            parts.append(f"If it is a plugin, install it: pip install llmplug-{name}")
         return UnknownProviderError(
             " ".join(parts), name=name, available=available, suggestion=suggestion
         )
