@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
 
+from llmplug.errors import LLMError
 from llmplug.http._client import async_client
 from llmplug.http._exchange import (
     ERROR_BODY_LIMIT,
@@ -51,13 +52,16 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
         except Retry as retry:
             failure = retry.failure
         except httpx2.InvalidURL as exc:
-            raise call.invalid_url(exc) from exc
+            raise call.invalid_url(exc)  # noqa: B904 - the cause is set on the error
+        except LLMError as error:  # not worth another attempt (a body it cannot parse)
+            raise call.scrub(error)  # noqa: B904 - the error as it is, its secrets removed
         except httpx2.TransportError as exc:
             kind = "first_event" if call.stream else "read"
             failure = call.transport_failure(exc, body_started=False, read_kind=kind)
         finally:
             if response is not None:
                 await response.aclose()
+        call.scrub(failure.error)  # before the retry log line shows it
         wait = retries.next_wait(failure)
         if wait is None:
             raise failure.error
@@ -191,6 +195,8 @@ async def stream(
             if eof or body is None or watchdog is None:
                 raise parser.incomplete()
             chunks, eof = await _read(parser, body, watchdog)
+    except LLMError as error:
+        raise call.scrub(error)  # noqa: B904 - the error as it is, its secrets removed
     finally:
         if watchdog is not None:
             watchdog.close()

@@ -22,6 +22,7 @@ from llmplug.errors import (
     BadRequestError,
     ConflictError,
     InternalServerError,
+    LLMError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -30,6 +31,7 @@ from llmplug.errors import (
 
 __all__ = [
     "STATUS_ERRORS",
+    "RedactedError",
     "TYPE_STATUS",
     "build_error",
     "connection_error",
@@ -37,6 +39,7 @@ __all__ = [
     "error_type",
     "parse_retry_after",
     "request_id",
+    "scrub_error",
     "status_error_class",
     "timeout_error",
 ]
@@ -284,3 +287,91 @@ def connection_error(
     """An ``APIConnectionError`` for a transport failure (the cause is set by the caller)."""
     detail = redact_text(str(exc), tuple(secrets)) or "no details"
     return APIConnectionError(f"{type(exc).__name__} on {where}: {detail}", provider=provider)
+
+
+# -- keeping secrets out of raised errors and what they chain to ---------------------------
+
+
+class RedactedError(Exception):
+    """Stands in, in an error's chain, for a native exception whose text held a secret.
+
+    Its message is the original's type and text with the secrets redacted; it keeps the
+    original's own ``__cause__`` and ``__context__``.
+    """
+
+
+def _redacted_args(args: tuple[Any, ...], secrets: tuple[str, ...]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for arg in args:
+        if isinstance(arg, str):
+            arg = redact_text(arg, secrets)
+        elif isinstance(arg, bytes | bytearray):
+            arg = redact_text(bytes(arg).decode("utf-8", "replace"), secrets)
+        out.append(arg)
+    return tuple(out)
+
+
+def _shows_secret(exc: BaseException, secrets: tuple[str, ...]) -> bool:
+    texts = [str(exc), repr(exc), *getattr(exc, "__notes__", ())]
+    return any(redact_text(text, secrets) != text for text in texts if isinstance(text, str))
+
+
+def _scrub_one(exc: BaseException, secrets: tuple[str, ...]) -> bool:
+    """Redact ``exc``'s own text in place; whether it is clean now."""
+    if isinstance(exc, LLMError):
+        exc.message = redact_text(exc.message, secrets)
+        body = getattr(exc, "body", None)
+        if isinstance(body, str):
+            exc.body = redact_text(body, secrets)  # type: ignore[attr-defined]
+        elif isinstance(body, dict | list):
+            exc.body = redact_data(body, secrets)  # type: ignore[attr-defined]
+    if not _shows_secret(exc, secrets):
+        return True
+    try:
+        exc.args = _redacted_args(exc.args, secrets)
+        notes = getattr(exc, "__notes__", None)
+        if isinstance(notes, list):
+            exc.__notes__ = [redact_text(str(note), secrets) for note in notes]
+    except (AttributeError, TypeError):
+        return False
+    return not _shows_secret(exc, secrets)
+
+
+def _stand_in(exc: BaseException, secrets: tuple[str, ...]) -> RedactedError:
+    text = redact_text(f"{type(exc).__name__}: {exc}", secrets)
+    stand_in = RedactedError(text)
+    stand_in.__cause__ = exc.__cause__
+    stand_in.__context__ = exc.__context__
+    stand_in.__suppress_context__ = exc.__suppress_context__
+    return stand_in
+
+
+def scrub_error(error: BaseException, secrets: Iterable[str]) -> BaseException:
+    """Redact ``secrets`` from ``error`` and from every exception it chains to, in place.
+
+    The message, ``args``, notes and ``body`` of each exception in the
+    ``__cause__``/``__context__`` chain lose the secrets (in each of their forms: as
+    sent, stripped, escaped); a native exception whose text cannot be changed is
+    replaced in the chain by a :class:`RedactedError` saying what it was. Returns
+    ``error``.
+    """
+    secrets = tuple(secrets)
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        exc = pending.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        _scrub_one(exc, secrets)
+        for name in ("__cause__", "__context__"):
+            linked: BaseException | None = getattr(exc, name)
+            if linked is None or id(linked) in seen:
+                continue
+            if not _scrub_one(linked, secrets):
+                suppress = exc.__suppress_context__
+                linked = _stand_in(linked, secrets)
+                setattr(exc, name, linked)
+                exc.__suppress_context__ = suppress
+            pending.append(linked)
+    return error

@@ -27,7 +27,7 @@ from llmplug.errors import (
     StreamInterruptedError,
 )
 from llmplug.http._contract import ServerEvent, StreamEnd
-from llmplug.http._errors import connection_error, timeout_error
+from llmplug.http._errors import connection_error, scrub_error, timeout_error
 from llmplug.http._retry import Clock, Failure, Retries, status_is_retryable
 from llmplug.http._sse import DONE, NDJSONDecoder, SSEDecoder
 from llmplug.types._responses import ChatResponse
@@ -80,11 +80,11 @@ def direct_transport(client: httpx2.Client | httpx2.AsyncClient, request: httpx2
     redirects not followed, no hooks): the loops call the transport the client would
     choose for the URL (proxies from the environment included) directly, and keep
     what remains of ``send``: the request on errors and responses, cookies, the log
-    line. A URL holding credentials (``https://user:pass@host``) still goes through
-    ``send``, whose auth flow sends them as Basic auth.
+    line. (Credentials in a URL never get here: the runtime sends them as an
+    ``Authorization: Basic`` header of its own, and the URL without them.)
     """
     choose = getattr(client, "_transport_for_url", None)
-    if choose is None or request.url.userinfo:
+    if choose is None:
         return None
     return choose(request.url)
 
@@ -300,6 +300,16 @@ class Call:
 
     # -- failures ---------------------------------------------------------------------
 
+    def scrub(self, error: BaseException) -> BaseException:
+        """``error`` with every secret this call sent redacted, its chain included.
+
+        Every error leaving the loops passes here: the key, secret header values
+        (``extra_headers``, Basic credentials from the URL) and secret query values
+        are removed from its message, body, ``args`` and from each exception it
+        chains to, by value, whatever the server echoed back.
+        """
+        return scrub_error(error, self.secrets)
+
     def timed_out(self, kind: str) -> LLMError:
         """An ``APITimeoutError`` naming ``kind`` (a field of :class:`Timeout`)."""
         seconds = self.timeout.total if kind == "total" else getattr(self.timeout, kind, None)
@@ -358,13 +368,14 @@ class Call:
         )
         return Failure(_cause(error, exc), retryable=retryable)
 
-    def invalid_url(self, exc: Exception) -> ConfigError:
-        """The error for a URL httpx2 cannot use (a bad ``base_url``)."""
-        return ConfigError(
+    def invalid_url(self, exc: Exception) -> BaseException:
+        """The error for a URL httpx2 cannot use (a bad ``base_url``), to raise."""
+        error = ConfigError(
             f"invalid URL in {self.where()} ({redact_text(str(exc), self.secrets)}); "
             f"check base_url",
             provider=self.provider,
         )
+        return self.scrub(_cause(error, exc))
 
     def body_json(self, response: httpx2.Response, content: bytes) -> Any:
         """The decoded JSON of a successful response.
@@ -397,10 +408,10 @@ class Call:
             )
         try:
             return self.llm.parse_response(data)
-        except LLMError:
-            raise
+        except LLMError as error:
+            raise self.scrub(error)  # noqa: B904 - the provider's own error, as it is
         except _PARSE_ERRORS as exc:
-            raise self.unparsable(exc, data) from exc
+            raise self.scrub(_cause(self.unparsable(exc, data), exc))  # noqa: B904
 
     def unparsable(self, exc: BaseException, data: Any) -> APIError:
         """An ``APIError`` for a body or event the provider could not parse."""
@@ -492,6 +503,7 @@ class StreamParser:
         return out
 
     def _failed(self, error: LLMError, out: list[ChatResponse]) -> None:
+        self.call.scrub(error)
         if out:  # deliver the chunks that came before the error first
             self.pending = error
             return

@@ -16,10 +16,16 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, field_validator
 
-from llmplug._secrets import redact_headers, redact_url
+from llmplug._secrets import is_secret_name, redact_headers, redact_url, url_secrets
 from llmplug._untrusted import shorten
 from llmplug._version import __version__
 from llmplug.errors import APIError, InvalidOptionError
+from llmplug.http._auth import (
+    authorization_conflict,
+    check_headers,
+    sent_secrets,
+    split_credentials,
+)
 from llmplug.http._base import MAX_RETRIES, HTTPChatLLMBase
 from llmplug.http._config import DEFAULT_LIMITS, DEFAULT_RETRY_POLICY, Limits, RetryPolicy, Timeout
 from llmplug.http._contract import HTTPRequest, has_dot_segment
@@ -158,8 +164,8 @@ class HTTPChatLLM(HTTPChatLLMBase):
         """The headers of a request, later ones winning (names compared in any case).
 
         ``User-Agent: llmplug/<version>`` (and ``Accept: text/event-stream`` for an SSE
-        stream), :meth:`auth_headers` when a key is set, :attr:`extra_headers`, then the
-        request's own headers.
+        stream), :meth:`auth_headers` when a key is set (not ``""``),
+        :attr:`extra_headers`, then the request's own headers.
 
         Args:
             request: The request (its ``headers`` come last).
@@ -168,8 +174,9 @@ class HTTPChatLLM(HTTPChatLLMBase):
         merged = {"User-Agent": _USER_AGENT}
         if stream and self.stream_format == "sse":
             merged["Accept"] = "text/event-stream"
-        if self.api_key is not None:
-            _merge(merged, self.auth_headers(self.api_key.get_secret_value()))
+        key = self.api_key.get_secret_value() if self.api_key is not None else ""
+        if key:
+            _merge(merged, self.auth_headers(key))
         _merge(merged, self.extra_headers)
         if request is not None:
             _merge(merged, request.headers)
@@ -224,7 +231,14 @@ class HTTPChatLLM(HTTPChatLLMBase):
         )
 
     def _secrets(self) -> tuple[str, ...]:
-        return (self.api_key.get_secret_value(),) if self.api_key is not None else ()
+        """Every secret this instance sends: key, secret headers, URL credentials."""
+        key = self.api_key.get_secret_value() if self.api_key is not None else ""
+        found = (key,) if key else ()
+        if self.extra_headers:
+            found += sent_secrets(self.extra_headers)
+        if "@" in self.base_url or "?" in self.base_url:
+            found += url_secrets(self.base_url)
+        return found
 
     def _call(self, messages: Sequence[ChatMessage], options: dict[str, Any], stream: bool) -> Call:
         """The call to send: options applied, the request built (raises on bad input)."""
@@ -262,19 +276,37 @@ class HTTPChatLLM(HTTPChatLLMBase):
         self, request: HTTPRequest, timeout: Timeout, max_retries: int, *, stream: bool
     ) -> Call:
         clock: Clock = self.clock or SYSTEM_CLOCK
+        url = self.url_for(request.path)
+        headers = self.headers(request, stream=stream)
+        secrets = self._secrets()
+        if "@" in url:  # credentials in the URL: sent as Basic auth, here, not by httpx2
+            conflict = authorization_conflict(url, headers)
+            if conflict is not None:
+                raise InvalidOptionError(conflict, provider=self.provider_label, option="base_url")
+            secrets += url_secrets(url)
+            url, basic = split_credentials(url)
+            if basic is not None:
+                headers["Authorization"] = basic
+        check_headers(headers, self.provider_label, "a request header")
+        if request.headers:
+            secrets += sent_secrets(request.headers)
+        if request.params:
+            secrets += tuple(
+                value for name, value in request.params.items() if is_secret_name(name)
+            )
         call: Call = _loop("_exchange").Call(
             self,
             method=request.method,
-            url=self.url_for(request.path),
+            url=url,
             json=request.json,
             params=request.params,
-            headers=self.headers(request, stream=stream),
+            headers=headers,
             stream=stream,
             timeout=timeout,
             max_retries=max_retries,
             deadline=None if timeout.total is None else clock.monotonic() + timeout.total,
             clock=clock,
-            secrets=self._secrets(),
+            secrets=secrets,
         )
         return call
 

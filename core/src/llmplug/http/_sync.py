@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
 
+from llmplug.errors import LLMError
 from llmplug.http._client import sync_client
 from llmplug.http._exchange import (
     ERROR_BODY_LIMIT,
@@ -49,12 +50,15 @@ def _send(call: Call, consume: Callable[[Call, httpx2.Response], T]) -> T:
         except Retry as retry:
             failure = retry.failure
         except httpx2.InvalidURL as exc:
-            raise call.invalid_url(exc) from exc
+            raise call.invalid_url(exc)  # noqa: B904 - the cause is set on the error
+        except LLMError as error:  # not worth another attempt (a body it cannot parse)
+            raise call.scrub(error)  # noqa: B904 - the error as it is, its secrets removed
         except httpx2.TransportError as exc:
             failure = call.transport_failure(exc, body_started=False, read_kind=_read_kind(call))
         finally:
             if response is not None:
                 response.close()
+        call.scrub(failure.error)  # before the retry log line shows it
         wait = retries.next_wait(failure)
         if wait is None:
             raise failure.error
@@ -186,6 +190,8 @@ def stream(
             if eof or body is None:
                 raise parser.incomplete()
             chunks, eof = _read(call, parser, body)
+    except LLMError as error:
+        raise call.scrub(error)  # noqa: B904 - the error as it is, its secrets removed
     finally:
         _close(body)
         response.close()
