@@ -26,6 +26,7 @@ from llmplug.errors import (
     LLMError,
     StreamInterruptedError,
 )
+from llmplug.http._client import remember_secrets
 from llmplug.http._contract import ServerEvent, StreamEnd
 from llmplug.http._errors import connection_error, scrub_error, timeout_error
 from llmplug.http._retry import Clock, Failure, Retries, status_is_retryable
@@ -195,6 +196,7 @@ class Call:
         )
         self.clock = clock
         self.secrets = secrets
+        remember_secrets(secrets)
         self.limits: dict[str, float | None] = {}
         self.clamped: frozenset[str] = frozenset()
         self.sent = 0.0
