@@ -22,7 +22,6 @@ from llmplug.http._exchange import (
     direct_transport,
     received,
 )
-from llmplug.http._retry import Failure
 from llmplug.types._responses import ChatResponse
 
 if TYPE_CHECKING:
@@ -44,7 +43,7 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
             request = call.request(client)
             response = await _send_one(client, request)
             if response.status_code >= 300:
-                failure = call.status_failure(response, await _error_body(response))
+                failure = call.status_failure(response, await _error_body(call, response))
             else:
                 result = await consume(call, response)
                 response = None  # consume owns it now
@@ -81,21 +80,26 @@ async def _send_one(client: httpx2.AsyncClient, request: httpx2.Request) -> http
     return received(client, request, response)
 
 
-async def _error_body(response: httpx2.Response) -> bytes:
+async def _error_body(call: Call, response: httpx2.Response) -> bytes:
     body = bytearray()
     try:
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) >= ERROR_BODY_LIMIT:
-                break
-    except httpx2.HTTPError:
+        async with asyncio.timeout(call.retries.remaining()):  # a trickle ends at the deadline
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) >= ERROR_BODY_LIMIT:
+                    break
+    except (httpx2.HTTPError, TimeoutError):
         pass  # the status says enough
     return bytes(body[:ERROR_BODY_LIMIT])
 
 
 async def _read_json(call: Call, response: httpx2.Response) -> Any:
     try:
-        content = await response.aread()
+        # each read is bounded by Timeout.read; the whole body by the call's deadline
+        async with asyncio.timeout(call.retries.remaining()):
+            content = await response.aread()
+    except TimeoutError:
+        raise call.total_expired() from None
     except httpx2.TransportError as exc:
         started = response.num_bytes_downloaded > 0
         raise Retry(call.transport_failure(exc, body_started=started)) from None
@@ -161,7 +165,7 @@ async def _read(
         kind = watchdog.expired_kind()
         if kind is None:
             raise
-        raise _expired(parser, kind)  # noqa: B904 - a timeout, not a cancellation
+        raise parser.expired(kind)  # noqa: B904 - a timeout, not a cancellation
     except httpx2.HTTPError as exc:
         raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
     chunks = parser.feed(data)
@@ -203,13 +207,6 @@ async def stream(
         if body is not None:
             await body.aclose()
         await response.aclose()
-
-
-def _expired(parser: StreamParser, kind: str) -> Exception:
-    error = parser.call.timed_out(kind)
-    if parser.last is None:  # nothing reached the caller: another attempt is safe
-        return Retry(Failure(error, retryable=kind != "total"))
-    return error
 
 
 async def _drain(body: Any) -> None:

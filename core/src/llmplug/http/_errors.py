@@ -26,6 +26,7 @@ from llmplug.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    StreamTimeoutError,
     UnprocessableEntityError,
 )
 
@@ -267,7 +268,7 @@ def build_error(
 
 
 def timeout_error(
-    kind: str, seconds: float | None, *, provider: str, where: str
+    kind: str, seconds: float | None, *, provider: str, where: str, partial: str | None = None
 ) -> APITimeoutError:
     """An ``APITimeoutError`` naming which timeout expired (``Timeout.<kind>``).
 
@@ -276,9 +277,16 @@ def timeout_error(
         seconds: Its value.
         provider: The provider name.
         where: ``METHOD URL`` of the request, already redacted.
+        partial: For a stream whose chunks reached the caller, the text so far: the
+            error is then a :class:`~llmplug.errors.StreamTimeoutError` carrying it.
     """
     after = f" after {seconds:g} s" if seconds is not None else ""
-    return APITimeoutError(f"{kind} timeout{after} (Timeout.{kind}) on {where}", provider=provider)
+    text = f"{kind} timeout{after} (Timeout.{kind}) on {where}"
+    if partial is not None:
+        return StreamTimeoutError(
+            f"{text}; {len(partial)} characters had arrived", provider=provider, partial=partial
+        )
+    return APITimeoutError(text, provider=provider)
 
 
 def connection_error(

@@ -312,10 +312,19 @@ class Call:
         """
         return scrub_error(error, self.secrets)
 
-    def timed_out(self, kind: str) -> LLMError:
-        """An ``APITimeoutError`` naming ``kind`` (a field of :class:`Timeout`)."""
+    def timed_out(self, kind: str, partial: str | None = None) -> LLMError:
+        """An ``APITimeoutError`` naming ``kind`` (a field of :class:`Timeout`).
+
+        With ``partial`` (a stream's text so far), a ``StreamTimeoutError`` carrying it.
+        """
         seconds = self.timeout.total if kind == "total" else getattr(self.timeout, kind, None)
-        return timeout_error(kind, seconds, provider=self.provider, where=self.where())
+        return timeout_error(
+            kind, seconds, provider=self.provider, where=self.where(), partial=partial
+        )
+
+    def total_expired(self) -> Retry:
+        """The failure of an attempt whose call passed its total deadline (final)."""
+        return Retry(Failure(self.timed_out("total"), retryable=False))
 
     def status_failure(self, response: httpx2.Response, body: bytes) -> Failure:
         """The failure for an error status (the body read so far)."""
@@ -533,6 +542,17 @@ class StreamParser:
             reply = reply.model_copy(update={"delta": reply.message.content or ""})
         return [reply]
 
+    def expired(self, kind: str) -> Exception:
+        """The error to raise for a timeout that expired while reading the body.
+
+        ``kind`` is ``first_event``, ``idle`` or ``total``. Before any chunk reached the
+        caller, a :class:`Retry` (another attempt is safe, unless the total deadline
+        passed); after, a ``StreamTimeoutError`` with the text that arrived.
+        """
+        if self.last is None:
+            return Retry(Failure(self.call.timed_out(kind), retryable=kind != "total"))
+        return self.call.timed_out(kind, partial=self.partial)
+
     def broken(self, exc: Exception) -> Exception:
         """The error for a transport failure while reading the body."""
         call = self.call
@@ -545,7 +565,7 @@ class StreamParser:
             )
         if isinstance(exc, httpx2.TimeoutException):
             kind = "total" if "body" in call.clamped else read_kind
-            return _cause(call.timed_out(kind), exc)
+            return _cause(call.timed_out(kind, partial=self.partial), exc)
         if isinstance(exc, httpx2.NetworkError | httpx2.RemoteProtocolError):
             detail = redact_text(str(exc), call.secrets) or type(exc).__name__
             return _cause(

@@ -233,7 +233,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
     def _secrets(self) -> tuple[str, ...]:
         """Every secret this instance sends: key, secret headers, URL credentials."""
         key = self.api_key.get_secret_value() if self.api_key is not None else ""
-        found = (key,) if key else ()
+        found: tuple[str, ...] = (key,) if key else ()
         if self.extra_headers:
             found += sent_secrets(self.extra_headers)
         if "@" in self.base_url or "?" in self.base_url:
