@@ -144,6 +144,9 @@ def _build(cls: type[LLM], provider: str, values: dict[str, Any], textual: set[s
         return cls(**values)
     except ValidationError as exc:
         failure = exc
+    except InvalidOptionError as exc:  # a check that keeps the value out of its message
+        exc.provider = provider
+        raise
     retry = _json_values(failure, values, textual)
     if retry is not None:
         try:
