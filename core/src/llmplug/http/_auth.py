@@ -30,6 +30,8 @@ __all__ = [
     "authorization_conflict",
     "check_headers",
     "checked_key",
+    "recent_secrets",
+    "remember_secrets",
     "sent_secrets",
     "split_credentials",
 ]
@@ -153,3 +155,22 @@ def sent_secrets(headers: Mapping[str, str]) -> tuple[str, ...]:
             if space and token:
                 found.append(token)
     return tuple(found)
+
+
+# the secrets recently sent (keys, secret headers, credentials, cookies), for redacting
+# them by value where no call is at hand: the log filter, an error a provider builds
+_recent: dict[tuple[str, ...], None] = {}
+_RECENT_LIMIT = 64
+
+
+def remember_secrets(secrets: tuple[str, ...]) -> None:
+    """Note the secrets a call sends (the last 64 sets are kept)."""
+    if secrets and secrets not in _recent:
+        _recent[secrets] = None
+        if len(_recent) > _RECENT_LIMIT:
+            _recent.pop(next(iter(_recent)), None)
+
+
+def recent_secrets() -> tuple[str, ...]:
+    """Every secret recently sent, by any instance."""
+    return tuple(secret for group in list(_recent) for secret in group)

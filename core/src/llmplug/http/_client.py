@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx2
 
 from llmplug._secrets import redact_header_pairs, redact_text
+from llmplug.http._auth import recent_secrets, remember_secrets as _remember
 
 if TYPE_CHECKING:
     import asyncio
@@ -38,9 +39,6 @@ _AsyncEntry = tuple[Any, httpx2.AsyncClient, AsyncGenerator[None, None]]
 #: line, httpcore2's per-module debug lines (response headers: ``Set-Cookie``, a
 #: ``Location`` with credentials), the HTTP/2 libraries', llmplug's own.
 LOGGERS = ("httpx2", "httpcore2", "h11", "h2", "hpack", "llmplug.http")
-# the secrets recently sent, for redacting them by value in any of those records
-_recent: dict[tuple[str, ...], None] = {}
-_RECENT_LIMIT = 64
 _loggers_seen = 0
 
 
@@ -52,8 +50,7 @@ class _RedactRecords(logging.Filter):
             message = record.getMessage()
         except Exception:  # a record that cannot be formatted: logging reports it
             return True
-        secrets = [secret for group in list(_recent) for secret in group]
-        clean = redact_header_pairs(redact_text(message, secrets))
+        clean = redact_header_pairs(redact_text(message, recent_secrets()))
         if clean != message:
             record.msg, record.args = clean, ()
         return True
@@ -85,10 +82,7 @@ def install_log_filters() -> None:
 
 def remember_secrets(secrets: tuple[str, ...]) -> None:
     """Note the secrets a call sends, so the log filter redacts them by value."""
-    if secrets and secrets not in _recent:
-        _recent[secrets] = None
-        if len(_recent) > _RECENT_LIMIT:
-            _recent.pop(next(iter(_recent)), None)
+    _remember(secrets)
     if len(logging.Logger.manager.loggerDict) != _loggers_seen:
         install_log_filters()  # a library created loggers since (a lazily imported module)
 

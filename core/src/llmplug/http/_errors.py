@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ from llmplug.errors import (
 __all__ = [
     "STATUS_ERRORS",
     "RedactedError",
+    "redacted_excerpt",
     "TYPE_STATUS",
     "build_error",
     "connection_error",
@@ -41,6 +43,7 @@ __all__ = [
     "parse_retry_after",
     "request_id",
     "scrub_error",
+    "shape_error",
     "status_error_class",
     "timeout_error",
 ]
@@ -156,6 +159,40 @@ def request_id(headers: Mapping[str, str] | None, body: Any = None) -> str | Non
     return None
 
 
+def redacted_excerpt(text: str | bytes, secrets: Iterable[str], limit: int = 300) -> str:
+    """The first ``limit`` characters of ``text``, secrets redacted before the cut.
+
+    Cutting first would leave a secret that straddles the cut unrecognised, and half of
+    it shown.
+    """
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text[: limit * 8]).decode("utf-8", "replace")
+    return redact_text(text[: limit * 8], tuple(secrets))[:limit]
+
+
+_JSON_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+
+
+def _json_kind(kind: type) -> str:
+    if kind is type(None):
+        return "null"
+    return _JSON_KINDS.get(kind, "a number" if kind in (int, float) else kind.__name__)
+
+
+def shape_error(
+    data: Any, expected: tuple[type, ...], *, provider: str, secrets: Iterable[str]
+) -> APIError:
+    """The error for a successful response whose JSON is not of an ``expected`` type."""
+    excerpt = redacted_excerpt(str(data), secrets)
+    wanted = " or ".join(_json_kind(kind) for kind in expected)
+    return APIError(
+        f"the response body is {_json_kind(type(data))}, not {wanted} as this API answers: "
+        f"{excerpt!r}",
+        provider=provider,
+        body=excerpt,
+    )
+
+
 def _seconds(text: str) -> float | None:
     try:
         value = float(text.strip())
@@ -230,7 +267,8 @@ def build_error(
 ) -> APIError:
     """Build the error for an error body (see ``HTTPChatLLM.error_from_body``)."""
     secrets = tuple(secrets)
-    data = _decoded(body)
+    # redacted before anything is cut short: a secret cut in two is not found
+    data = redact_data(_decoded(body), secrets)
     message = redact_text(error_message(data), secrets)
     kind = error_type(data)
     code = status if status is not None else TYPE_STATUS.get(kind or "")
@@ -250,11 +288,11 @@ def build_error(
         text += f" (request id {rid})"
     text += _hint(cls, key_env)
     if isinstance(data, dict | list):
-        excerpt: Any = redact_data(data, secrets)
+        excerpt: Any = data
     elif data is None:
         excerpt = None
     else:
-        excerpt = redact_text(str(data)[:_EXCERPT], secrets)
+        excerpt = str(data)[:_EXCERPT]
     if issubclass(cls, APIStatusError):
         return cls(
             text,
@@ -319,13 +357,25 @@ def _redacted_args(args: tuple[Any, ...], secrets: tuple[str, ...]) -> tuple[Any
     return tuple(out)
 
 
-def _shows_secret(exc: BaseException, secrets: tuple[str, ...]) -> bool:
+def _texts(exc: BaseException) -> list[str]:
     texts = [str(exc), repr(exc), *getattr(exc, "__notes__", ())]
-    return any(redact_text(text, secrets) != text for text in texts if isinstance(text, str))
+    for value in getattr(exc, "__dict__", {}).values():  # JSONDecodeError.doc...
+        if isinstance(value, bytes | bytearray):
+            value = bytes(value).decode("utf-8", "replace")
+        if isinstance(value, str):
+            texts.append(value)
+    return texts
+
+
+def _shows_secret(exc: BaseException, secrets: tuple[str, ...]) -> bool:
+    return any(redact_text(text, secrets) != text for text in _texts(exc) if isinstance(text, str))
 
 
 def _scrub_one(exc: BaseException, secrets: tuple[str, ...]) -> bool:
     """Redact ``exc``'s own text in place; whether it is clean now."""
+    if not isinstance(exc, LLMError):
+        # the locals of a native exception's finished frames (the headers sent) go
+        traceback.clear_frames(exc.__traceback__)
     if isinstance(exc, LLMError):
         exc.message = redact_text(exc.message, secrets)
         body = getattr(exc, "body", None)
@@ -337,6 +387,9 @@ def _scrub_one(exc: BaseException, secrets: tuple[str, ...]) -> bool:
         return True
     try:
         exc.args = _redacted_args(exc.args, secrets)
+        for name, value in list(getattr(exc, "__dict__", {}).items()):
+            if isinstance(value, str | bytes | bytearray):
+                setattr(exc, name, _redacted_args((value,), secrets)[0])
         notes = getattr(exc, "__notes__", None)
         if isinstance(notes, list):
             exc.__notes__ = [redact_text(str(note), secrets) for note in notes]
@@ -357,11 +410,11 @@ def _stand_in(exc: BaseException, secrets: tuple[str, ...]) -> RedactedError:
 def scrub_error(error: BaseException, secrets: Iterable[str]) -> BaseException:
     """Redact ``secrets`` from ``error`` and from every exception it chains to, in place.
 
-    The message, ``args``, notes and ``body`` of each exception in the
-    ``__cause__``/``__context__`` chain lose the secrets (in each of their forms: as
-    sent, stripped, escaped); a native exception whose text cannot be changed is
-    replaced in the chain by a :class:`RedactedError` saying what it was. Returns
-    ``error``.
+    The message, ``args``, text attributes, notes and ``body`` of each exception in
+    the ``__cause__``/``__context__`` chain lose the secrets (in each of their forms:
+    as sent, stripped, escaped); a native exception whose text cannot be changed is
+    replaced in the chain by a :class:`RedactedError` saying what it was, and the
+    locals of native exceptions' finished frames are cleared. Returns ``error``.
     """
     secrets = tuple(secrets)
     seen: set[int] = set()

@@ -28,7 +28,13 @@ from llmplug.errors import (
 )
 from llmplug.http._client import remember_secrets
 from llmplug.http._contract import ServerEvent, StreamEnd
-from llmplug.http._errors import connection_error, scrub_error, timeout_error
+from llmplug.http._errors import (
+    connection_error,
+    redacted_excerpt,
+    scrub_error,
+    shape_error,
+    timeout_error,
+)
 from llmplug.http._retry import Clock, Failure, Retries, status_is_retryable
 from llmplug.http._sse import DONE, NDJSONDecoder, SSEDecoder
 from llmplug.types._responses import ChatResponse
@@ -128,16 +134,16 @@ class Retry(Exception):  # control flow inside the loops: never escapes them
         self.failure = failure
 
 
-_JSON_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-
-
-def _json_kind(kind: type) -> str:
-    if kind is type(None):
-        return "null"
-    return _JSON_KINDS.get(kind, "a number" if kind in (int, float) else kind.__name__)
-
-
 def _cause(error: LLMError, exc: BaseException) -> LLMError:
+    if isinstance(exc, httpx2.RequestError):
+        try:
+            sent = exc.request
+        except RuntimeError:  # not set
+            pass
+        else:  # the cause keeps what was sent, less its secrets
+            exc.request = httpx2.Request(
+                sent.method, redact_url(str(sent.url)), headers=redact_headers(sent.headers.items())
+            )
     error.__cause__ = exc
     return error
 
@@ -212,6 +218,11 @@ class Call:
         """
         timeouts = {"timeout": self.attempt_timeouts()}
         if client.cookies:
+            # the cookies servers set are sent back: secrets too, if echoed
+            sent = tuple(c.value for c in client.cookies.jar if c.value and len(c.value) >= 4)
+            if not set(sent) <= set(self.secrets):
+                self.secrets = (*self.secrets, *sent)
+                remember_secrets(self.secrets)
             return client.build_request(
                 self.method,
                 self.target(),
@@ -398,7 +409,7 @@ class Call:
             return loads_json(content)
         except ValueError as exc:
             kind = response.headers.get("content-type", "no content-type")
-            excerpt = redact_text(content[:300].decode("utf-8", "replace"), self.secrets)
+            excerpt = redacted_excerpt(content, self.secrets)
             raise APIError(
                 f"the response body is not JSON ({kind}): {excerpt!r}",
                 provider=self.provider,
@@ -409,14 +420,7 @@ class Call:
         """The provider's ``parse_response``, malformed data reported as ``APIError``."""
         expected = self.llm.response_body
         if not isinstance(data, expected):
-            excerpt = redact_text(str(data)[:300], self.secrets)
-            wanted = " or ".join(_json_kind(kind) for kind in expected)
-            raise APIError(
-                f"the response body is {_json_kind(type(data))}, not {wanted} as this API "
-                f"answers: {excerpt!r}",
-                provider=self.provider,
-                body=excerpt,
-            )
+            raise shape_error(data, expected, provider=self.provider, secrets=self.secrets)
         try:
             return self.llm.parse_response(data)
         except LLMError as error:
@@ -426,7 +430,7 @@ class Call:
 
     def unparsable(self, exc: BaseException, data: Any) -> APIError:
         """An ``APIError`` for a body or event the provider could not parse."""
-        excerpt = redact_text(str(data)[:300], self.secrets)
+        excerpt = redacted_excerpt(str(data), self.secrets)
         return APIError(
             f"could not parse the response ({type(exc).__name__}: "
             f"{redact_text(str(exc), self.secrets)}): {excerpt!r}",

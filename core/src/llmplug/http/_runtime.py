@@ -23,6 +23,7 @@ from llmplug.errors import APIError, InvalidOptionError
 from llmplug.http._auth import (
     authorization_conflict,
     check_headers,
+    recent_secrets,
     sent_secrets,
     split_credentials,
 )
@@ -224,7 +225,8 @@ class HTTPChatLLM(HTTPChatLLMBase):
             status,
             headers,
             provider=self.provider_label,
-            secrets=self._secrets(),
+            # and those of calls in flight: a cookie a server set, a per-call header
+            secrets=(*self._secrets(), *recent_secrets()),
             refine=self.error_class,
             key_env=self.key_env,
             now=(self.clock or SYSTEM_CLOCK).time(),
