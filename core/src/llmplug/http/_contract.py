@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from llmplug._untrusted import check_json_depth, loads_json
+from llmplug._untrusted import MAX_JSON_DEPTH, JSONDepthError, check_json_depth, loads_json
 
 __all__ = [
     "STREAM_END",
@@ -59,6 +59,9 @@ class HTTPRequest:
 
 
 _scan = _json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # json.loads's C scanner
+# text this short cannot nest deeper than half its length: decoding it cannot recurse
+# past Python's limit, and counting its brackets would cost a fifth of decoding it
+_UNCHECKED = 4 * MAX_JSON_DEPTH
 
 
 def json_loads(text: str) -> Any:
@@ -67,16 +70,20 @@ def json_loads(text: str) -> Any:
     On the per-token path of every stream: the C scanner is called directly, and only
     text it does not consume whole (surrounding whitespace, trailing data, an error)
     goes through :func:`json.loads`, which then answers or raises exactly as usual.
-    JSON nested deeper than 128 levels raises ``ValueError``, as malformed JSON does
-    (never ``RecursionError``).
+    JSON nested too deeply raises ``ValueError``, as malformed JSON does (never
+    ``RecursionError``): past 128 levels, or 256 for text under 512 characters, which
+    is let through unchecked (the check costs more than decoding a short event).
     """
-    check_json_depth(text)
+    if len(text) > _UNCHECKED:
+        check_json_depth(text)
     try:
         value, end = _scan(text, 0)
+        if end != len(text):
+            return _json.loads(text)
     except StopIteration:
         return _json.loads(text)
-    if end != len(text):
-        return _json.loads(text)
+    except RecursionError:  # unreachable past the check: a backstop
+        raise JSONDepthError("JSON nested too deeply") from None
     return value
 
 

@@ -26,6 +26,10 @@ __all__ = ["ReadGuard"]
 class ReadGuard:
     """The timeouts of one sync body, enforced while it is being read.
 
+    The reader only writes a few attributes per read (no lock, no wake-up): the
+    watchdog thread never sleeps longer than the guard's ``idle``, so it looks again
+    before an idle phase that has just begun can end.
+
     Args:
         sock: The connection's socket (``None``: cannot be interrupted).
         stream: Whether the body is a stream of events (else a plain body, bounded by
@@ -35,17 +39,7 @@ class ReadGuard:
         total: Seconds from now until the call's deadline.
     """
 
-    __slots__ = (
-        "_first",
-        "_idle",
-        "_lock",
-        "_reading",
-        "_seen",
-        "_since",
-        "_sock",
-        "_total",
-        "expired",
-    )
+    __slots__ = ("_first", "_idle", "_reading", "_seen", "_since", "_sock", "_total", "expired")
 
     def __init__(
         self,
@@ -64,7 +58,6 @@ class ReadGuard:
         self._since: float | None = None  # when the wait for the next event began
         self._reading = False
         self._seen = not stream  # a plain body has no first event to wait for
-        self._lock = threading.Lock()
         self.expired: str | None = None
         if sock is not None:
             _WATCHDOG.add(self)
@@ -83,21 +76,16 @@ class ReadGuard:
 
     def reading(self) -> None:
         """The reader is about to read the body."""
-        with self._lock:
-            if self._since is None:
-                self._since = time.monotonic()
-            self._reading = True
-            due = self.due()
-        if self._sock is not None and due is not None:
-            _WATCHDOG.wake_by(due[0])  # the idle phase may end before the thread looks
+        if self._since is None:
+            self._since = time.monotonic()
+        self._reading = True
 
     def done(self, events: bool) -> None:
         """A read returned; ``events``: it completed at least one event."""
-        with self._lock:
-            self._reading = False
-            if events:
-                self._seen = True
-                self._since = None
+        self._reading = False
+        if events:
+            self._seen = True
+            self._since = None
 
     def overdue(self) -> str | None:
         """The timeout that has expired (checked by the reader), if any."""
@@ -108,24 +96,23 @@ class ReadGuard:
             self.expired = due[1]
         return self.expired
 
-    def fire_if_due(self, now: float) -> float | None:
+    def check(self, now: float) -> float | None:
         """Interrupt the read if its phase has ended; else when to look again."""
-        with self._lock:
-            due = self.due()
-            if due is None:
-                return None
-            if not self._reading or now < due[0]:
-                return due[0]
+        due = self.due()
+        if due is not None and self._reading and now >= due[0]:
             self.expired = due[1]
-        with suppress(OSError):  # closed already
-            # the base class's shutdown, also for a TLS socket: wakes the blocked read
-            socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
-        return None
+            with suppress(OSError):  # closed already
+                # the base class's shutdown, also for a TLS socket: wakes the blocked read
+                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+            return None
+        when = None if due is None else due[0]
+        if self._idle is not None and (when is None or now + self._idle < when):
+            when = now + self._idle  # an idle phase may begin at any read
+        return when
 
     def close(self) -> None:
         """Stop guarding (the body is done)."""
-        with self._lock:
-            self._reading = False
+        self._reading = False
         if self._sock is not None:
             _WATCHDOG.remove(self)
 
@@ -147,19 +134,10 @@ class _Watchdog:
                     target=self._run, name="llmplug-http-read-guard", daemon=True
                 )
                 self._thread.start()
-            due = guard.due()
-            if due is not None:
-                self._notify_by(due[0])
-
-    def wake_by(self, when: float) -> None:
-        """Make sure the thread looks again by ``when``."""
-        with self._cond:
-            self._notify_by(when)
-
-    def _notify_by(self, when: float) -> None:
-        if self._wake is None or when < self._wake:
-            self._wake = when
-            self._cond.notify()
+            when = guard.check(time.monotonic())
+            if when is not None and (self._wake is None or when < self._wake):
+                self._wake = when
+                self._cond.notify()
 
     def remove(self, guard: ReadGuard) -> None:
         with self._cond:
@@ -171,7 +149,7 @@ class _Watchdog:
                 now = time.monotonic()
                 wake: float | None = None
                 for guard in list(self._guards):
-                    when = guard.fire_if_due(now)
+                    when = guard.check(now)
                     if when is None:
                         if guard.expired is not None:
                             self._guards.discard(guard)
