@@ -35,7 +35,8 @@ class HTTPChatLLMBase(ChatLLM):
     """Fields and provider methods of an HTTP chat provider.
 
     Attributes:
-        base_url: The API's base URL (a subclass gives its default).
+        base_url: The API's base URL (a subclass gives its default). Credentials in it
+            (``https://user:pass@host``) are sent as ``Authorization: Basic``.
         api_key: The API key; read from ``key_env`` when not given. Never shown.
             Surrounding whitespace is stripped; a key holding a control or non-ASCII
             character is refused (``InvalidOptionError``). ``""`` sends no key.
