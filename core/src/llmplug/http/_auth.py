@@ -14,6 +14,7 @@ Every error here names the option or the header, never its value.
 from __future__ import annotations
 
 import re
+import threading
 from base64 import b64encode
 from collections.abc import Mapping
 from functools import lru_cache
@@ -161,14 +162,16 @@ def sent_secrets(headers: Mapping[str, str]) -> tuple[str, ...]:
 # them by value where no call is at hand: the log filter, an error a provider builds
 _recent: dict[tuple[str, ...], None] = {}
 _RECENT_LIMIT = 64
+_recent_lock = threading.Lock()  # only taken for a set not seen yet
 
 
 def remember_secrets(secrets: tuple[str, ...]) -> None:
     """Note the secrets a call sends (the last 64 sets are kept)."""
     if secrets and secrets not in _recent:
-        _recent[secrets] = None
-        if len(_recent) > _RECENT_LIMIT:
-            _recent.pop(next(iter(_recent)), None)
+        with _recent_lock:
+            _recent[secrets] = None
+            if len(_recent) > _RECENT_LIMIT:
+                _recent.pop(next(iter(_recent)), None)
 
 
 def recent_secrets() -> tuple[str, ...]:
