@@ -102,6 +102,7 @@ PUBLIC_API = {
         "RateLimitError",
         "StreamError",
         "StreamInterruptedError",
+        "StreamTimeoutError",
         "StructuredOutputError",
         "ToolCallError",
         "UnknownProviderError",
@@ -132,6 +133,7 @@ PUBLIC_API = {
         "json_from_text",
         "json_loads",
         "parse_retry_after",
+        "path_segment",
     ),
     "llmplug.http.testing": (
         "Body",

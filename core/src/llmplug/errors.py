@@ -28,6 +28,7 @@ from where there is one, and keeps the native exception as ``__cause__``::
     ├── StreamError                     a stream broke
     │   ├── IncompleteStreamError       the body ended before the stream's end marker
     │   └── StreamInterruptedError      the connection dropped mid-stream (``partial``)
+    │       └── StreamTimeoutError      a timeout expired mid-stream (also an APITimeoutError)
     ├── StructuredOutputError           the model's output did not validate (``raw``, ``errors``)
     ├── ToolCallError                   no tool call where one was required, or a tool failed
     ├── UnsupportedContentError         a content block the provider cannot send
@@ -66,6 +67,7 @@ __all__ = [
     "RateLimitError",
     "StreamError",
     "StreamInterruptedError",
+    "StreamTimeoutError",
     "StructuredOutputError",
     "ToolCallError",
     "UnknownProviderError",
@@ -349,6 +351,15 @@ class IncompleteStreamError(StreamError):
 
 class StreamInterruptedError(StreamError):
     """The connection dropped mid-stream; ``partial`` holds what arrived."""
+
+
+class StreamTimeoutError(StreamInterruptedError, APITimeoutError):
+    """A timeout (``idle`` or the total deadline) expired mid-stream.
+
+    Raised once chunks reached the caller, so the call is not retried. ``partial`` holds
+    the text that arrived, as for a dropped connection; it is also an
+    :class:`APITimeoutError`, so code catching timeouts catches it.
+    """
 
 
 class StructuredOutputError(LLMError):

@@ -19,6 +19,8 @@ from llmplug.http import STREAM_END, ChunkResult, HTTPChatLLM, HTTPRequest, Serv
 from llmplug.http.testing import FakeClock, MockServer, Reply
 from llmplug.testing import isolated_registry
 
+from .providers import PROVIDERS, Provider, provider_named
+
 CANARY = "sk-CANARY-7f3a9e1d5c"
 HI = [ChatMessage(role="user", content="Hi")]
 
@@ -97,6 +99,15 @@ def _hermetic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture(params=PROVIDERS)
+def provider(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Provider:
+    """Each in-repo HTTP provider plugin in turn (openai, anthropic), with no key in the env."""
+    found = provider_named(request.param)
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLMPLUG_MODEL", "LLMPLUG_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    return found
 
 
 Make = Callable[..., tuple[EchoLLM, MockServer]]

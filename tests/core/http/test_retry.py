@@ -362,11 +362,13 @@ async def test_drop_before_any_body_byte_of_non_stream_is_retried(
 async def test_retries_are_logged_with_redacted_url(
     make: Make, run: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    model, _ = make(Reply(503), OK_JSON, base_url="https://user:pw@api.example.test/v1")
+    model, _ = make(
+        Reply(503), OK_JSON, base_url="https://user:pw@api.example.test/v1", api_key=None
+    )
     with caplog.at_level(logging.INFO, logger="llmplug.http"):
         await run(model, "chat")
     records = [r for r in caplog.records if r.name == "llmplug.http" and "retrying" in r.message]
     assert len(records) == 1
-    assert "https://<redacted>@api.example.test/v1/chat" in records[0].message
+    assert "https://api.example.test/v1/chat" in records[0].message  # sent as Basic auth
     assert "InternalServerError" in records[0].message
     assert "pw@" not in caplog.text

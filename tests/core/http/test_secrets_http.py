@@ -71,6 +71,14 @@ def test_redact_text_and_data() -> None:
     }
 
 
+class HeaderKeyLLM(EchoLLM):
+    """Sends its key in ``x-api-key`` (as Anthropic's API takes it), so URL credentials
+    (sent in ``Authorization``) can go along."""
+
+    def auth_headers(self, api_key: str) -> dict[str, str]:
+        return {"x-api-key": api_key}
+
+
 class QueryKeyLLM(EchoLLM):
     """Authenticates with ``?key=`` (as Google's APIs can) instead of a header."""
 
@@ -116,7 +124,7 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize("cls", [EchoLLM, QueryKeyLLM], ids=["header-key", "query-key"])
+@pytest.mark.parametrize("cls", [HeaderKeyLLM, QueryKeyLLM], ids=["header-key", "query-key"])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_canary_never_shown(
@@ -167,14 +175,14 @@ def test_repr_redacts_headers_and_url() -> None:
 
 def test_dumps_redact_url_credentials_and_secret_headers() -> None:
     # as SecretStr does for api_key: a printed or logged dump shows no secret
-    model = EchoLLM(
+    model = HeaderKeyLLM(
         base_url=f"https://user:{CANARY}@h.test/v1",
         api_key=CANARY,
-        extra_headers={"Authorization": f"Bearer {CANARY}", "x-trace": "t-1"},
+        extra_headers={"x-api-key": CANARY, "x-trace": "t-1"},
     )
     for dump in (model.model_dump_json(), str(model.model_dump())):
         assert CANARY not in dump
     data = model.model_dump()
     assert data["base_url"] == "https://<redacted>@h.test/v1"
-    assert data["extra_headers"] == {"Authorization": "<redacted>", "x-trace": "t-1"}
+    assert data["extra_headers"] == {"x-api-key": "<redacted>", "x-trace": "t-1"}
     assert model.base_url == f"https://user:{CANARY}@h.test/v1"  # the value itself is kept

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from llmplug._secrets import redact_options
+from llmplug._untrusted import loads_json, shorten
 from llmplug.config._file import ConfigFile, config_path, read_config
 from llmplug.config._spec import ModelSpec, parse_spec
 from llmplug.errors import ConfigError, InvalidOptionError, UnknownProviderError
@@ -100,7 +101,7 @@ def load(spec: str | ModelSpec | None = None, /, **options: Any) -> LLM:
     if parsed.model is not None:
         if cls.model_field is None:
             raise InvalidOptionError(
-                f"provider {parsed.provider!r} takes no model name, got {parsed.model!r}; "
+                f"provider {parsed.provider!r} takes no model name, got {shorten(parsed.model)}; "
                 f"use {parsed.provider!r} alone",
                 provider=parsed.provider,
                 option="model",
@@ -117,15 +118,23 @@ def load(spec: str | ModelSpec | None = None, /, **options: Any) -> LLM:
 
 
 def _build(cls: type[LLM], provider: str, values: dict[str, Any], textual: set[str]) -> LLM:
-    unknown = sorted(set(values) - set(cls.model_fields))
+    valid = valid_options(cls)
+    # text (a config string, an alias) sets options only; code may also pass the fields
+    # that are not options (a transport, a clock, a parser object)
+    unknown = sorted(
+        name for name in values if name not in (valid if name in textual else cls.model_fields)
+    )
     if unknown:
-        valid = valid_options(cls)
         import difflib  # lazy for lightness: only on this error path
 
         hints = []
         for name in unknown:
-            close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
-            hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+            # a name far longer than any option's matches none (and difflib is quadratic)
+            close = (
+                difflib.get_close_matches(name, valid, n=1, cutoff=0.6) if len(name) <= 100 else []
+            )
+            shown = shorten(name)
+            hints.append(f"{shown} (did you mean {close[0]!r}?)" if close else shown)
         raise InvalidOptionError(
             f"provider {provider!r} does not accept option {', '.join(hints)}; "
             f"valid options: {', '.join(valid)}",
@@ -138,6 +147,9 @@ def _build(cls: type[LLM], provider: str, values: dict[str, Any], textual: set[s
         return cls(**values)
     except ValidationError as exc:
         failure = exc
+    except InvalidOptionError as exc:  # a check that keeps the value out of its message
+        exc.provider = provider
+        raise
     retry = _json_values(failure, values, textual)
     if retry is not None:
         try:
@@ -157,16 +169,14 @@ def _build(cls: type[LLM], provider: str, values: dict[str, Any], textual: set[s
 
 def _json_values(exc: Any, values: dict[str, Any], textual: set[str]) -> dict[str, Any] | None:
     """Config-string values are text; retry fields that failed with their JSON reading."""
-    import json  # lazy for lightness: only once validation failed
-
     changed = dict(values)
     for error in exc.errors():
         name = error["loc"][0] if error["loc"] else None
         raw = values.get(name) if isinstance(name, str) else None
         if name in textual and isinstance(raw, str):
             try:
-                changed[name] = json.loads(raw)
-            except ValueError:
+                changed[name] = loads_json(raw)
+            except ValueError:  # not JSON, or nested too deeply
                 continue
     return changed if changed != values else None
 

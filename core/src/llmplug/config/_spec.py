@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, unquote_plus
 
 from llmplug._secrets import redact_options, redact_query
+from llmplug._untrusted import shorten
 from llmplug.errors import ConfigError
 
 __all__ = ["NAME_RE", "ModelSpec", "parse_spec"]
@@ -63,7 +64,7 @@ def parse_spec(text: str) -> ModelSpec:
     """
     if not isinstance(text, str):
         raise ConfigError(f"a config string must be a str, got {type(text).__name__}; {_EXAMPLE}")
-    raw = redact_query(text)  # only ever shown in errors
+    raw = shorten(redact_query(text), 200)  # only ever shown in errors, quoted
     text = text.strip()
     if not text:
         raise ConfigError(f"empty config string; expected provider[:model][?options], {_EXAMPLE}")
@@ -71,28 +72,28 @@ def parse_spec(text: str) -> ModelSpec:
     provider, colon, model = head.partition(":")
     if not NAME_RE.match(provider):
         raise ConfigError(
-            f"bad provider name {provider!r} in config string {raw!r}: use lower-case "
+            f"bad provider name {shorten(provider)} in config string {raw}: use lower-case "
             f"letters, digits, '.', '_' or '-', then ':model', {_EXAMPLE}"
         )
     if colon and not model:
         raise ConfigError(
-            f"config string {raw!r} has ':' but no model after it; drop the ':' to use the "
+            f"config string {raw} has ':' but no model after it; drop the ':' to use the "
             f"provider's default model, or name one ({_EXAMPLE})"
         )
     options: dict[str, Any] = {}
     if sep:
         if not query:
-            raise ConfigError(f"config string {raw!r} ends with '?' but gives no option")
+            raise ConfigError(f"config string {raw} ends with '?' but gives no option")
         for part in query.split("&"):
             key, eq, value = part.partition("=")
             key = unquote_plus(key)
             if not eq or not _KEY_RE.match(key):
                 raise ConfigError(
-                    f"bad option {redact_query('&' + part)[1:]!r} in config string {raw!r}: "
+                    f"bad option {shorten(redact_query('&' + part)[1:])} in config string {raw}: "
                     f"options are key=value "
                     f"pairs joined by '&' ({_EXAMPLE})"
                 )
             if key in options:
-                raise ConfigError(f"option {key!r} is given twice in config string {raw!r}")
+                raise ConfigError(f"option {shorten(key)} is given twice in config string {raw}")
             options[key] = unquote_plus(value)
     return ModelSpec(provider=provider, model=model or None, options=options)

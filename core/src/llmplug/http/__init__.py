@@ -27,6 +27,7 @@ from llmplug.http._contract import (
     StreamEnd,
     json_from_text,
     json_loads,
+    path_segment,
 )
 from llmplug.http._errors import parse_retry_after
 from llmplug.http._retry import Clock
@@ -55,4 +56,5 @@ __all__ = [
     "json_from_text",
     "json_loads",
     "parse_retry_after",
+    "path_segment",
 ]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
 
+from llmplug.errors import LLMError
 from llmplug.http._client import async_client
 from llmplug.http._exchange import (
     ERROR_BODY_LIMIT,
@@ -20,7 +21,6 @@ from llmplug.http._exchange import (
     direct_transport,
     received,
 )
-from llmplug.http._retry import Failure
 from llmplug.http._signing import asign
 from llmplug.http._stream_parser import StreamParser
 from llmplug.types._responses import ChatResponse
@@ -43,7 +43,7 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
             request = call.request(client, await asign(call))
             response = await _send_one(client, request)
             if response.status_code >= 300:
-                failure = call.status_failure(response, await _error_body(response))
+                failure = call.status_failure(response, await _error_body(call, response))
             else:
                 result = await consume(call, response)
                 response = None  # consume owns it now
@@ -51,13 +51,16 @@ async def _send(call: Call, consume: Callable[[Call, httpx2.Response], Awaitable
         except Retry as retry:
             failure = retry.failure
         except httpx2.InvalidURL as exc:
-            raise call.invalid_url(exc) from exc
+            raise call.invalid_url(exc)  # noqa: B904 - the cause is set on the error
+        except LLMError as error:  # not worth another attempt (a body it cannot parse)
+            raise call.scrub(error)  # noqa: B904 - the error as it is, its secrets removed
         except httpx2.TransportError as exc:
             kind = "first_event" if call.stream else "read"
             failure = call.transport_failure(exc, body_started=False, read_kind=kind)
         finally:
             if response is not None:
                 await response.aclose()
+        call.scrub(failure.error)  # before the retry log line shows it
         wait = retries.next_wait(failure)
         if wait is None:
             raise failure.error
@@ -77,21 +80,26 @@ async def _send_one(client: httpx2.AsyncClient, request: httpx2.Request) -> http
     return received(client, request, response)
 
 
-async def _error_body(response: httpx2.Response) -> bytes:
+async def _error_body(call: Call, response: httpx2.Response) -> bytes:
     body = bytearray()
     try:
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) >= ERROR_BODY_LIMIT:
-                break
-    except httpx2.HTTPError:
+        async with asyncio.timeout(call.retries.remaining()):  # a trickle ends at the deadline
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) >= ERROR_BODY_LIMIT:
+                    break
+    except (httpx2.HTTPError, TimeoutError):
         pass  # the status says enough
     return bytes(body[:ERROR_BODY_LIMIT])
 
 
 async def _read_json(call: Call, response: httpx2.Response) -> Any:
     try:
-        content = await response.aread()
+        # each read is bounded by Timeout.read; the whole body by the call's deadline
+        async with asyncio.timeout(call.retries.remaining()):
+            content = await response.aread()
+    except TimeoutError:
+        raise call.total_expired() from None
     except httpx2.TransportError as exc:
         started = response.num_bytes_downloaded > 0
         raise Retry(call.transport_failure(exc, body_started=started)) from None
@@ -157,7 +165,7 @@ async def _read(
         kind = watchdog.expired_kind()
         if kind is None:
             raise
-        raise _expired(parser, kind)  # noqa: B904 - a timeout, not a cancellation
+        raise parser.expired(kind)  # noqa: B904 - a timeout, not a cancellation
     except httpx2.HTTPError as exc:
         raise parser.broken(exc)  # noqa: B904 - the cause is set on the error
     chunks = parser.feed(data)
@@ -191,19 +199,14 @@ async def stream(make_call: Callable[[], Awaitable[Call]]) -> AsyncGenerator[Any
             if eof or body is None or watchdog is None:
                 raise parser.incomplete()
             chunks, eof = await _read(parser, body, watchdog)
+    except LLMError as error:
+        raise call.scrub(error)  # noqa: B904 - the error as it is, its secrets removed
     finally:
         if watchdog is not None:
             watchdog.close()
         if body is not None:
             await body.aclose()
         await response.aclose()
-
-
-def _expired(parser: StreamParser, kind: str) -> Exception:
-    error = parser.call.timed_out(kind)
-    if parser.last is None:  # nothing reached the caller: another attempt is safe
-        return Retry(Failure(error, retryable=kind != "total"))
-    return error
 
 
 async def _drain(body: Any) -> None:

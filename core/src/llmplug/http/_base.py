@@ -12,9 +12,11 @@ from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from pydantic import Field, SecretStr, field_serializer, model_validator
+from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
 
 from llmplug._secrets import redact_headers, redact_url
+from llmplug.errors import InvalidOptionError
+from llmplug.http._auth import authorization_conflict, check_headers, checked_key
 from llmplug.http._contract import (
     HTTPRequest,
     OutgoingRequest,
@@ -27,7 +29,10 @@ from llmplug.llm._derived import ChatLLM
 from llmplug.types._messages import ChatMessage
 from llmplug.types._responses import ChatResponse
 
-__all__ = ["ChunkResult", "HTTPChatLLMBase"]
+__all__ = ["MAX_RETRIES", "ChunkResult", "HTTPChatLLMBase"]
+
+#: The most retries a call may make, whether set on the instance or per call.
+MAX_RETRIES = 20
 
 #: What ``parse_event`` returns: a chunk, the end marker, several of them, or nothing.
 ChunkResult = ChatResponse | StreamEnd | list[ChatResponse | StreamEnd] | None
@@ -37,13 +42,16 @@ class HTTPChatLLMBase(ChatLLM):
     """Fields and provider methods of an HTTP chat provider.
 
     Attributes:
-        base_url: The API's base URL (a subclass gives its default).
+        base_url: The API's base URL (a subclass gives its default). Credentials in it
+            (``https://user:pass@host``) are sent as ``Authorization: Basic``.
         api_key: The API key; read from ``key_env`` when not given. Never shown.
+            Surrounding whitespace is stripped; a key holding a control or non-ASCII
+            character is refused (``InvalidOptionError``). ``""`` sends no key.
         timeout: Seconds for the whole call, or a ``llmplug.http.Timeout`` for each
             phase; ``None`` uses the defaults.
         max_retries: Retries after the first attempt (connection errors, 408, 409,
-            429, 5xx); per call too: ``llm.chat(messages, max_retries=0)``.
-        extra_headers: Sent with every request.
+            429, 5xx), 0 to 20; per call too: ``llm.chat(messages, max_retries=0)``.
+        extra_headers: Sent with every request (names and values checked as headers).
         transport: An ``httpx2.BaseTransport`` for the sync client (tests inject a
             ``MockTransport`` here).
         async_transport: An ``httpx2.AsyncBaseTransport`` for the async client.
@@ -67,14 +75,45 @@ class HTTPChatLLMBase(ChatLLM):
     #: What an ``AuthenticationError`` tells the user to check, for a provider whose
     #: credentials are not (only) an API key (``None``: the API key and ``key_env``).
     auth_hint: ClassVar[str | None] = None
+    #: The JSON types a successful chat response body may decode to (an object, as
+    #: every chat API answers); any other is an ``APIError`` before ``parse_response``.
+    response_body: ClassVar[tuple[type, ...]] = (dict,)
 
     base_url: str
     api_key: SecretStr | None = None
     timeout: Any = Field(default=None, description="seconds, or a llmplug.http.Timeout")
-    max_retries: int = Field(default=2, ge=0, le=20)
+    max_retries: int = Field(default=2, ge=0, le=MAX_RETRIES)
     extra_headers: dict[str, str] = Field(default_factory=dict)
     transport: Any = Field(default=None, exclude=True, repr=False)
     async_transport: Any = Field(default=None, exclude=True, repr=False)
+
+    # the checks below raise InvalidOptionError, not ValueError: pydantic's
+    # ValidationError quotes the input, which for these may hold a secret
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _base_url_is_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if hasattr(value, "scheme") and hasattr(value, "host"):
+            return str(value)  # a URL object (httpx's, pydantic's, yarl's)
+        raise InvalidOptionError(
+            f"base_url must be a URL as text, got {type(value).__name__} (not shown: a "
+            f"URL may hold credentials)",
+            provider=cls.class_name(),
+            option="base_url",
+        )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _api_key_fits_a_header(cls, value: Any) -> SecretStr | None:
+        return checked_key(value, cls.class_name())
+
+    @field_validator("extra_headers", mode="after")
+    @classmethod
+    def _extra_headers_fit(cls, value: dict[str, str]) -> dict[str, str]:
+        check_headers(value, cls.class_name(), "extra_headers")
+        return value
 
     # dumps redact secrets as SecretStr does for api_key: URL credentials and secret
     # headers (Authorization, api-key...) never reach a printed or logged dump
@@ -92,7 +131,20 @@ class HTTPChatLLMBase(ChatLLM):
             value = os.environ.get(self.key_env)
             if value:
                 # set through __dict__: validate_assignment would re-run this validator
-                self.__dict__["api_key"] = SecretStr(value)
+                self.__dict__["api_key"] = checked_key(value, self.provider_label, self.key_env)
+        return self
+
+    @model_validator(mode="after")
+    def _one_authorization(self) -> HTTPChatLLMBase:
+        # credentials in base_url and a key sent in Authorization: refused, not dropped
+        if "@" in self.base_url:
+            headers = dict(self.extra_headers)
+            key = self.api_key.get_secret_value() if self.api_key is not None else ""
+            if key:
+                headers.update(self.auth_headers(key))
+            conflict = authorization_conflict(self.base_url, headers)
+            if conflict is not None:
+                raise InvalidOptionError(conflict, provider=self.provider_label, option="base_url")
         return self
 
     # -- what a provider implements (pure: no I/O) -----------------------------------
@@ -147,7 +199,12 @@ class HTTPChatLLMBase(ChatLLM):
         """The async endpoints' :meth:`prepare_call` (natively async: never block here)."""
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
-        """The headers carrying the key (``Authorization: Bearer`` by default)."""
+        """The headers carrying the key (``Authorization: Bearer`` by default).
+
+        Credentials in :attr:`base_url` (``https://user:pass@host``) are sent as
+        ``Authorization: Basic``: with a key sent in ``Authorization`` too, the instance
+        is refused (``InvalidOptionError``), since a request carries only one.
+        """
         return {"Authorization": f"Bearer {api_key}"}
 
     def unreachable_hint(self) -> str | None:

@@ -2,8 +2,9 @@
 
 One ``httpx2.Client`` per instance, and one ``httpx2.AsyncClient`` per instance and
 event loop: an async client's connections belong to the loop that opened them, so a
-call from another loop gets its own client, and the client of a loop that has closed
-is dropped (its connections went with the loop). Imported on the first request.
+call from another loop gets its own client, and the client is closed when its loop
+shuts down (``asyncio.run`` ending): repeated ``asyncio.run(llm.achat(...))`` leaves no
+socket open. Imported on the first request.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import AsyncGenerator
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from llmplug._secrets import redact_url
+from llmplug._secrets import redact_header_pairs, redact_text
+from llmplug.http._auth import recent_secrets, remember_secrets as _remember
 
 if TYPE_CHECKING:
     import asyncio
@@ -23,30 +27,67 @@ if TYPE_CHECKING:
     from llmplug.http._config import Limits
     from llmplug.http._runtime import HTTPChatLLM
 
-__all__ = ["async_client", "close_async", "close_sync", "sync_client"]
+__all__ = ["async_client", "close_async", "close_sync", "remember_secrets", "sync_client"]
 
 _lock = threading.Lock()  # creating a client is rare: one lock for every instance
+# an async client's entry: (a weak reference to its loop, the client, its closer)
+_AsyncEntry = tuple[Any, httpx2.AsyncClient, AsyncGenerator[None, None]]
+
+# -- redacting the log records of every logger that can print request or response data
+
+#: Loggers (with their children) that print requests or responses: httpx2's request
+#: line, httpcore2's per-module debug lines (response headers: ``Set-Cookie``, a
+#: ``Location`` with credentials), the HTTP/2 libraries', llmplug's own.
+LOGGERS = ("httpx2", "httpcore2", "h11", "h2", "hpack", "llmplug.http")
+_loggers_seen = 0
 
 
-class _RedactURLs(logging.Filter):
-    """Redacts URLs in httpx2's own log records (``HTTP Request: POST https://...?key=``)."""
+class _RedactRecords(logging.Filter):
+    """Redacts secrets from a record: by value, in URLs, and in printed header pairs."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and record.args:
-            record.args = tuple(
-                redact_url(arg) if isinstance(arg, httpx2.URL | str) else arg for arg in record.args
-            )
+        try:
+            message = record.getMessage()
+        except Exception:  # a record that cannot be formatted: logging reports it
+            return True
+        clean = redact_header_pairs(redact_text(message, recent_secrets()))
+        if clean != message:
+            record.msg, record.args = clean, ()
         return True
 
 
-def _install_log_filter() -> None:
-    for name in ("httpx2", "httpcore2"):
-        target = logging.getLogger(name)
-        if not any(isinstance(f, _RedactURLs) for f in target.filters):
-            target.addFilter(_RedactURLs())
+_FILTER = _RedactRecords()
 
 
-_install_log_filter()
+def install_log_filters() -> None:
+    """Put the redacting filter on every logger under :data:`LOGGERS`, children included.
+
+    A filter on a logger sees only the records logged to that logger, never those
+    its children propagate to it: each child gets it. Run again whenever loggers
+    were added (httpcore2 creates its own when a client is first made).
+    """
+    global _loggers_seen
+    known = logging.Logger.manager.loggerDict
+    for name in LOGGERS:
+        logging.getLogger(name)
+    for name, logger in list(known.items()):
+        if (
+            isinstance(logger, logging.Logger)
+            and (name in LOGGERS or name.startswith(tuple(f"{root}." for root in LOGGERS)))
+            and _FILTER not in logger.filters
+        ):
+            logger.addFilter(_FILTER)
+    _loggers_seen = len(known)
+
+
+def remember_secrets(secrets: tuple[str, ...]) -> None:
+    """Note the secrets a call sends, so the log filter redacts them by value."""
+    _remember(secrets)
+    if len(logging.Logger.manager.loggerDict) != _loggers_seen:
+        install_log_filters()  # a library created loggers since (a lazily imported module)
+
+
+install_log_filters()
 
 
 def _limits(limits: Limits) -> httpx2.Limits:
@@ -72,30 +113,58 @@ def sync_client(llm: HTTPChatLLM) -> httpx2.Client:
                 client = httpx2.Client(transport=llm.transport, timeout=None)
             else:  # httpx2 makes the transports, honouring HTTP(S)_PROXY / NO_PROXY
                 client = httpx2.Client(limits=_limits(llm.limits), timeout=None)
+            install_log_filters()  # httpcore2's loggers exist once a transport does
             private["_client"] = client
     return client
 
 
+async def _closer(client: httpx2.AsyncClient) -> AsyncGenerator[None, None]:
+    """Closes ``client`` when the event loop that made it finalizes its async generators.
+
+    ``asyncio.run`` (and ``asyncio.Runner``) finalize every live async generator before
+    closing the loop: this one, started when the client is made, then closes the
+    client's connections on the loop that opened them. ``aclose()`` closes it earlier.
+    """
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+def _bind_to_loop(client: httpx2.AsyncClient) -> AsyncGenerator[None, None]:
+    closer = _closer(client)
+    # run it to its yield without awaiting (nothing before the yield awaits): the first
+    # asend() hands it to the running loop's async generator hooks, which keep it
+    with suppress(StopIteration):
+        closer.asend(None).send(None)
+    return closer
+
+
 def async_client(llm: HTTPChatLLM, loop: asyncio.AbstractEventLoop) -> httpx2.AsyncClient:
-    """The instance's async client for ``loop``, created on first use."""
+    """The instance's async client for ``loop``, created on first use.
+
+    The client is bound to ``loop``: closed when the loop shuts down (``asyncio.run``
+    ending), and never used from another loop.
+    """
     private = llm.__pydantic_private__
     assert private is not None
-    last: tuple[Any, httpx2.AsyncClient] | None = private["_alast"]
+    last: _AsyncEntry | None = private["_alast"]
     if last is not None and last[0]() is loop and not last[1].is_closed:
         return last[1]
     with _lock:
-        clients: dict[int, tuple[Any, httpx2.AsyncClient]] = llm._aclients
-        for key, (ref, client) in list(clients.items()):
+        clients: dict[int, _AsyncEntry] = llm._aclients
+        for key, (ref, client, _closer_gen) in list(clients.items()):
             owner = ref()
             if owner is None or owner.is_closed() or client.is_closed:
-                del clients[key]  # the loop is gone: its connections went with it
+                del clients[key]  # the loop is gone (and closed its client on the way)
         entry = clients.get(id(loop))
         if entry is None:
             if llm.async_transport is not None:
                 client = httpx2.AsyncClient(transport=llm.async_transport, timeout=None)
             else:  # httpx2 makes the transports, honouring HTTP(S)_PROXY / NO_PROXY
                 client = httpx2.AsyncClient(limits=_limits(llm.limits), timeout=None)
-            entry = (weakref.ref(loop), client)
+            install_log_filters()
+            entry = (weakref.ref(loop), client, _bind_to_loop(client))
             clients[id(loop)] = entry
         llm._alast = entry
     return entry[1]
@@ -118,11 +187,12 @@ async def close_async(llm: HTTPChatLLM, loop: asyncio.AbstractEventLoop) -> None
             llm._alast = None
         _drop_dead(llm)
     if entry is not None:
-        await entry[1].aclose()
+        await entry[2].aclose()  # the closer closes the client
+        await entry[1].aclose()  # (already closed if the closer had run)
 
 
 def _drop_dead(llm: HTTPChatLLM) -> None:
-    for key, (ref, _client) in list(llm._aclients.items()):
+    for key, (ref, _client, _closer_gen) in list(llm._aclients.items()):
         owner = ref()
         if owner is None or owner.is_closed():
             del llm._aclients[key]

@@ -54,9 +54,11 @@ class Timeout:
         total: The whole call: every attempt, the waits between them and, for a stream,
             reading it to the end.
 
-    With the async endpoints :attr:`first_event` and :attr:`idle` are exact. The sync
-    endpoints enforce them through the socket read timeout, which httpx2 fixes once for
-    the whole body: each read of a stream may wait ``max(first_event, idle)``.
+    :attr:`first_event`, :attr:`idle` and :attr:`total` are exact on every endpoint,
+    sync and async: a body trickling in a byte at a time, or a stream sending bytes
+    but no whole event, is cut when the phase it is in ends (a sync read is
+    interrupted by a watchdog thread). A timeout once chunks reached the caller is a
+    :class:`~llmplug.errors.StreamTimeoutError`, which carries the text so far.
     """
 
     connect: float | None = 5.0

@@ -21,9 +21,13 @@ connection pooling, SSE/NDJSON decoding and error mapping.
 from __future__ import annotations
 
 import json as _json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
+from urllib.parse import quote
+
+from llmplug._untrusted import MAX_JSON_DEPTH, JSONDepthError, check_json_depth, loads_json
 
 __all__ = [
     "STREAM_END",
@@ -32,8 +36,10 @@ __all__ = [
     "ServerEvent",
     "StreamDecoder",
     "StreamEnd",
+    "has_dot_segment",
     "json_from_text",
     "json_loads",
+    "path_segment",
 ]
 
 
@@ -100,6 +106,9 @@ class StreamDecoder(Protocol):
 
 
 _scan = _json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # json.loads's C scanner
+# text this short cannot nest deeper than half its length: decoding it cannot recurse
+# past Python's limit, and counting its brackets would cost a fifth of decoding it
+_UNCHECKED = 4 * MAX_JSON_DEPTH
 
 
 def json_loads(text: str) -> Any:
@@ -108,13 +117,20 @@ def json_loads(text: str) -> Any:
     On the per-token path of every stream: the C scanner is called directly, and only
     text it does not consume whole (surrounding whitespace, trailing data, an error)
     goes through :func:`json.loads`, which then answers or raises exactly as usual.
+    JSON nested too deeply raises ``ValueError``, as malformed JSON does (never
+    ``RecursionError``): past 128 levels, or 256 for text under 512 characters, which
+    is let through unchecked (the check costs more than decoding a short event).
     """
+    if len(text) > _UNCHECKED:
+        check_json_depth(text)
     try:
         value, end = _scan(text, 0)
+        if end != len(text):
+            return _json.loads(text)
     except StopIteration:
         return _json.loads(text)
-    if end != len(text):
-        return _json.loads(text)
+    except RecursionError:  # unreachable past the check: a backstop
+        raise JSONDepthError("JSON nested too deeply") from None
     return value
 
 
@@ -123,14 +139,50 @@ def json_from_text(value: Any) -> Any:
 
     Options from a config string arrive as text (``"openai:m?stop=[%22a%22]"``);
     use it as a pydantic ``BeforeValidator``. Anything else, and text that is not valid
-    JSON, is returned as it is (the field's own validation then reports it).
+    JSON (or nests deeper than 128 levels), is returned as it is (the field's own
+    validation then reports it).
     """
     if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
         try:
-            return _json.loads(value)
+            return loads_json(value)
         except ValueError:
             return value
     return value
+
+
+_DOT_SEGMENT = re.compile(r"(?:^|/)(?:\.|%2e){1,2}(?:$|[/?#])", re.IGNORECASE)
+
+
+def path_segment(value: str) -> str:
+    """``value`` as one segment of a URL path: percent-encoded, never a way out of it.
+
+    For path parts built from user input (a model or deployment name):
+    ``f"/deployments/{path_segment(name)}/chat"``. ``/``, ``?``, ``#``, ``%`` and every
+    other character that could end or change the segment are encoded.
+
+    Raises:
+        ValueError: ``value`` is empty, ``.`` or ``..`` (which would name the path
+            itself or its parent), or holds control characters.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"a path segment must be text, got {type(value).__name__}")
+    if value in ("", ".", ".."):
+        raise ValueError(
+            f"{value!r} cannot be a name in a URL path (it would name the path itself or its "
+            f"parent)"
+        )
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError("a name in a URL path cannot hold control characters")
+    return quote(value, safe="")
+
+
+def has_dot_segment(path: str) -> bool:
+    """Whether a URL path has a ``.`` or ``..`` segment (``%2e`` counts as ``.``).
+
+    Such a segment moves the request elsewhere on the server (httpx2 resolves ``..``
+    before sending, and servers decode ``%2e%2e``); the runtime refuses the request.
+    """
+    return _DOT_SEGMENT.search(path) is not None
 
 
 class ServerEvent(NamedTuple):

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from llmplug._secrets import redact_data, redact_text
+from llmplug._untrusted import loads_json
 from llmplug.errors import (
     APIConnectionError,
     APIError,
@@ -21,14 +23,18 @@ from llmplug.errors import (
     BadRequestError,
     ConflictError,
     InternalServerError,
+    LLMError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    StreamTimeoutError,
     UnprocessableEntityError,
 )
 
 __all__ = [
     "STATUS_ERRORS",
+    "RedactedError",
+    "redacted_excerpt",
     "TYPE_STATUS",
     "build_error",
     "connection_error",
@@ -36,6 +42,8 @@ __all__ = [
     "error_type",
     "parse_retry_after",
     "request_id",
+    "scrub_error",
+    "shape_error",
     "status_error_class",
     "timeout_error",
 ]
@@ -87,7 +95,7 @@ def _decoded(body: Any) -> Any:
         body = bytes(body).decode("utf-8", "replace")
     if isinstance(body, str) and body.lstrip()[:1] in ("{", "["):
         try:
-            return json.loads(body)
+            return loads_json(body)
         except ValueError:
             return body
     return body
@@ -150,6 +158,40 @@ def request_id(headers: Mapping[str, str] | None, body: Any = None) -> str | Non
     if isinstance(body, dict) and isinstance(body.get("request_id"), str):
         return str(body["request_id"])
     return None
+
+
+def redacted_excerpt(text: str | bytes, secrets: Iterable[str], limit: int = 300) -> str:
+    """The first ``limit`` characters of ``text``, secrets redacted before the cut.
+
+    Cutting first would leave a secret that straddles the cut unrecognised, and half of
+    it shown.
+    """
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text[: limit * 8]).decode("utf-8", "replace")
+    return redact_text(text[: limit * 8], tuple(secrets))[:limit]
+
+
+_JSON_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+
+
+def _json_kind(kind: type) -> str:
+    if kind is type(None):
+        return "null"
+    return _JSON_KINDS.get(kind, "a number" if kind in (int, float) else kind.__name__)
+
+
+def shape_error(
+    data: Any, expected: tuple[type, ...], *, provider: str, secrets: Iterable[str]
+) -> APIError:
+    """The error for a successful response whose JSON is not of an ``expected`` type."""
+    excerpt = redacted_excerpt(str(data), secrets)
+    wanted = " or ".join(_json_kind(kind) for kind in expected)
+    return APIError(
+        f"the response body is {_json_kind(type(data))}, not {wanted} as this API answers: "
+        f"{excerpt!r}",
+        provider=provider,
+        body=excerpt,
+    )
 
 
 def _seconds(text: str) -> float | None:
@@ -234,7 +276,8 @@ def build_error(
     ``auth_hint`` replaces the "check the API key" advice of an authentication error.
     """
     secrets = tuple(secrets)
-    data = _decoded(body)
+    # redacted before anything is cut short: a secret cut in two is not found
+    data = redact_data(_decoded(body), secrets)
     message = redact_text(error_message(data), secrets)
     kind = error_type(data)
     code = status
@@ -256,11 +299,11 @@ def build_error(
         text += f" (request id {rid})"
     text += _hint(cls, key_env, auth_hint)
     if isinstance(data, dict | list):
-        excerpt: Any = redact_data(data, secrets)
+        excerpt: Any = data
     elif data is None:
         excerpt = None
     else:
-        excerpt = redact_text(str(data)[:_EXCERPT], secrets)
+        excerpt = str(data)[:_EXCERPT]
     if issubclass(cls, APIStatusError):
         return cls(
             text,
@@ -274,7 +317,7 @@ def build_error(
 
 
 def timeout_error(
-    kind: str, seconds: float | None, *, provider: str, where: str
+    kind: str, seconds: float | None, *, provider: str, where: str, partial: str | None = None
 ) -> APITimeoutError:
     """An ``APITimeoutError`` naming which timeout expired (``Timeout.<kind>``).
 
@@ -283,9 +326,16 @@ def timeout_error(
         seconds: Its value.
         provider: The provider name.
         where: ``METHOD URL`` of the request, already redacted.
+        partial: For a stream whose chunks reached the caller, the text so far: the
+            error is then a :class:`~llmplug.errors.StreamTimeoutError` carrying it.
     """
     after = f" after {seconds:g} s" if seconds is not None else ""
-    return APITimeoutError(f"{kind} timeout{after} (Timeout.{kind}) on {where}", provider=provider)
+    text = f"{kind} timeout{after} (Timeout.{kind}) on {where}"
+    if partial is not None:
+        return StreamTimeoutError(
+            f"{text}; {len(partial)} characters had arrived", provider=provider, partial=partial
+        )
+    return APITimeoutError(text, provider=provider)
 
 
 def connection_error(
@@ -305,3 +355,106 @@ def connection_error(
     if hint:
         text += f"; {hint}"
     return APIConnectionError(text, provider=provider)
+
+
+# -- keeping secrets out of raised errors and what they chain to ---------------------------
+
+
+class RedactedError(Exception):
+    """Stands in, in an error's chain, for a native exception whose text held a secret.
+
+    Its message is the original's type and text with the secrets redacted; it keeps the
+    original's own ``__cause__`` and ``__context__``.
+    """
+
+
+def _redacted_args(args: tuple[Any, ...], secrets: tuple[str, ...]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for arg in args:
+        if isinstance(arg, str):
+            arg = redact_text(arg, secrets)
+        elif isinstance(arg, bytes | bytearray):
+            arg = redact_text(bytes(arg).decode("utf-8", "replace"), secrets)
+        out.append(arg)
+    return tuple(out)
+
+
+def _texts(exc: BaseException) -> list[str]:
+    texts = [str(exc), repr(exc), *getattr(exc, "__notes__", ())]
+    for value in getattr(exc, "__dict__", {}).values():  # JSONDecodeError.doc...
+        if isinstance(value, bytes | bytearray):
+            value = bytes(value).decode("utf-8", "replace")
+        if isinstance(value, str):
+            texts.append(value)
+    return texts
+
+
+def _shows_secret(exc: BaseException, secrets: tuple[str, ...]) -> bool:
+    return any(redact_text(text, secrets) != text for text in _texts(exc) if isinstance(text, str))
+
+
+def _scrub_one(exc: BaseException, secrets: tuple[str, ...]) -> bool:
+    """Redact ``exc``'s own text in place; whether it is clean now."""
+    if not isinstance(exc, LLMError):
+        # the locals of a native exception's finished frames (the headers sent) go
+        traceback.clear_frames(exc.__traceback__)
+    if isinstance(exc, LLMError):
+        exc.message = redact_text(exc.message, secrets)
+        body = getattr(exc, "body", None)
+        if isinstance(body, str):
+            exc.body = redact_text(body, secrets)  # type: ignore[attr-defined]
+        elif isinstance(body, dict | list):
+            exc.body = redact_data(body, secrets)  # type: ignore[attr-defined]
+    if not _shows_secret(exc, secrets):
+        return True
+    try:
+        exc.args = _redacted_args(exc.args, secrets)
+        for name, value in list(getattr(exc, "__dict__", {}).items()):
+            if isinstance(value, str | bytes | bytearray):
+                setattr(exc, name, _redacted_args((value,), secrets)[0])
+        notes = getattr(exc, "__notes__", None)
+        if isinstance(notes, list):
+            exc.__notes__ = [redact_text(str(note), secrets) for note in notes]
+    except (AttributeError, TypeError):
+        return False
+    return not _shows_secret(exc, secrets)
+
+
+def _stand_in(exc: BaseException, secrets: tuple[str, ...]) -> RedactedError:
+    text = redact_text(f"{type(exc).__name__}: {exc}", secrets)
+    stand_in = RedactedError(text)
+    stand_in.__cause__ = exc.__cause__
+    stand_in.__context__ = exc.__context__
+    stand_in.__suppress_context__ = exc.__suppress_context__
+    return stand_in
+
+
+def scrub_error(error: BaseException, secrets: Iterable[str]) -> BaseException:
+    """Redact ``secrets`` from ``error`` and from every exception it chains to, in place.
+
+    The message, ``args``, text attributes, notes and ``body`` of each exception in
+    the ``__cause__``/``__context__`` chain lose the secrets (in each of their forms:
+    as sent, stripped, escaped); a native exception whose text cannot be changed is
+    replaced in the chain by a :class:`RedactedError` saying what it was, and the
+    locals of native exceptions' finished frames are cleared. Returns ``error``.
+    """
+    secrets = tuple(secrets)
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        exc = pending.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        _scrub_one(exc, secrets)
+        for name in ("__cause__", "__context__"):
+            linked: BaseException | None = getattr(exc, name)
+            if linked is None or id(linked) in seen:
+                continue
+            if not _scrub_one(linked, secrets):
+                suppress = exc.__suppress_context__
+                linked = _stand_in(linked, secrets)
+                setattr(exc, name, linked)
+                exc.__suppress_context__ = suppress
+            pending.append(linked)
+    return error

@@ -7,7 +7,6 @@ reader is in ``_stream_parser``. Imported on the first request: it imports httpx
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from functools import lru_cache
@@ -17,13 +16,21 @@ from urllib.parse import urlencode
 import httpx2
 
 from llmplug._secrets import redact_headers, redact_text, redact_url
+from llmplug._untrusted import loads_json
 from llmplug.errors import (
     APIError,
     APIStatusError,
     ConfigError,
     LLMError,
 )
-from llmplug.http._errors import connection_error, timeout_error
+from llmplug.http._client import remember_secrets
+from llmplug.http._errors import (
+    connection_error,
+    redacted_excerpt,
+    scrub_error,
+    shape_error,
+    timeout_error,
+)
 from llmplug.http._retry import Clock, Failure, Retries, status_is_retryable
 from llmplug.http._signing import (
     JSON_CONTENT_TYPE,
@@ -81,11 +88,11 @@ def direct_transport(client: httpx2.Client | httpx2.AsyncClient, request: httpx2
     redirects not followed, no hooks): the loops call the transport the client would
     choose for the URL (proxies from the environment included) directly, and keep
     what remains of ``send``: the request on errors and responses, cookies, the log
-    line. A URL holding credentials (``https://user:pass@host``) still goes through
-    ``send``, whose auth flow sends them as Basic auth.
+    line. (Credentials in a URL never get here: the runtime sends them as an
+    ``Authorization: Basic`` header of its own, and the URL without them.)
     """
     choose = getattr(client, "_transport_for_url", None)
-    if choose is None or request.url.userinfo:
+    if choose is None:
         return None
     return choose(request.url)
 
@@ -129,6 +136,15 @@ class Retry(Exception):  # control flow inside the loops: never escapes them
 
 
 def cause(error: LLMError, exc: BaseException) -> LLMError:
+    if isinstance(exc, httpx2.RequestError):
+        try:
+            sent = exc.request
+        except RuntimeError:  # not set
+            pass
+        else:  # the cause keeps what was sent, less its secrets
+            exc.request = httpx2.Request(
+                sent.method, redact_url(str(sent.url)), headers=redact_headers(sent.headers.items())
+            )
     error.__cause__ = exc
     return error
 
@@ -198,6 +214,7 @@ class Call:
         )
         self.clock = clock
         self.secrets = secrets
+        remember_secrets(secrets)
         self.limits: dict[str, float | None] = {}
         self.clamped: frozenset[str] = frozenset()
         self.sent = 0.0
@@ -234,6 +251,11 @@ class Call:
         headers = with_signature(self.headers, signature) if signature else self.headers
         body = self.body
         if client.cookies:
+            # the cookies servers set are sent back: secrets too, if echoed
+            sent = tuple(c.value for c in client.cookies.jar if c.value and len(c.value) >= 4)
+            if not set(sent) <= set(self.secrets):
+                self.secrets = (*self.secrets, *sent)
+                remember_secrets(self.secrets)
             return client.build_request(
                 self.method, self.target(), headers=headers, extensions=timeouts, **body
             )
@@ -320,10 +342,29 @@ class Call:
 
     # -- failures ---------------------------------------------------------------------
 
-    def timed_out(self, kind: str) -> LLMError:
-        """An ``APITimeoutError`` naming ``kind`` (a field of :class:`Timeout`)."""
+    def scrub(self, error: BaseException) -> BaseException:
+        """``error`` with every secret this call sent redacted, its chain included.
+
+        Every error leaving the loops passes here: the key, secret header values
+        (``extra_headers``, Basic credentials from the URL) and secret query values
+        are removed from its message, body, ``args`` and from each exception it
+        chains to, by value, whatever the server echoed back.
+        """
+        return scrub_error(error, self.secrets)
+
+    def timed_out(self, kind: str, partial: str | None = None) -> LLMError:
+        """An ``APITimeoutError`` naming ``kind`` (a field of :class:`Timeout`).
+
+        With ``partial`` (a stream's text so far), a ``StreamTimeoutError`` carrying it.
+        """
         seconds = self.timeout.total if kind == "total" else getattr(self.timeout, kind, None)
-        return timeout_error(kind, seconds, provider=self.provider, where=self.where())
+        return timeout_error(
+            kind, seconds, provider=self.provider, where=self.where(), partial=partial
+        )
+
+    def total_expired(self) -> Retry:
+        """The failure of an attempt whose call passed its total deadline (final)."""
+        return Retry(Failure(self.timed_out("total"), retryable=False))
 
     def status_failure(self, response: httpx2.Response, body: bytes) -> Failure:
         """The failure for an error status (the body read so far)."""
@@ -381,13 +422,14 @@ class Call:
         )
         return Failure(cause(error, exc), retryable=retryable)
 
-    def invalid_url(self, exc: Exception) -> ConfigError:
-        """The error for a URL httpx2 cannot use (a bad ``base_url``)."""
-        return ConfigError(
+    def invalid_url(self, exc: Exception) -> BaseException:
+        """The error for a URL httpx2 cannot use (a bad ``base_url``), to raise."""
+        error = ConfigError(
             f"invalid URL in {self.where()} ({redact_text(str(exc), self.secrets)}); "
             f"check base_url",
             provider=self.provider,
         )
+        return self.scrub(cause(error, exc))
 
     def body_json(self, response: httpx2.Response, content: bytes) -> Any:
         """The decoded JSON of a successful response.
@@ -396,10 +438,10 @@ class Call:
             APIError: The body is not JSON.
         """
         try:
-            return json.loads(content)
+            return loads_json(content)
         except ValueError as exc:
             kind = response.headers.get("content-type", "no content-type")
-            excerpt = redact_text(content[:300].decode("utf-8", "replace"), self.secrets)
+            excerpt = redacted_excerpt(content, self.secrets)
             raise APIError(
                 f"the response body is not JSON ({kind}): {excerpt!r}",
                 provider=self.provider,
@@ -408,16 +450,19 @@ class Call:
 
     def parse_response(self, data: Any) -> ChatResponse:
         """The provider's ``parse_response``, malformed data reported as ``APIError``."""
+        expected = self.llm.response_body
+        if not isinstance(data, expected):
+            raise shape_error(data, expected, provider=self.provider, secrets=self.secrets)
         try:
             return self.llm.parse_response(data)
-        except LLMError:
-            raise
+        except LLMError as error:
+            raise self.scrub(error)  # noqa: B904 - the provider's own error, as it is
         except PARSE_ERRORS as exc:
-            raise self.unparsable(exc, data) from exc
+            raise self.scrub(cause(self.unparsable(exc, data), exc))  # noqa: B904
 
     def unparsable(self, exc: BaseException, data: Any) -> APIError:
         """An ``APIError`` for a body or event the provider could not parse."""
-        excerpt = redact_text(str(data)[:300], self.secrets)
+        excerpt = redacted_excerpt(str(data), self.secrets)
         return APIError(
             f"could not parse the response ({type(exc).__name__}: "
             f"{redact_text(str(exc), self.secrets)}): {excerpt!r}",

@@ -12,15 +12,24 @@ from functools import lru_cache
 from importlib import import_module
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, field_validator
 
-from llmplug._secrets import redact_headers, redact_url
+from llmplug._secrets import is_secret_name, redact_headers, redact_url, url_secrets
+from llmplug._untrusted import shorten
 from llmplug._version import __version__
 from llmplug.errors import APIError, InvalidOptionError
-from llmplug.http._base import HTTPChatLLMBase
+from llmplug.http._auth import (
+    authorization_conflict,
+    check_headers,
+    recent_secrets,
+    sent_secrets,
+    split_credentials,
+)
+from llmplug.http._base import MAX_RETRIES, HTTPChatLLMBase
 from llmplug.http._config import DEFAULT_LIMITS, DEFAULT_RETRY_POLICY, Limits, RetryPolicy, Timeout
-from llmplug.http._contract import HTTPRequest
+from llmplug.http._contract import HTTPRequest, has_dot_segment
 from llmplug.http._errors import build_error
 from llmplug.http._retry import SYSTEM_CLOCK, Clock
 from llmplug.llm._base import Capabilities
@@ -52,9 +61,15 @@ _USER_AGENT = f"llmplug/{__version__}"
 
 @lru_cache(maxsize=64)
 def _join(base_url: str, path: str) -> str:
-    if path.startswith(("https://", "http://")):
-        return path
-    return f"{base_url.rstrip('/')}/{path.lstrip('/')}"
+    url = (
+        path
+        if path.startswith(("https://", "http://"))
+        else (f"{base_url.rstrip('/')}/{path.lstrip('/')}")
+    )
+    if has_dot_segment(urlsplit(url).path):
+        # raised, so not cached: ".." in a model name must not move the request
+        raise ValueError(url)
+    return url
 
 
 def _merge(target: dict[str, str], extra: Mapping[str, str]) -> None:
@@ -154,8 +169,8 @@ class HTTPChatLLM(HTTPChatLLMBase):
         """The headers of a request, later ones winning (names compared in any case).
 
         ``User-Agent: llmplug/<version>`` (and ``Accept: text/event-stream`` for an SSE
-        stream), :meth:`auth_headers` when a key is set, :attr:`extra_headers`, then the
-        request's own headers.
+        stream), :meth:`auth_headers` when a key is set (not ``""``),
+        :attr:`extra_headers`, then the request's own headers.
 
         Args:
             request: The request (its ``headers`` come last).
@@ -164,16 +179,30 @@ class HTTPChatLLM(HTTPChatLLMBase):
         merged = {"User-Agent": _USER_AGENT}
         if stream and self.stream_format == "sse":
             merged["Accept"] = "text/event-stream"
-        if self.api_key is not None:
-            _merge(merged, self.auth_headers(self.api_key.get_secret_value()))
+        key = self.api_key.get_secret_value() if self.api_key is not None else ""
+        if key:
+            _merge(merged, self.auth_headers(key))
         _merge(merged, self.extra_headers)
         if request is not None:
             _merge(merged, request.headers)
         return merged
 
     def url_for(self, path: str) -> str:
-        """The absolute URL of ``path`` (relative to :attr:`base_url`, or absolute)."""
-        return _join(self.base_url, path)
+        """The absolute URL of ``path`` (relative to :attr:`base_url`, or absolute).
+
+        Raises:
+            InvalidOptionError: The URL's path has a ``.`` or ``..`` segment (from a
+                model or deployment name put in the path unencoded).
+        """
+        try:
+            return _join(self.base_url, path)
+        except ValueError as exc:
+            raise InvalidOptionError(
+                f"the request URL {shorten(redact_url(exc.args[0]), 200)} has a '.' or '..' "
+                f"segment, which would send the request to another path; check the model "
+                f"name and base_url (providers encode names with llmplug.http.path_segment)",
+                provider=self.provider_label,
+            ) from None
 
     def error_from_body(
         self, body: Any, status: int | None = None, headers: Mapping[str, str] | None = None
@@ -200,7 +229,8 @@ class HTTPChatLLM(HTTPChatLLMBase):
             status,
             headers,
             provider=self.provider_label,
-            secrets=self._secrets(),
+            # and those of calls in flight: a cookie a server set, a per-call header
+            secrets=(*self._secrets(), *recent_secrets()),
             refine=self.error_class,
             key_env=self.key_env,
             now=(self.clock or SYSTEM_CLOCK).time(),
@@ -209,7 +239,13 @@ class HTTPChatLLM(HTTPChatLLMBase):
         )
 
     def _secrets(self) -> tuple[str, ...]:
-        return self.secret_values()
+        """Every secret this instance sends: its own (the key...), headers, URL credentials."""
+        found = tuple(value for value in self.secret_values() if value)
+        if self.extra_headers:
+            found += sent_secrets(self.extra_headers)
+        if "@" in self.base_url or "?" in self.base_url:
+            found += url_secrets(self.base_url)
+        return found
 
     def _call(self, messages: Sequence[ChatMessage], options: dict[str, Any], stream: bool) -> Call:
         """The call to send: options applied, the request built (raises on bad input)."""
@@ -244,9 +280,14 @@ class HTTPChatLLM(HTTPChatLLMBase):
         max_retries = self.max_retries
         if "max_retries" in options:
             max_retries = options.pop("max_retries")
-            if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            if (
+                isinstance(max_retries, bool)
+                or not isinstance(max_retries, int)
+                or not 0 <= max_retries <= MAX_RETRIES
+            ):
                 raise InvalidOptionError(
-                    f"max_retries must be an int >= 0, got {max_retries!r}",
+                    f"max_retries must be an int from 0 to {MAX_RETRIES}, "
+                    f"got {shorten(max_retries)}",
                     provider=self.provider_label,
                     option="max_retries",
                 )
@@ -262,19 +303,37 @@ class HTTPChatLLM(HTTPChatLLMBase):
         json_events: bool = False,
     ) -> Call:
         clock: Clock = self.clock or SYSTEM_CLOCK
+        url = self.url_for(request.path)
+        headers = self.headers(request, stream=stream)
+        secrets = self._secrets()
+        if "@" in url:  # credentials in the URL: sent as Basic auth, here, not by httpx2
+            conflict = authorization_conflict(url, headers)
+            if conflict is not None:
+                raise InvalidOptionError(conflict, provider=self.provider_label, option="base_url")
+            secrets += url_secrets(url)
+            url, basic = split_credentials(url)
+            if basic is not None:
+                headers["Authorization"] = basic
+        check_headers(headers, self.provider_label, "a request header")
+        if request.headers:
+            secrets += sent_secrets(request.headers)
+        if request.params:
+            secrets += tuple(
+                value for name, value in request.params.items() if is_secret_name(name)
+            )
         call: Call = _loop("_exchange").Call(
             self,
             method=request.method,
-            url=self.url_for(request.path),
+            url=url,
             json=request.json,
             params=request.params,
-            headers=self.headers(request, stream=stream),
+            headers=headers,
             stream=stream,
             timeout=timeout,
             max_retries=max_retries,
             deadline=None if timeout.total is None else clock.monotonic() + timeout.total,
             clock=clock,
-            secrets=self._secrets(),
+            secrets=secrets,
             json_events=json_events,
         )
         return call

@@ -151,6 +151,7 @@ class StreamParser:
         return out
 
     def _failed(self, error: LLMError, out: list[Any]) -> None:
+        self.call.scrub(error)
         if out:  # deliver the chunks that came before the error first
             self.pending = error
             return
@@ -181,6 +182,17 @@ class StreamParser:
             reply = reply.model_copy(update={"delta": reply.message.content or ""})
         return [reply]
 
+    def expired(self, kind: str) -> Exception:
+        """The error to raise for a timeout that expired while reading the body.
+
+        ``kind`` is ``first_event``, ``idle`` or ``total``. Before any chunk reached the
+        caller, a :class:`Retry` (another attempt is safe, unless the total deadline
+        passed); after, a ``StreamTimeoutError`` with the text that arrived.
+        """
+        if self.last is None:
+            return Retry(Failure(self.call.timed_out(kind), retryable=kind != "total"))
+        return self.call.timed_out(kind, partial=self.partial)
+
     def broken(self, exc: Exception) -> Exception:
         """The error for a transport failure while reading the body."""
         call = self.call
@@ -193,7 +205,7 @@ class StreamParser:
             )
         if isinstance(exc, httpx2.TimeoutException):
             kind = "total" if "body" in call.clamped else read_kind
-            return cause(call.timed_out(kind), exc)
+            return cause(call.timed_out(kind, partial=self.partial), exc)
         if isinstance(exc, httpx2.NetworkError | httpx2.RemoteProtocolError):
             detail = redact_text(str(exc), call.secrets) or type(exc).__name__
             return cause(

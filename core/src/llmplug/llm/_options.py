@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from llmplug._secrets import REDACTED, is_secret_name, redact_options
+from llmplug._untrusted import shorten
 from llmplug.errors import InvalidOptionError
 
 __all__ = [
@@ -80,8 +81,12 @@ def unknown_call_options(
 
     hints = []
     for name in unknown:
-        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+        # a name far longer than any option's matches none (and difflib is quadratic)
+        close = (
+            difflib.get_close_matches(name, allowed, n=1, cutoff=0.6) if len(name) <= 100 else []
+        )
+        shown = shorten(name)
+        hints.append(f"{shown} (did you mean {close[0]!r}?)" if close else shown)
     load_time = [name for name in unknown if name in cls.model_fields]
     hint = (
         f"; {', '.join(map(repr, load_time))} can only be set when loading "

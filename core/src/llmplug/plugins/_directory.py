@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
+from llmplug._untrusted import shorten
 from llmplug.errors import UnknownProviderError
 
 __all__ = [
@@ -26,6 +27,9 @@ __all__ = [
     "plugin_for_provider",
     "unknown_provider",
 ]
+
+# the longest name an unknown-provider error looks up (typos, directory entries)
+_LONGEST_NAME = 100
 
 #: Whether the first-party distributions can be installed by name from PyPI.
 PUBLISHED = False
@@ -196,15 +200,17 @@ def unknown_provider(name: str, installed: list[str]) -> UnknownProviderError:
     """
     import difflib  # lazy for lightness: only on this error path
 
-    parts = [f"unknown provider {name!r}."]
+    parts = [f"unknown provider {shorten(name)}."]
     suggestion = None
-    known = plugin_for_provider(name)
+    # a name far longer than any provider's matches none (and difflib is quadratic)
+    plausible = len(name) <= _LONGEST_NAME
+    known = plugin_for_provider(name) if plausible else None
     if known is not None:
         parts.append(
             f"It is served by the plugin {known.distribution}, which is not installed "
             f"({install_hint(known)})."
         )
-    else:
+    elif plausible:
         close = difflib.get_close_matches(name, installed, n=1, cutoff=0.6)
         if close:
             suggestion = close[0]

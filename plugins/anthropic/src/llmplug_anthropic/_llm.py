@@ -399,6 +399,8 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
                 ``overloaded_error`` is a 529, retried if no chunk was delivered yet).
         """
         data = event.json()
+        if not isinstance(data, dict):
+            raise ValueError("a stream event that is not a JSON object")
         kind = data.get("type")
         if kind == "message_stop":
             return STREAM_END

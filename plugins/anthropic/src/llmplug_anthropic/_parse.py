@@ -53,8 +53,13 @@ def parse_message(data: Any) -> ChatResponse:
     """Turn a ``message`` body into a ChatResponse.
 
     ``additional_kwargs`` holds ``stop_reason`` and ``stop_sequence``.
+
+    Raises:
+        ValueError: The body is not a message: not an object with a ``content`` list.
     """
-    content = data.get("content") or []
+    content = data.get("content") if isinstance(data, dict) else None
+    if not isinstance(content, list):
+        raise ValueError("not a message: expected an object with a content list")
     usage = parse_usage(data.get("usage"))
     first = content[0] if len(content) == 1 else None
     if first is not None and first.get("type") == "text" and not first.get("citations"):

@@ -42,10 +42,20 @@ def parse_completion(data: Any) -> ChatResponse:
 
     The first choice is the message (only ``n=1`` is requested); ``finish_reason`` (and
     ``refusal``, when the model refused) go in ``additional_kwargs``.
+
+    Raises:
+        ValueError: The body is not a completion: not an object with a ``choices``
+            list (which may be empty), or a choice or message that is not an object.
     """
     choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list):
+        raise ValueError(
+            f"not a chat.completion: expected an object with a choices list; got {_shape(data)}"
+        )
     choice = choices[0] if choices else {}
-    message = choice.get("message") or {}
+    message = choice.get("message", {}) if isinstance(choice, dict) else None
+    if not isinstance(message, dict):
+        raise ValueError("not a chat.completion: choices[0] or its message is not an object")
     content = message.get("content")
     if (
         type(content) is str
@@ -71,8 +81,16 @@ def parse_completion(data: Any) -> ChatResponse:
         raw=data,
         logprobs=parse_logprobs(logprobs.get("content")) if isinstance(logprobs, dict) else None,
         additional_kwargs=extra,
-        usage=parse_usage(data.get("usage")) if isinstance(data, dict) else None,
+        usage=parse_usage(data.get("usage")),
     )
+
+
+def _shape(data: Any) -> str:
+    """What ``data`` is, for an error (its keys, not its values)."""
+    if isinstance(data, dict):
+        keys = ", ".join(sorted(map(str, data))[:10])
+        return f"an object with keys [{keys}]"
+    return "null" if data is None else f"a JSON {type(data).__name__}"
 
 
 def _message(blocks: list[Any], content: Any, tool_calls: list[ToolCallBlock]) -> ChatMessage:
@@ -190,7 +208,7 @@ def parse_chunk(data: Any, state: StreamState) -> ChatResponse | None:
     last chunk a consumer sees holds the finish reason and the usage.
     """
     if not isinstance(data, dict):
-        return None
+        raise ValueError(f"a stream event that is not a chat.completion.chunk: {_shape(data)}")
     choices = data.get("choices")
     if choices and not data.get("usage"):
         choice = choices[0]

@@ -24,11 +24,12 @@ from __future__ import annotations
 import os
 import re
 from typing import Any, ClassVar, NamedTuple, Self
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, model_validator
 
 from llmplug import Capabilities
+from llmplug.http import path_segment
 from llmplug_openai import REGISTRATIONS
 from llmplug_openai._llm import OpenAILLM
 
@@ -217,17 +218,17 @@ class AzureOpenAILLM(OpenAILLM):
                     "the full base_url=https://RESOURCE.openai.azure.com/openai/deployments/"
                     "DEPLOYMENT"
                 )
+            if not self.model:
+                raise ValueError(_NO_DEPLOYMENT)
             root = f"{endpoint.rstrip('/')}/openai"
             values["azure_endpoint"] = endpoint
             values["base_url"] = (
                 f"{root}/v1"
                 if self.api_version == "v1"
-                else f"{root}/deployments/{quote(self.model, safe='')}"
+                else f"{root}/deployments/{path_segment(self.model)}"
             )
         if not self.model:
-            raise ValueError(
-                "azure needs the deployment name: 'azure:DEPLOYMENT?azure_endpoint=...'"
-            )
+            raise ValueError(_NO_DEPLOYMENT)
         return self
 
     def _v1(self) -> bool:
@@ -259,10 +260,12 @@ class AzureOpenAILLM(OpenAILLM):
 
 
 _DEPLOYMENT = re.compile(r"/openai/deployments/([^/?#]+)")
+_NO_DEPLOYMENT = "azure needs the deployment name: 'azure:DEPLOYMENT?azure_endpoint=...'"
 
 
 def _with_deployment(url: str, deployment: str) -> str:
-    segment = f"/openai/deployments/{quote(deployment, safe='')}"
+    # path_segment refuses "." and "..", which would leave /openai/deployments/
+    segment = f"/openai/deployments/{path_segment(deployment)}"
     return _DEPLOYMENT.sub(lambda _: segment, url, count=1)
 
 
