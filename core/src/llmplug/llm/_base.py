@@ -16,11 +16,20 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequen
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from llmplug.errors import InvalidOptionError, UnsupportedFeatureError
 from llmplug.llm._bridges import aiter_in_thread, run_in_thread
 from llmplug.llm._instrument import instrument_class
+from llmplug.llm._llamaindex import check_callback_manager
 from llmplug.llm._options import describe_errors, unknown_call_options
 from llmplug.llm._programs import ProgramMethods
 from llmplug.prompts._formatting import (
@@ -52,6 +61,15 @@ __all__ = [
     "TokenAsyncGen",
     "TokenGen",
 ]
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """Messages that are not a list of ChatMessage.
+
+    A :class:`TypeError`, and a :class:`ValueError` as LlamaIndex raises there (its
+    endpoints validate the messages with pydantic, whose ``ValidationError`` is one).
+    """
+
 
 TokenGen = Generator[str, None, None]
 TokenAsyncGen = AsyncGenerator[str, None]
@@ -157,6 +175,20 @@ class LLM(ProgramMethods, BaseModel, ABC):
     )
 
     _provider: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _llamaindex_callback_manager(cls, data: Any) -> Any:
+        # ``super().__init__(callback_manager=None)``, the usual LlamaIndex CustomLLM idiom
+        # (unless a subclass has a field of that name)
+        if (
+            isinstance(data, dict)
+            and "callback_manager" in data
+            and "callback_manager" not in cls.model_fields
+        ):
+            data = dict(data)
+            check_callback_manager(data.pop("callback_manager"), cls.__name__)
+        return data
 
     @field_validator("messages_to_prompt", mode="before")
     @classmethod
@@ -304,7 +336,8 @@ class LLM(ProgramMethods, BaseModel, ABC):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
         """Async :meth:`complete`."""
-        return await run_in_thread(self.complete, prompt, formatted, **kwargs)
+        # formatted by name: LlamaIndex's docs write ``complete(self, prompt, **kwargs)``
+        return await run_in_thread(self.complete, prompt, formatted=formatted, **kwargs)
 
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
@@ -317,7 +350,7 @@ class LLM(ProgramMethods, BaseModel, ABC):
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete`."""
         return aiter_in_thread(  # type: ignore[return-value]
-            lambda: self.stream_complete(prompt, formatted, **kwargs)
+            lambda: self.stream_complete(prompt, formatted=formatted, **kwargs)
         )
 
     # -- prompt preparation (applied once per user call, by the instrumentation) ---------
@@ -339,26 +372,37 @@ class LLM(ProgramMethods, BaseModel, ABC):
 
     def _prepare_messages(self, messages: Any) -> list[ChatMessage]:
         if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{self.provider_label}: chat endpoints take a list of ChatMessage, got "
                 f"{type(messages).__name__}; for one prompt use complete(prompt) or "
                 f"[ChatMessage(role='user', content=...)]"
             )
         for i, message in enumerate(messages):
             if not isinstance(message, ChatMessage):
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"{self.provider_label}: messages[{i}] is a {type(message).__name__}, "
                     f"not a ChatMessage; build it with ChatMessage(role=..., content=...)"
                 )
         return self._extend_messages(messages)
 
-    def _prepare_prompt(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-        prompt, *rest = args
+    def _check_prompt(self, prompt: Any) -> None:
         if not isinstance(prompt, str):
             raise TypeError(
                 f"{self.provider_label}: completion endpoints take a prompt str, got "
                 f"{type(prompt).__name__}; for messages use chat()"
             )
+
+    def _prepare_prompt(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        prompt, *rest = args
+        self._check_prompt(prompt)
+        # the arguments are rewritten below: refuse first what the call itself would
+        if len(rest) > 1:
+            raise TypeError(
+                f"{self.provider_label}: completion endpoints take (prompt, formatted=False, "
+                f"**kwargs); got {len(args)} positional arguments"
+            )
+        if rest and "formatted" in kwargs:
+            raise TypeError(f"{self.provider_label}: got multiple values for 'formatted'")
         formatted = rest[0] if rest else kwargs.get("formatted", False)
         if not formatted:
             prompt = self.completion_to_prompt(self._extend_prompt(prompt))
