@@ -539,3 +539,28 @@ def test_the_chat_callback_decorator_keeps_the_endpoint() -> None:
 
     assert llm_chat_callback()(chat) is chat
     assert llm_completion_callback()(chat) is chat
+
+
+# -- beyond the list: LlamaIndex's query_wrapper_prompt -----------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_query_wrapper_prompt_wraps_completion_prompts(mode: str) -> None:
+    llm = MockLLM(system_prompt="Be brief.", query_wrapper_prompt="<s>[INST] {query_str} [/INST]")
+    if mode == "sync":
+        text = llm.complete("Hi").text
+        predicted = llm.predict(PromptTemplate("Q: {q}"), q="why")
+    else:
+        text = (await llm.acomplete("Hi")).text
+        predicted = await llm.apredict(PromptTemplate("Q: {q}"), q="why")
+    # the system prompt first, then the wrapper, as LlamaIndex's _extend_prompt
+    assert text == "<s>[INST] Be brief.\n\nHi [/INST]"
+    assert predicted == "<s>[INST] Be brief.\n\nQ: why [/INST]"
+    assert llm.complete("raw", formatted=True).text == "raw"  # a formatted prompt is final
+
+
+def test_query_wrapper_prompt_takes_a_template_and_needs_query_str() -> None:
+    wrapped = MockLLM(query_wrapper_prompt=PromptTemplate("<{query_str}>")).complete("x").text
+    assert wrapped == "<x>"
+    with pytest.raises(ValueError, match=r"must contain \{query_str\}"):
+        MockLLM(query_wrapper_prompt="no variable here")

@@ -14,10 +14,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NamedTuple, Self, TypeVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -69,6 +70,35 @@ class ArgumentTypeError(TypeError, ValueError):
     A :class:`TypeError`, and a :class:`ValueError` as LlamaIndex raises there (its
     endpoints validate the messages with pydantic, whose ``ValidationError`` is one).
     """
+
+
+def _query_wrapper_prompt(value: Any) -> Any:
+    """A template (or its text) holding ``{query_str}``, which the prompt fills."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        # lazy for lightness: the LLM base does not load the templates until one is given
+        from llmplug.prompts._templates import PromptTemplate
+
+        value = PromptTemplate(value)
+    names = getattr(value, "template_vars", None)
+    if not callable(getattr(value, "format", None)) or not isinstance(names, list):
+        raise ValueError(
+            f"query_wrapper_prompt must be a PromptTemplate (or its text), not a "
+            f"{type(value).__name__}"
+        )
+    if "query_str" not in names:
+        raise ValueError(
+            "query_wrapper_prompt must contain {query_str}, where the prompt goes; "
+            f"its variables are {names or 'none'}"
+        )
+    return value
+
+
+if TYPE_CHECKING:
+    QueryWrapperPrompt = BasePromptTemplate
+else:
+    QueryWrapperPrompt = Annotated[Any, BeforeValidator(_query_wrapper_prompt)]
 
 
 TokenGen = Generator[str, None, None]
@@ -144,6 +174,8 @@ class LLM(ProgramMethods, BaseModel, ABC):
             :class:`PydanticProgramMode`).
         structured_output_retries: How many times an answer that does not validate is
             sent back to the model with the errors, before ``StructuredOutputError``.
+        query_wrapper_prompt: A template with ``{query_str}`` wrapping completion
+            prompts (after ``system_prompt``), e.g. a model's own instruction format.
     """
 
     model_config = ConfigDict(
@@ -173,6 +205,7 @@ class LLM(ProgramMethods, BaseModel, ABC):
     structured_output_retries: int = Field(
         default=1, ge=0, le=10, description="Retries of structured output that does not validate."
     )
+    query_wrapper_prompt: QueryWrapperPrompt | None = Field(default=None, exclude=True, repr=False)
 
     _provider: str | None = PrivateAttr(default=None)
 
@@ -365,9 +398,11 @@ class LLM(ProgramMethods, BaseModel, ABC):
         return result
 
     def _extend_prompt(self, prompt: str) -> str:
-        """Prefix ``system_prompt`` to a completion prompt."""
+        """Prefix ``system_prompt`` to a completion prompt, then wrap it (LlamaIndex's order)."""
         if self.system_prompt:
-            return f"{self.system_prompt}\n\n{prompt}"
+            prompt = f"{self.system_prompt}\n\n{prompt}"
+        if self.query_wrapper_prompt is not None:
+            prompt = self.query_wrapper_prompt.format(query_str=prompt)
         return prompt
 
     def _prepare_messages(self, messages: Any) -> list[ChatMessage]:
