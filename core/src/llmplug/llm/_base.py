@@ -30,7 +30,6 @@ from pydantic import (
 from llmplug.errors import InvalidOptionError, UnsupportedFeatureError
 from llmplug.llm._bridges import aiter_in_thread, run_in_thread
 from llmplug.llm._instrument import instrument_class
-from llmplug.llm._llamaindex import check_callback_manager
 from llmplug.llm._options import describe_errors, unknown_call_options
 from llmplug.llm._programs import ProgramMethods
 from llmplug.prompts._formatting import (
@@ -219,6 +218,9 @@ class LLM(ProgramMethods, BaseModel, ABC):
             and "callback_manager" in data
             and "callback_manager" not in cls.model_fields
         ):
+            # lazy for lightness: only LlamaIndex code passes callback_manager
+            from llmplug.llm._llamaindex import check_callback_manager
+
             data = dict(data)
             check_callback_manager(data.pop("callback_manager"), cls.__name__)
         return data
