@@ -564,3 +564,37 @@ def test_query_wrapper_prompt_takes_a_template_and_needs_query_str() -> None:
     assert wrapped == "<x>"
     with pytest.raises(ValueError, match=r"must contain \{query_str\}"):
         MockLLM(query_wrapper_prompt="no variable here")
+
+
+# -- beyond the list: get_function_tool, for extraction with chat_with_tools --------------------
+
+
+class Point(BaseModel):
+    """A point on a plane."""
+
+    x: int
+    y: int = 0
+
+
+class Label(BaseModel):
+    text: str
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_get_function_tool_builds_the_model(mode: str) -> None:
+    from llmplug.structured import get_function_tool
+
+    tool = get_function_tool(Point)
+    assert (tool.metadata.name, tool.metadata.description) == ("Point", "A point on a plane.")
+    assert tool.metadata.get_parameters_dict()["required"] == ["x"]
+    output = await tool.acall(x=1) if mode == "async" else tool.call(x=1)
+    assert output.raw_output == Point(x=1)
+    assert get_function_tool(Label).call("hi").raw_output == Label(text="hi")  # one field
+    assert get_function_tool(Point).call({"x": 2, "y": 3}).raw_output == Point(x=2, y=3)
+
+
+def test_get_function_tool_takes_a_model_class() -> None:
+    from llmplug.structured import get_function_tool
+
+    with pytest.raises(TypeError, match="pydantic model class"):
+        get_function_tool(Point(x=1))  # type: ignore[arg-type]
