@@ -328,34 +328,27 @@ class _Binder:
     The signature is read on the first call (``inspect.signature`` is slow) and kept.
     """
 
-    __slots__ = ("endpoint", "impl", "signature")
+    __slots__ = ("endpoint", "impl", "read", "signature")
 
     def __init__(self, endpoint: str, impl: Callable[..., Any]) -> None:
         self.endpoint = endpoint
         self.impl = impl
+        self.read = False
         self.signature: inspect.Signature | None = None
 
     def check(self, llm: LLM, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        signature = self.signature
-        if signature is None:
+        if not self.read:
             try:
-                signature = self.signature = inspect.signature(self.impl)
-            except (TypeError, ValueError):  # no signature to read: the call will say
-                signature = self.signature = inspect.Signature()
-                self.impl = _ANY
-        if self.impl is _ANY:
+                self.signature = inspect.signature(self.impl)
+            except (TypeError, ValueError):  # no signature to read: the call itself will say
+                self.signature = None
+            self.read = True
+        if self.signature is None:
             return
         try:
-            signature.bind(llm, *args, **kwargs)
+            self.signature.bind(llm, *args, **kwargs)
         except TypeError as exc:
             raise TypeError(f"{self.endpoint}(): {exc}") from None
-
-
-def _any(*args: Any, **kwargs: Any) -> None:  # a signature that takes every call
-    return None
-
-
-_ANY: Callable[..., Any] = _any
 
 
 async def _maybe_await(value: Any) -> Any:
