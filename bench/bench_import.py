@@ -36,6 +36,15 @@ CASES = {
     'deps + load("mock").chat(...)': (
         DEPS + "\nimport llmplug; llm = llmplug.load('mock'); llm.chat([llmplug.ChatMessage('hi')])"
     ),
+    # a message with an image: from bytes, then from a URL (kept as pydantic's AnyUrl,
+    # whose module loads with the first URL given)
+    "deps + ImageBlock(image=...)": (
+        DEPS + "\nimport llmplug; llmplug.ChatMessage(blocks=[llmplug.ImageBlock(image=b'x')])"
+    ),
+    "deps + ImageBlock(url=...)": (
+        DEPS
+        + "\nimport llmplug; llmplug.ChatMessage(blocks=[llmplug.ImageBlock(url='https://a.b/c.png')])"
+    ),
     # a real HTTP provider: the plugin, llmplug.http and httpx2 are expected here
     'llmplug.load("openai:...")': 'import llmplug; llmplug.load("openai:gpt-4o-mini?api_key=k")',
 }

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import TypeAdapter, ValidationError
+from pydantic import AnyUrl, TypeAdapter, ValidationError
 
 from llmplug import (
     AudioBlock,
@@ -620,11 +620,13 @@ def test_url_without_a_scheme_is_refused(url: str) -> None:
         ImageBlock(url=url)
 
 
-def test_url_objects_are_kept_as_text() -> None:
+def test_url_objects_are_read_through_their_text() -> None:
     class Url:
         def __str__(self) -> str:
             return "https://example.com/a.png"
 
     block = ImageBlock(url=Url())
-    assert block.url == "https://example.com/a.png"
+    assert block.url == AnyUrl("https://example.com/a.png")
     assert block.image_mimetype == "image/png"
+    # a document's URL stays text, as in LlamaIndex
+    assert DocumentBlock(url=Url()).url == "https://example.com/a.png"

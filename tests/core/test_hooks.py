@@ -417,11 +417,23 @@ def test_first_argument_by_keyword(make: Any, endpoint: str, hooked: bool) -> No
     assert "hello world" in text
 
 
-@pytest.mark.parametrize("endpoint", ["chat", "complete", "stream_chat", "achat"])
-def test_missing_first_argument_is_a_clear_type_error(endpoint: str) -> None:
+@pytest.mark.parametrize(
+    ("endpoint", "error", "match"),
+    [
+        # LlamaIndex's types: TypeError without messages, ValueError without a prompt
+        pytest.param("chat", TypeError, "missing its first argument", id="chat"),
+        pytest.param("stream_chat", TypeError, "missing its first argument", id="stream_chat"),
+        pytest.param("achat", TypeError, "missing its first argument", id="achat"),
+        pytest.param("complete", ValueError, "got no prompt", id="complete"),
+        pytest.param("acomplete", ValueError, "got no prompt", id="acomplete"),
+    ],
+)
+def test_missing_first_argument_is_a_clear_error(
+    endpoint: str, error: type[Exception], match: str
+) -> None:
     def call() -> Any:
         result = getattr(scripted(echo=True), endpoint)()
-        return asyncio.run(result) if endpoint == "achat" else result
+        return asyncio.run(result) if endpoint.startswith("a") else result
 
-    with pytest.raises(TypeError, match=rf"{endpoint}\(\) missing its first argument"):
+    with pytest.raises(error, match=rf"{endpoint}\(\) {match}"):
         call()

@@ -158,6 +158,7 @@ PUBLIC_API = {
         "StructuredLLM",
         "create_flexible_model",
         "extract_json",
+        "get_function_tool",
         "output_schema",
         "strict_json_schema",
     ),

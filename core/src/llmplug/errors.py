@@ -34,9 +34,12 @@ from where there is one, and keeps the native exception as ``__cause__``::
     ├── UnsupportedContentError         a content block the provider cannot send
     └── UnsupportedFeatureError         an optional provider feature it does not offer
 
-``ContextWindowExceededError`` and ``ToolCallError`` also derive from :class:`ValueError`
-and ``UnsupportedContentError`` from :class:`TypeError`, so code written for plain Python
-exceptions keeps working.
+Where LlamaIndex raises a built-in exception that code catches, the llmplug error for
+the same failure derives from that built-in too, so ``except ValueError`` written for
+LlamaIndex keeps working: ``ContextWindowExceededError``, ``StructuredOutputError`` and
+``ToolCallError`` are :class:`ValueError` s;
+``UnsupportedContentError`` is a :class:`TypeError` and a :class:`ValueError`. The
+audit, error by error, is in ``docs/errors.md``.
 """
 
 from __future__ import annotations
@@ -362,8 +365,13 @@ class StreamTimeoutError(StreamInterruptedError, APITimeoutError):
     """
 
 
-class StructuredOutputError(LLMError):
+class StructuredOutputError(LLMError, ValueError):
     """The model's output did not validate against the requested schema.
+
+    Also a :class:`ValueError`, which is what LlamaIndex raises there (pydantic's
+    ``ValidationError``, or ``ValueError`` when no JSON is found), so code guarding
+    ``structured_predict`` or ``PydanticOutputParser.parse`` with ``except ValueError``
+    keeps catching it.
 
     Attributes:
         raw: The model's raw text.
@@ -410,8 +418,11 @@ class ToolCallError(LLMError, ValueError):
         self.output = output
 
 
-class UnsupportedContentError(LLMError, TypeError):
+class UnsupportedContentError(LLMError, TypeError, ValueError):
     """A content block the provider cannot send; raised before any request.
+
+    A :class:`TypeError` (the block's type is the problem) and a :class:`ValueError`,
+    which is what LlamaIndex's integrations raise for input they cannot send.
 
     Attributes:
         block_type: The block's ``block_type`` (``"video"``, ``"audio"``...).

@@ -295,16 +295,17 @@ class MockChatLLM(ChatLLM, FunctionCallingLLM):
             if self.chunk_delay:
                 time.sleep(self.chunk_delay)
             last = i == last_index
-            message = (
-                response.message
-                if last and (calls or len(response.message.blocks) > 1)
-                else ChatMessage(role=role, blocks=blocks)
-            )
+            if last and (calls or len(response.message.blocks) > 1):
+                message = response.message
+            else:
+                extra = response.message.additional_kwargs if last else {}
+                message = ChatMessage(role=role, blocks=blocks, additional_kwargs=extra)
             yield ChatResponse(
                 message=message,
                 delta=delta,
                 usage=response.usage if last else None,
                 raw=response.raw if last else None,
+                additional_kwargs=response.additional_kwargs if last else {},
             )
 
 

@@ -24,6 +24,9 @@ _LAZY: dict[str, str] = {
     # calls and their hooks
     "CallContext": "llmplug.llm._call",
     "flat_stream": "llmplug.llm._instrument",
+    # LlamaIndex's endpoint decorators, accepted as no-ops
+    "llm_chat_callback": "llmplug.llm._llamaindex",
+    "llm_completion_callback": "llmplug.llm._llamaindex",
 }
 
 __all__ = sorted(_LAZY)
@@ -49,4 +52,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from llmplug.llm._instrument import (
         flat_stream as flat_stream,
+    )
+    from llmplug.llm._llamaindex import (
+        llm_chat_callback as llm_chat_callback,
+        llm_completion_callback as llm_completion_callback,
     )

@@ -14,9 +14,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NamedTuple, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from llmplug.errors import InvalidOptionError, UnsupportedFeatureError
 from llmplug.llm._bridges import aiter_in_thread, run_in_thread
@@ -52,6 +61,44 @@ __all__ = [
     "TokenAsyncGen",
     "TokenGen",
 ]
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """Messages that are not a list of ChatMessage.
+
+    A :class:`TypeError`, and a :class:`ValueError` as LlamaIndex raises there (its
+    endpoints validate the messages with pydantic, whose ``ValidationError`` is one).
+    """
+
+
+def _query_wrapper_prompt(value: Any) -> Any:
+    """A template (or its text) holding ``{query_str}``, which the prompt fills."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        # lazy for lightness: the LLM base does not load the templates until one is given
+        from llmplug.prompts._templates import PromptTemplate
+
+        value = PromptTemplate(value)
+    names = getattr(value, "template_vars", None)
+    if not callable(getattr(value, "format", None)) or not isinstance(names, list):
+        raise ValueError(
+            f"query_wrapper_prompt must be a PromptTemplate (or its text), not a "
+            f"{type(value).__name__}"
+        )
+    if "query_str" not in names:
+        raise ValueError(
+            "query_wrapper_prompt must contain {query_str}, where the prompt goes; "
+            f"its variables are {names or 'none'}"
+        )
+    return value
+
+
+if TYPE_CHECKING:
+    QueryWrapperPrompt = BasePromptTemplate
+else:
+    QueryWrapperPrompt = Annotated[Any, BeforeValidator(_query_wrapper_prompt)]
+
 
 TokenGen = Generator[str, None, None]
 TokenAsyncGen = AsyncGenerator[str, None]
@@ -126,6 +173,8 @@ class LLM(ProgramMethods, BaseModel, ABC):
             :class:`PydanticProgramMode`).
         structured_output_retries: How many times an answer that does not validate is
             sent back to the model with the errors, before ``StructuredOutputError``.
+        query_wrapper_prompt: A template with ``{query_str}`` wrapping completion
+            prompts (after ``system_prompt``), e.g. a model's own instruction format.
     """
 
     model_config = ConfigDict(
@@ -155,8 +204,26 @@ class LLM(ProgramMethods, BaseModel, ABC):
     structured_output_retries: int = Field(
         default=1, ge=0, le=10, description="Retries of structured output that does not validate."
     )
+    query_wrapper_prompt: QueryWrapperPrompt | None = Field(default=None, exclude=True, repr=False)
 
     _provider: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _llamaindex_callback_manager(cls, data: Any) -> Any:
+        # ``super().__init__(callback_manager=None)``, the usual LlamaIndex CustomLLM idiom
+        # (unless a subclass has a field of that name)
+        if (
+            isinstance(data, dict)
+            and "callback_manager" in data
+            and "callback_manager" not in cls.model_fields
+        ):
+            # lazy for lightness: only LlamaIndex code passes callback_manager
+            from llmplug.llm._llamaindex import check_callback_manager
+
+            data = dict(data)
+            check_callback_manager(data.pop("callback_manager"), cls.__name__)
+        return data
 
     @field_validator("messages_to_prompt", mode="before")
     @classmethod
@@ -304,7 +371,8 @@ class LLM(ProgramMethods, BaseModel, ABC):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
         """Async :meth:`complete`."""
-        return await run_in_thread(self.complete, prompt, formatted, **kwargs)
+        # formatted by name: LlamaIndex's docs write ``complete(self, prompt, **kwargs)``
+        return await run_in_thread(self.complete, prompt, formatted=formatted, **kwargs)
 
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
@@ -317,7 +385,7 @@ class LLM(ProgramMethods, BaseModel, ABC):
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete`."""
         return aiter_in_thread(  # type: ignore[return-value]
-            lambda: self.stream_complete(prompt, formatted, **kwargs)
+            lambda: self.stream_complete(prompt, formatted=formatted, **kwargs)
         )
 
     # -- prompt preparation (applied once per user call, by the instrumentation) ---------
@@ -332,33 +400,46 @@ class LLM(ProgramMethods, BaseModel, ABC):
         return result
 
     def _extend_prompt(self, prompt: str) -> str:
-        """Prefix ``system_prompt`` to a completion prompt."""
+        """Prefix ``system_prompt`` to a completion prompt, then wrap it (LlamaIndex's order)."""
         if self.system_prompt:
-            return f"{self.system_prompt}\n\n{prompt}"
+            prompt = f"{self.system_prompt}\n\n{prompt}"
+        if self.query_wrapper_prompt is not None:
+            prompt = self.query_wrapper_prompt.format(query_str=prompt)
         return prompt
 
     def _prepare_messages(self, messages: Any) -> list[ChatMessage]:
         if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{self.provider_label}: chat endpoints take a list of ChatMessage, got "
                 f"{type(messages).__name__}; for one prompt use complete(prompt) or "
                 f"[ChatMessage(role='user', content=...)]"
             )
         for i, message in enumerate(messages):
             if not isinstance(message, ChatMessage):
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"{self.provider_label}: messages[{i}] is a {type(message).__name__}, "
                     f"not a ChatMessage; build it with ChatMessage(role=..., content=...)"
                 )
         return self._extend_messages(messages)
 
-    def _prepare_prompt(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-        prompt, *rest = args
+    def _check_prompt(self, prompt: Any) -> None:
         if not isinstance(prompt, str):
             raise TypeError(
                 f"{self.provider_label}: completion endpoints take a prompt str, got "
                 f"{type(prompt).__name__}; for messages use chat()"
             )
+
+    def _prepare_prompt(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        prompt, *rest = args
+        self._check_prompt(prompt)
+        # the arguments are rewritten below: refuse first what the call itself would
+        if len(rest) > 1:
+            raise TypeError(
+                f"{self.provider_label}: completion endpoints take (prompt, formatted=False, "
+                f"**kwargs); got {len(args)} positional arguments"
+            )
+        if rest and "formatted" in kwargs:
+            raise TypeError(f"{self.provider_label}: got multiple values for 'formatted'")
         formatted = rest[0] if rest else kwargs.get("formatted", False)
         if not formatted:
             prompt = self.completion_to_prompt(self._extend_prompt(prompt))

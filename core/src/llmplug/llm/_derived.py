@@ -27,9 +27,11 @@ __all__ = ["ChatLLM", "CustomLLM"]
 
 
 def _chat_to_completion(response: ChatResponse) -> CompletionResponse:
+    # as LlamaIndex: the message's additional_kwargs, updated with the response's (in a
+    # new dict: LlamaIndex updates the message's own, changing the chat response)
     return CompletionResponse(
         text=response.message.content or "",
-        additional_kwargs=response.additional_kwargs,
+        additional_kwargs={**response.message.additional_kwargs, **response.additional_kwargs},
         raw=response.raw,
         logprobs=response.logprobs,
         delta=response.delta,
@@ -38,9 +40,14 @@ def _chat_to_completion(response: ChatResponse) -> CompletionResponse:
 
 
 def _completion_to_chat(response: CompletionResponse) -> ChatResponse:
+    # as LlamaIndex: the completion's additional_kwargs go on the message
+    message = ChatMessage(
+        role=MessageRole.ASSISTANT,
+        content=response.text,
+        additional_kwargs=dict(response.additional_kwargs),
+    )
     return ChatResponse(
-        message=ChatMessage(role=MessageRole.ASSISTANT, content=response.text),
-        additional_kwargs=response.additional_kwargs,
+        message=message,
         raw=response.raw,
         logprobs=response.logprobs,
         delta=response.delta,
@@ -140,10 +147,6 @@ class ChatLLM(LLM):
         ``formatted=True`` says the prompt is final (``predict`` on a model whose
         metadata says it is not a chat model has already put the system prompt in it).
         """
-        if not isinstance(prompt, str):
-            raise TypeError(
-                f"{self.provider_label}: completion endpoints take a prompt str, got "
-                f"{type(prompt).__name__}; for messages use chat()"
-            )
+        self._check_prompt(prompt)
         messages = [ChatMessage(role=MessageRole.USER, content=prompt)]
         return messages if formatted else self._extend_messages(messages)

@@ -6,8 +6,11 @@ four wrappers below (sync/async x plain/stream). A wrapper:
 1. detects a nested call on the same LLM (``complete`` derived from ``chat``, a provider
    calling ``self.chat``) and passes it straight through, so hooks fire once per user
    call and the system prompt is applied once;
-2. applies ``system_prompt`` / ``completion_to_prompt`` (the LLM's ``_prepare_*``);
-3. runs the hooks: ``before_call`` (may change or refuse), ``answer_call`` (may answer),
+2. checks the arguments, at the call (a stream's too, though it starts on the first
+   ``next()``), with LlamaIndex's exception types: no prompt is a ``ValueError``, no
+   messages or arguments the implementation cannot take a ``TypeError``;
+3. applies ``system_prompt`` / ``completion_to_prompt`` (the LLM's ``_prepare_*``);
+4. runs the hooks: ``before_call`` (may change or refuse), ``answer_call`` (may answer),
    the provider, then ``on_stream_chunk`` per chunk and ``after_call`` or
    ``on_call_error``.
 
@@ -199,13 +202,23 @@ def instrument(endpoint: str, impl: F) -> F:
     flat = is_stream and getattr(impl, "__llmplug_flat_stream__", False)
 
     first = "messages" if is_chat else "prompt"
+    # a stream's implementation runs on the first next(): bind its arguments at the call
+    binder = _Binder(endpoint, impl) if is_stream else None
 
     def prepare(self: LLM, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-        if not args:  # llm.chat(messages=...): the hooks and the preparation need it first
-            if first not in kwargs:
+        if not args and first not in kwargs:
+            if is_chat:
                 raise TypeError(f"{endpoint}() missing its first argument {first!r}")
+            # LlamaIndex's completion endpoints raise ValueError here
+            raise ValueError(
+                f"{endpoint}() got no prompt: pass it as the first argument or as prompt=..."
+            )
+        if binder is not None:
+            binder.check(self, args, kwargs)
+        if not args:  # llm.chat(messages=...): the hooks and the preparation need it first
             args = (kwargs.pop(first),)
         if not prepares:
+            self._check_prompt(args[0])
             return args
         if is_chat:
             return (self._prepare_messages(args[0]), *args[1:])
@@ -307,6 +320,35 @@ def instrument(endpoint: str, impl: F) -> F:
 
     wrapper.__llmplug_instrumented__ = True
     return wrapper  # type: ignore[no-any-return]
+
+
+class _Binder:
+    """Checks a call's arguments against the implementation's signature, as a call would.
+
+    The signature is read on the first call (``inspect.signature`` is slow) and kept.
+    """
+
+    __slots__ = ("endpoint", "impl", "read", "signature")
+
+    def __init__(self, endpoint: str, impl: Callable[..., Any]) -> None:
+        self.endpoint = endpoint
+        self.impl = impl
+        self.read = False
+        self.signature: inspect.Signature | None = None
+
+    def check(self, llm: LLM, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if not self.read:
+            try:
+                self.signature = inspect.signature(self.impl)
+            except (TypeError, ValueError):  # no signature to read: the call itself will say
+                self.signature = None
+            self.read = True
+        if self.signature is None:
+            return
+        try:
+            self.signature.bind(llm, *args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.endpoint}(): {exc}") from None
 
 
 async def _maybe_await(value: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Applications mostly need ``llm.structured_predict(Model, prompt)`` and its async and
 streaming forms, and ``llm.as_structured_llm(Model)`` (:class:`StructuredLLM`, also
-importable from ``llmplug``). A provider with native JSON-schema output implements
+importable from ``llmplug``); :func:`get_function_tool` makes a tool of a model, to
+extract objects with ``chat_with_tools``. A provider with native JSON-schema output implements
 ``LLM._structured_request_kwargs(schema)``, reading the :class:`OutputSchema` and, for
 strict APIs, :func:`strict_json_schema`.
 
@@ -20,6 +21,7 @@ _LAZY: dict[str, str] = {
     "PartialJSONError": "llmplug.structured._incremental_json",
     "PartialJSONParser": "llmplug.structured._incremental_json",
     "StructuredLLM": "llmplug.structured._structured_llm",
+    "get_function_tool": "llmplug.structured._model_tool",
     "FlexibleModel": "llmplug.structured._partial_objects",
     "PartialBuilder": "llmplug.structured._partial_objects",
     "create_flexible_model": "llmplug.structured._partial_objects",
@@ -43,6 +45,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmplug.structured._incremental_json import (
         PartialJSONError as PartialJSONError,
         PartialJSONParser as PartialJSONParser,
+    )
+    from llmplug.structured._model_tool import (
+        get_function_tool as get_function_tool,
     )
     from llmplug.structured._output_schema import (
         OutputSchema as OutputSchema,

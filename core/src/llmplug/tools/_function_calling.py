@@ -31,9 +31,11 @@ until tools are used.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from llmplug.errors import InvalidOptionError, ToolCallError
@@ -305,13 +307,23 @@ class FunctionCallingLLM(LLM):
     ) -> tuple[list[BaseTool], list[ChatMessage], dict[str, Any]]:
         """The tools, messages and options of one ``*_chat_with_tools`` call."""
         checked = _as_tools(tools)
+        if _declares_tool_required(type(self)._prepare_chat_with_tools):
+            kwargs = {**kwargs, "tool_required": tool_required}
+        elif tool_required:
+            # as LlamaIndex: an integration written before tool_required still works
+            logger.warning(
+                "%s: tool_required=True is not supported by %s (its _prepare_chat_with_tools "
+                "does not take tool_required): the model may answer without calling a tool; "
+                "add tool_required to its parameters, or pass tool_choice",
+                self.provider_label,
+                type(self).__name__,
+            )
         chat_kwargs = self._prepare_chat_with_tools(
             checked,
             user_msg=user_msg,
             chat_history=chat_history,
             verbose=verbose,
             allow_parallel_tool_calls=allow_parallel_tool_calls,
-            tool_required=tool_required,
             **kwargs,
         )
         messages, options = split_messages(chat_kwargs)
@@ -432,6 +444,19 @@ class FunctionCallingLLM(LLM):
             selections, tools, verbose=verbose, error_on_tool_error=error_on_tool_error
         )
         return tool_round_result(response, selections, outputs, response.message.content)
+
+
+@functools.cache
+def _declares_tool_required(prepare: Callable[..., Any]) -> bool:
+    """Whether a ``_prepare_chat_with_tools`` names ``tool_required`` (read once per override).
+
+    As in LlamaIndex, a ``**kwargs`` catch-all does not count: an override written
+    before ``tool_required`` existed would pass it on to the provider's API.
+    """
+    try:
+        return "tool_required" in inspect.signature(prepare).parameters
+    except (TypeError, ValueError):  # no signature to read
+        return False
 
 
 def split_messages(chat_kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

@@ -4,7 +4,8 @@
 whose JSON schema is what a model sees as the tool's parameters. Descriptions come from
 ``Annotated[T, "text"]``, ``Annotated[T, Field(description=...)]``, a ``Field(...)``
 default, or else the docstring's parameter section: Google (``Args:``), NumPy
-(``Parameters`` underlined) and reST/Sphinx (``:param name:``) styles are read.
+(``Parameters`` underlined), reST/Sphinx (``:param name:``), epytext (``@param name:``)
+and Javadoc (``@param name text``) styles are read.
 """
 
 from __future__ import annotations
@@ -27,9 +28,13 @@ _GOOGLE_SECTIONS = frozenset(
 )
 # "name (type): text" or "name: text" (also "*args" and "**kwargs")
 _GOOGLE_ITEM = re.compile(r"^\*{0,2}(\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
-# ":param name: text", ":param type name: text", ":parameter name: text", "@param name: text"
+# ":param name: text", ":param type name: text", ":parameter name: text"
 _REST_ITEM = re.compile(
-    r"^[:@](?:param|parameter|arg|argument|key|keyword)\s+(?:[^:]*\s)?\*{0,2}(\w+)\s*:\s*(.*)$"
+    r"^:(?:param|parameter|arg|argument|key|keyword)\s+(?:[^:]*\s)?\*{0,2}(\w+)\s*:\s*(.*)$"
+)
+# epytext's "@param name: text" and Javadoc's "@param name text" (no colon)
+_AT_ITEM = re.compile(
+    r"^@(?:param|parameter|arg|argument|key|keyword)\s+\*{0,2}(\w+)(?:\s*:\s*|\s+|$)(.*)$"
 )
 # NumPy: "name : type" (or a bare "name", or "x, y : type" for several) under a
 # "Parameters\n----------" header
@@ -41,9 +46,9 @@ def parse_param_docs(docstring: str | None) -> dict[str, str]:
     """The per-parameter descriptions a docstring gives, by parameter name.
 
     Reads Google (``Args:`` / ``Parameters:`` sections), NumPy (a ``Parameters``
-    header underlined with dashes) and reST/Sphinx (``:param name: text``, also
-    epytext's ``@param``) styles; continuation lines are joined with single spaces.
-    The first description found for a name wins.
+    header underlined with dashes), reST/Sphinx (``:param name: text``), epytext
+    (``@param name: text``) and Javadoc (``@param name text``) styles; continuation
+    lines are joined with single spaces. The first description found for a name wins.
 
     Args:
         docstring: The docstring (indentation as written or already cleaned).
@@ -68,7 +73,7 @@ def _rest(lines: list[str]) -> Iterable[tuple[str, str]]:
     name = ""
     for line in lines:
         stripped = line.strip()
-        match = _REST_ITEM.match(stripped)
+        match = _REST_ITEM.match(stripped) or _AT_ITEM.match(stripped)
         if match:
             if current is not None:
                 yield name, " ".join(current)

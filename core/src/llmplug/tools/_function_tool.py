@@ -128,13 +128,16 @@ class FunctionTool(AsyncBaseTool):
             if source is None:
                 raise ValueError("FunctionTool.from_defaults needs fn= or async_fn=")
             name = name or source.__name__
+            # parameters the model does not fill: the fixed ones, and ``self`` of an
+            # unbound method (``Holder.method``), which LlamaIndex leaves out too
+            hidden = {*partial_params, *_unbound_self(source)}
             if description is None:
-                description = _describe(name, source, partial_params)
+                description = _describe(name, source, hidden)
             if fn_schema is None:
                 # lazy for lightness: docstring parsing loads when a tool is first built
                 from llmplug.tools._function_schema import function_schema
 
-                fn_schema = function_schema(name, source, ignore=partial_params)
+                fn_schema = function_schema(name, source, ignore=hidden)
             tool_metadata = ToolMetadata(
                 name=name,
                 description=description,
@@ -280,13 +283,24 @@ def _bind(
     return tuple(positional), kwargs
 
 
-def _describe(name: str, fn: Callable[..., Any], partial_params: dict[str, Any]) -> str:
+def _unbound_self(fn: Callable[..., Any]) -> tuple[str, ...]:
+    """``("self",)`` when ``fn``'s first parameter is ``self`` (a method taken from its class)."""
+    try:
+        first = next(iter(inspect.signature(fn).parameters.values()), None)
+    except (TypeError, ValueError):  # no signature to read
+        return ()
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    unbound = first is not None and first.name == "self" and first.kind in positional
+    return ("self",) if unbound else ()
+
+
+def _describe(name: str, fn: Callable[..., Any], hidden: set[str]) -> str:
     """``name(signature)`` and the docstring, as LlamaIndex describes a function tool."""
     try:
         signature = inspect.signature(fn, eval_str=True)
     except Exception:
         signature = inspect.signature(fn)
-    params = [p for p in signature.parameters.values() if p.name not in partial_params]
+    params = [p for p in signature.parameters.values() if p.name not in hidden]
     signature = signature.replace(parameters=params)
     docstring = inspect.getdoc(fn)
     return f"{name}{signature}\n{docstring}" if docstring else f"{name}{signature}"

@@ -2,14 +2,18 @@
 
 The blocks mirror LlamaIndex's (``llama_index.core.base.llms.types``): the same class
 names, ``block_type`` discriminators, field names and defaults. Binary blocks (image,
-audio, video, document) take raw bytes, already-base64 bytes or str, a path or a URL.
-Given bytes they *store* base64, so a block survives ``model_dump_json()`` and back
-unchanged, and they guess the mimetype from the magic bytes (or, for a path or URL, from
-the file extension, without any I/O). Paths and URLs are only read when the block is
-resolved (``resolve_image()`` and friends, or their async twins ``aresolve_image()``...).
+audio, video, document) take raw bytes, already-base64 bytes or str, a file-like buffer
+(``io.BytesIO``, a file opened ``"rb"``), a path or a URL. Given bytes or a buffer they
+*store* base64, so a block survives ``model_dump_json()`` and back unchanged, and they
+guess the mimetype from the magic bytes (or, for a path or URL, from the file extension,
+without any I/O). Paths and URLs are only read when the block is resolved
+(``resolve_image()`` and friends, or their async twins ``aresolve_image()``...).
+
+As in LlamaIndex, the URL of an image, audio or video block is kept as pydantic's
+``AnyUrl`` (``block.url.host``, ``block.url.scheme``); a document's stays a str.
 
 Importing this module stays cheap: pydantic and the standard library only; the HTTP
-client is imported on the first URL fetch.
+client is imported on the first URL fetch, ``pydantic.networks`` on the first URL given.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from llmplug.types._base_model import Model
+from llmplug.types._block_fields import AnyUrlField, BinaryData, Url
 from llmplug.types._media import (
     EXT_MIMETYPES,
     afetch,
@@ -51,34 +56,6 @@ __all__ = [
 
 DEFAULT_FETCH_TIMEOUT = 30.0
 """Seconds allowed for fetching a block's URL when it is resolved."""
-
-
-def _check_url(value: Any) -> Any:
-    """Accept a URL as text (or any object whose str() is one, e.g. pydantic's AnyUrl).
-
-    pydantic's ``AnyUrl`` would cost ~25 ms of import time; the scheme check is what
-    matters here, since only http(s) and data URLs are ever fetched.
-    """
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else str(value)
-    scheme, sep, rest = text.partition(":")
-    if (
-        not sep
-        or not rest
-        or not scheme[:1].isalpha()
-        or not scheme.replace("+", "").replace("-", "").replace(".", "").isalnum()
-    ):
-        shown = text if len(text) <= 60 else text[:57] + "..."
-        raise ValueError(
-            f"{shown!r} is not a URL (expected scheme:..., e.g. https://...); "
-            "give a local file as path= instead"
-        )
-    return text
-
-
-#: A URL kept as text (the scheme is checked; nothing is fetched until resolved).
-Url = Annotated[str, BeforeValidator(_check_url)]
 
 
 class _BinaryBlock(Model):
@@ -155,17 +132,19 @@ class ImageBlock(_BinaryBlock):
     """An image: bytes (stored as base64), a local path or a URL.
 
     Attributes:
-        image: The image as base64 bytes (raw bytes given are encoded on creation).
+        image: The image as base64 bytes (raw bytes, or a file-like buffer's bytes, are
+            encoded on creation).
         path: A local file, read when the block is resolved.
-        url: An http(s) or ``data:`` URL, fetched when the block is resolved.
+        url: An http(s) or ``data:`` URL (pydantic's ``AnyUrl``), fetched when the block
+            is resolved.
         image_mimetype: e.g. ``"image/png"``; guessed from the bytes or the file name.
         detail: A provider hint such as ``"low"``, ``"high"`` or ``"auto"``.
     """
 
     block_type: Literal["image"] = "image"
-    image: bytes | None = None
+    image: BinaryData = None
     path: Path | None = None
-    url: Url | None = None
+    url: AnyUrlField | None = None
     image_mimetype: str | None = None
     detail: str | None = None
 
@@ -225,17 +204,19 @@ class AudioBlock(_BinaryBlock):
     """Audio: bytes (stored as base64), a local path or a URL.
 
     Attributes:
-        audio: The audio as base64 bytes (raw bytes given are encoded on creation).
+        audio: The audio as base64 bytes (raw bytes, or a file-like buffer's bytes, are
+            encoded on creation).
         path: A local file, read when the block is resolved.
-        url: An http(s) or ``data:`` URL, fetched when the block is resolved.
+        url: An http(s) or ``data:`` URL (pydantic's ``AnyUrl``), fetched when the block
+            is resolved.
         format: The file format as an extension, e.g. ``"wav"`` or ``"mp3"``; guessed
             from the bytes or the file name.
     """
 
     block_type: Literal["audio"] = "audio"
-    audio: bytes | None = None
+    audio: BinaryData = None
     path: Path | None = None
-    url: Url | None = None
+    url: AnyUrlField | None = None
     format: str | None = None
 
     _kind: ClassVar[str] = "audio"
@@ -280,18 +261,20 @@ class VideoBlock(_BinaryBlock):
     """Video: bytes (stored as base64), a local path or a URL.
 
     Attributes:
-        video: The video as base64 bytes (raw bytes given are encoded on creation).
+        video: The video as base64 bytes (raw bytes, or a file-like buffer's bytes, are
+            encoded on creation).
         path: A local file, read when the block is resolved.
-        url: An http(s) or ``data:`` URL, fetched when the block is resolved.
+        url: An http(s) or ``data:`` URL (pydantic's ``AnyUrl``), fetched when the block
+            is resolved.
         video_mimetype: e.g. ``"video/mp4"``; guessed from the bytes or the file name.
         detail: A provider hint about resolution.
         fps: Frames per second to sample, for providers that take it.
     """
 
     block_type: Literal["video"] = "video"
-    video: bytes | None = None
+    video: BinaryData = None
     path: Path | None = None
-    url: Url | None = None
+    url: AnyUrlField | None = None
     video_mimetype: str | None = None
     detail: str | None = None
     fps: int | None = None
@@ -336,16 +319,18 @@ class DocumentBlock(_BinaryBlock):
     """A document (PDF, text, ...): bytes (stored as base64), a local path or a URL.
 
     Attributes:
-        data: The document as base64 bytes (raw bytes given are encoded on creation).
+        data: The document as base64 bytes (raw bytes, or a file-like buffer's bytes, are
+            encoded on creation).
         path: A local file, read when the block is resolved.
-        url: An http(s) or ``data:`` URL, fetched when the block is resolved.
+        url: An http(s) or ``data:`` URL (a str, as in LlamaIndex), fetched when the
+            block is resolved.
         title: The document's title; ``"input_document"`` when not given.
         document_mimetype: e.g. ``"application/pdf"``; guessed from the bytes (UTF-8
             text is ``"text/plain"``) or the file name.
     """
 
     block_type: Literal["document"] = "document"
-    data: bytes | None = None
+    data: BinaryData = None
     path: Path | None = None
     url: Url | None = None
     title: str | None = None

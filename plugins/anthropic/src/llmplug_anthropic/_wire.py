@@ -280,7 +280,7 @@ def _cache_control(point: CachePoint, provider: str) -> Wire:
 
 
 def _image(block: ImageBlock, provider: str) -> Wire:
-    url = block.url
+    url = str(block.url) if block.url is not None else None  # pydantic's AnyUrl
     if block.image is None and block.path is None and url is not None:
         if url.startswith(_HTTP):
             return {"type": "image", "source": {"type": "url", "url": url}}

@@ -272,7 +272,7 @@ class _Converter:
         """An ``image`` block: its format, and its bytes or S3 location."""
         if not self.model.vision:
             raise self.unsupported("image", f"{self.model.name} takes no images")
-        url = block.url
+        url = str(block.url) if block.url is not None else None  # pydantic's AnyUrl
         mimetype = (block.image_mimetype or "").lower()
         if block.image is None and block.path is None and url is not None:
             if url.startswith(_S3):
@@ -410,7 +410,7 @@ def cache_point(point: CachePoint, provider: str) -> Wire:
 
 
 def _media_source(block: AudioBlock | VideoBlock, provider: str, data: bytes | None) -> Wire:
-    url = block.url
+    url = str(block.url) if block.url is not None else None  # pydantic's AnyUrl
     if data is None and block.path is None and url is not None:
         if url.startswith(_S3):
             return {"s3Location": {"uri": url}}

@@ -297,7 +297,7 @@ class _Converter:
 def media_part(block: _MediaBlock, provider: str, *, vertex: bool) -> Wire:
     """An ``inlineData`` or ``fileData`` part for an image, audio, video or document."""
     kind = block.block_type
-    url = block.url
+    url = str(block.url) if block.url is not None else None  # AnyUrl, but a document's
     part: Wire
     if _data(block) is None and block.path is None and url is not None and not _is_data(url):
         scheme = url.partition(":")[0].lower()
