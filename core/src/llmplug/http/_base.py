@@ -11,10 +11,12 @@ import os
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_serializer, model_validator
 
-from llmplug._secrets import redact_headers, redact_url
+from llmplug._secrets import is_secret_header, redact_headers, redact_url
+from llmplug.errors import MissingKeyError
 from llmplug.http._contract import HTTPRequest, ServerEvent, StreamEnd
 from llmplug.llm._derived import ChatLLM
 from llmplug.types._messages import ChatMessage
@@ -31,7 +33,9 @@ class HTTPChatLLMBase(ChatLLM):
 
     Attributes:
         base_url: The API's base URL (a subclass gives its default).
-        api_key: The API key; read from ``key_env`` when not given. Never shown.
+        api_key: The API key; when not given, read from the environment variable
+            ``key_env``, else from the key store (``llmplug keys set KEY_ENV``). Never
+            shown.
         timeout: Seconds for the whole call, or a ``llmplug.http.Timeout`` for each
             phase; ``None`` uses the defaults.
         max_retries: Retries after the first attempt (connection errors, 408, 409,
@@ -70,12 +74,42 @@ class HTTPChatLLMBase(ChatLLM):
 
     @model_validator(mode="after")
     def _key_from_env(self) -> HTTPChatLLMBase:
+        # explicit api_key > the environment variable > the key store (llmplug.config)
         if self.api_key is None and self.key_env:
             value = os.environ.get(self.key_env)
             if value:
                 # set through __dict__: validate_assignment would re-run this validator
                 self.__dict__["api_key"] = SecretStr(value)
+            else:
+                # lazy for lightness: the key store (platformdirs, a JSON file) is read
+                # only for a provider whose key is not in the environment
+                from llmplug.config._keys import KeyStore
+
+                self.__dict__["api_key"] = KeyStore().get(self.key_env)
         return self
+
+    def key_required(self) -> bool:
+        """Whether calls need an API key (checked before any request).
+
+        True when the class names a ``key_env`` and no other credential is given: no
+        credential header in ``extra_headers``, no ``user:password@`` in ``base_url``.
+        A provider whose service may run without a key (a server at another
+        ``base_url``) overrides this.
+        """
+        if self.key_env is None or "@" in urlsplit(self.base_url).netloc:
+            return False
+        return not any(is_secret_header(name) for name in self.extra_headers)
+
+    def _check_key(self) -> None:
+        """Raise :class:`~llmplug.errors.MissingKeyError` when a needed key is not set."""
+        if self.api_key is None and self.key_required():
+            env = self.key_env or ""
+            raise MissingKeyError(
+                f"no API key: set the environment variable {env}, store it with "
+                f"`llmplug keys set {env}`, or pass api_key=...",
+                provider=self.provider_label,
+                key_env=env,
+            )
 
     # -- what a provider implements (pure: no I/O) -----------------------------------
 

@@ -235,6 +235,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
     def _make_call(
         self, request: HTTPRequest, timeout: Timeout, max_retries: int, *, stream: bool
     ) -> Call:
+        self._check_key()  # a missing key fails here, before any request
         clock: Clock = self.clock or SYSTEM_CLOCK
         call: Call = _loop("_exchange").Call(
             self,
