@@ -88,7 +88,7 @@ def list_models(spec: str | ModelSpec, /, **options: Any) -> list[ModelInfo]:
         MissingKeyError: The provider needs an API key and none is set.
         APIError: The listing request failed.
     """
-    llm = load(spec, **options)
+    llm = load(spec, **_listing_options(spec, options))
     try:
         return llm.list_models()
     finally:
@@ -99,13 +99,30 @@ def list_models(spec: str | ModelSpec, /, **options: Any) -> list[ModelInfo]:
 
 async def alist_models(spec: str | ModelSpec, /, **options: Any) -> list[ModelInfo]:
     """Async :func:`list_models`."""
-    llm = load(spec, **options)
+    llm = load(spec, **_listing_options(spec, options))
     try:
         return await llm.alist_models()
     finally:
         aclose = getattr(llm, "aclose", None)
         if callable(aclose):
             await aclose()
+
+
+def _listing_options(spec: str | ModelSpec, options: dict[str, Any]) -> dict[str, Any]:
+    """``options``, with an empty model when the provider requires one and none is given.
+
+    Listing needs no model, but a provider whose model option has no default (a
+    compatible service: ``groq``) cannot be loaded without one.
+    """
+    parsed, alias_options, _ = _resolve(spec, read_config())
+    cls = _cls(registry().get(parsed.provider))
+    field = cls.model_field
+    if field is None or parsed.model is not None:
+        return options
+    given = {**alias_options, **parsed.options, **options}
+    if field in given or not cls.model_fields[field].is_required():
+        return options
+    return {**options, field: ""}
 
 
 def models(

@@ -63,6 +63,11 @@ def describe_errors(cls: type[BaseModel], exc: Any) -> tuple[str, str | None]:
         loc = error["loc"]
         names.append(str(loc[0]) if loc else "?")
         where = ".".join(str(part) for part in loc) or "options"
+        if error.get("type") == "missing":  # its "input" is every other option: not useful
+            named = where == getattr(cls, "model_field", None)
+            hint = "name the model: PROVIDER:MODEL" if named else f"set it: ?{where}=..."
+            lines.append(f"{where}: {error['msg']} ({hint})")
+            continue
         shown = REDACTED if secret_location(cls, loc) else _shown(error.get("input"))
         lines.append(f"{where}={shown}: {error['msg']}")
     return "; ".join(lines), (names[0] if len(set(names)) == 1 else None)
