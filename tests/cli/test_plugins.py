@@ -90,6 +90,15 @@ def test_a_plugin_adds_a_command(plugins: Env) -> None:
     assert "hook plugin not loaded: plugin 'broken-hooks'" in help_text.err
 
 
+def test_debug_shows_why_plugins_failed(plugins: Env) -> None:
+    quiet = plugins.run("--help")
+    assert "Traceback" not in quiet.err
+    loud = plugins.run("--help", LLMPLUG_DEBUG="1")
+    assert loud.code == 0
+    assert 'llmplug_broken_hooks.py", line 1' in loud.err  # the hook plugin's import
+    assert 'llmplug_failing.py", line 10, in register_commands' in loud.err
+
+
 def test_plugin_command_errors_are_reported_like_llmplugs(plugins: Env) -> None:
     config_error = plugins.run("hello", "--name", "nobody")
     assert config_error.code == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from enum import Enum
 from typing import Any
 
 from llmplug.cli._chat import add_option_arguments, option_value, secrets_of
@@ -150,8 +151,8 @@ def _default_text(option: Any) -> str:
     if option.required:
         return "(required)"
     value = option.default
-    if hasattr(value, "value") and not isinstance(value, str | int | float):
-        value = value.value  # an Enum: its value is what a config string takes
+    if isinstance(value, Enum):
+        value = value.value  # what a config string takes
     return repr(value)
 
 
