@@ -179,9 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         configuration error, 130 interrupted.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    console = Console()
-    with _logging_to(console):
-        return _main(argv, console)
+    return _main(argv, Console())
 
 
 def _main(argv: list[str], console: Console) -> int:
@@ -195,7 +193,8 @@ def _main(argv: list[str], console: Console) -> int:
             if word in _OPTION_PAIRS:
                 argv = _join_option_pairs(argv, argv.index(word) + 1)
         else:  # --help, no command, or a command a plugin may add
-            plugin_commands = _add_plugin_commands(commands, console)
+            with _logging_to(console):  # hook plugins that fail to load are logged
+                plugin_commands = _add_plugin_commands(commands, console)
         args, extra = parser.parse_known_args(argv)
         if extra:
             hint = _EXTRA_WORDS.get(args.command)
@@ -206,7 +205,8 @@ def _main(argv: list[str], console: Console) -> int:
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     except KeyboardInterrupt:
         return 130
-    return _run(args, runner, plugin_commands.get(args.command), console)
+    with _logging_to(console):
+        return _run(args, runner, plugin_commands.get(args.command), console)
 
 
 def _run(args: argparse.Namespace, runner: Any, plugin: Any, console: Console) -> int:
@@ -245,7 +245,7 @@ class _logging_to:
         self.handler: Any = None
 
     def __enter__(self) -> None:
-        import logging  # already imported by then through llmplug's plugin host, if used
+        import logging  # lazy for lightness: not for --version or a command's --help
 
         console = self.console
 
