@@ -215,11 +215,16 @@ class Terminal:
         os.close(slave)
         self.fd = master
         self.screen = ""
+        self.matched = 0  # where the last read_until's match ended
 
     def read_until(self, text: str, timeout: float = 30) -> str:
-        """Read until ``text`` has been shown; everything shown so far."""
+        """Read until ``text`` is shown after what earlier calls matched; all shown so far.
+
+        As ``expect`` does: each call looks past the previous match, so waiting for the
+        prompt ``"> "`` waits for the next prompt, not one already on the screen.
+        """
         deadline = time.monotonic() + timeout
-        while text not in self.screen:
+        while self.screen.find(text, self.matched) < 0:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(
@@ -234,6 +239,7 @@ class Terminal:
                 if not chunk:
                     raise AssertionError(f"ended before showing {text!r}; shown:\n{self.screen}")
                 self.screen += chunk.decode("utf-8", "replace")
+        self.matched = self.screen.find(text, self.matched) + len(text)
         return self.screen
 
     def type(self, text: str) -> None:

@@ -73,13 +73,26 @@ def test_ctrl_c_stops_the_answer_and_the_conversation_goes_on(
 
 
 def test_a_failing_turn_reports_and_the_conversation_goes_on(
-    env: Env, terminals: list[Terminal]
+    env: Env, terminals: list[Terminal], loopback: Loopback
 ) -> None:
-    terminal = _chat(env, terminals, "-o", "max_tokens", "1")
-    terminal.type("one two\r")
-    terminal.read_until("one\r\n> ")
+    loopback.replies["POST /v1/chat/completions"] = (
+        400,
+        lambda request: {"error": {"message": f"no {request['body']['messages'][-1]['content']}"}},
+    )
+    spec = f"openai:m?base_url={loopback.url}&max_retries=0"
+    terminal = env.terminal("chat", "-m", spec, "--no-stream")
+    terminals.append(terminal)
+    terminal.read_until("> ")
+    terminal.type("first\r")
+    terminal.read_until("[openai] HTTP 400 Bad Request: no first")  # after a red prefix
+    terminal.read_until("> ")
+    terminal.type("second\r")
+    terminal.read_until("no second")
+    terminal.read_until("> ")
     terminal.type("\x04")
     assert terminal.wait() == 0
+    # the failed turn was dropped: the second request holds only its own message
+    assert [m["content"] for m in loopback.requests[1]["body"]["messages"]] == ["second"]
 
 
 def test_dash_i_with_a_prompt_starts_with_it(env: Env, terminals: list[Terminal]) -> None:
@@ -146,3 +159,8 @@ def test_progress_only_on_a_terminal(
     piped = env.run("models", "--live", "-p", spec)
     assert "asking" not in piped.err
     assert "\x1b[" not in piped.out + piped.err
+    plain = env.terminal("models", "--live", "-p", spec, NO_COLOR="1")
+    terminals.append(plain)
+    assert plain.wait() == 0
+    assert "\r\x1b[Kasking openai?base_url=" in plain.screen  # progress, without colour
+    assert "\x1b[2m" not in plain.screen

@@ -585,3 +585,32 @@ def test_a_providers_own_bug_is_one_line_not_a_traceback(
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err
     assert err.strip().endswith("llmplug: error: RuntimeError: provider bug")
+
+
+@pytest.mark.parametrize(
+    ("argv", "joined"),
+    [
+        pytest.param(["-o", "k", "v", "p"], ["-o", "k=v", "p"], id="pair"),
+        pytest.param(["--option", "k", "a=b"], ["--option", "k=a=b"], id="long-value-with-equals"),
+        pytest.param(["-o", "k=v", "p"], ["-o", "k=v", "p"], id="already-joined"),
+        pytest.param(["-o", "k"], ["-o", "k"], id="no-value-left-to-argparse"),
+        pytest.param(["--", "-o", "k", "v"], ["--", "-o", "k", "v"], id="after-double-dash"),
+        pytest.param(["-o", "9k", "v"], ["-o", "9k", "v"], id="not-a-key"),
+    ],
+)
+def test_option_pairs(argv: list[str], joined: list[str]) -> None:
+    from llmplug.cli._main import _join_option_pairs
+
+    assert _join_option_pairs(["chat", *argv], 1) == ["chat", *joined]
+
+
+def test_version_and_bare_command_load_no_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmplug.cli._main as cli_main
+
+    def boom(*args: Any) -> Any:
+        raise AssertionError("plugins' commands were collected")
+
+    monkeypatch.setattr(cli_main, "_add_plugin_commands", boom)
+    assert main(["--version"]) == 0
+    assert main([]) == 2
+    assert main(["chat", "--help"]) == 0

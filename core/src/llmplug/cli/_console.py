@@ -1,7 +1,7 @@
 """What every command writes through: streams, colour, tables, errors and secrets.
 
-Colour and progress lines appear only on a terminal, and never when ``NO_COLOR`` is set
-(to anything but "") or ``TERM=dumb``. Everything that reaches stderr as an error or a
+Colour and progress lines appear only on a terminal: colour never when ``NO_COLOR`` is
+set (to anything but "") or with ``TERM=dumb``, progress lines never with ``TERM=dumb``. Everything that reaches stderr as an error or a
 warning passes through :meth:`Console.redact`: the values of secret options given on
 the command line, every stored API key and every secret-named environment variable are
 replaced by ``<redacted>`` wherever they appear.
@@ -63,6 +63,8 @@ class Console:
         allowed = _colour_allowed()
         self.colour_out = allowed and _is_tty(self.stdout)
         self.colour_err = allowed and _is_tty(self.stderr)
+        #: Progress lines: on a terminal that can erase a line (not ``TERM=dumb``).
+        self.progress = _is_tty(self.stderr) and os.environ.get("TERM") != "dumb"
         self._secrets: list[str] = []
         self._status = False
 
@@ -80,7 +82,7 @@ class Console:
 
     def status(self, text: str) -> None:
         """A progress line on a terminal's stderr, replaced by the next output."""
-        if self.colour_err:  # a terminal that takes escapes: progress is a kind of styling
+        if self.progress:
             self.stderr.write(f"\r\x1b[K{self.style(text, 'dim', err=True)}")
             self.stderr.flush()
             self._status = True

@@ -192,7 +192,8 @@ def _main(argv: list[str], console: Console) -> int:
             runner = _configure_builtin(word, commands.choices[word])
             if word in _OPTION_PAIRS:
                 argv = _join_option_pairs(argv, argv.index(word) + 1)
-        else:  # --help, no command, or a command a plugin may add
+        elif word is not None or any(arg in ("-h", "--help") for arg in argv):
+            # llmplug --help lists plugins' commands; an unknown word may be one of them
             with _logging_to(console):  # hook plugins that fail to load are logged
                 plugin_commands = _add_plugin_commands(commands, console)
         args, extra = parser.parse_known_args(argv)
