@@ -1,10 +1,11 @@
 """What every command writes through: streams, colour, tables, errors and secrets.
 
 Colour and progress lines appear only on a terminal: colour never when ``NO_COLOR`` is
-set (to anything but "") or with ``TERM=dumb``, progress lines never with ``TERM=dumb``. Everything that reaches stderr as an error or a
-warning passes through :meth:`Console.redact`: the values of secret options given on
-the command line, every stored API key and every secret-named environment variable are
-replaced by ``<redacted>`` wherever they appear.
+set (to anything but "") or with ``TERM=dumb``, progress lines never with ``TERM=dumb``.
+Everything that reaches stderr as an error or a warning passes through
+:meth:`Console.redact`: the values of secret options given on the command line, every
+stored API key and every secret-named environment variable are replaced by
+``<redacted>`` wherever they appear.
 """
 
 from __future__ import annotations
