@@ -21,12 +21,13 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Literal
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING, Literal
 
 from llmplug.config._user_files import atomic_write, user_config_dir
 from llmplug.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 __all__ = ["KEYS_ENV", "KeyStore", "key_source", "keys_path", "resolve_key"]
 
@@ -76,7 +77,11 @@ class KeyStore:
     def get(self, name: str) -> SecretStr | None:
         """The key stored under ``name``, or ``None``."""
         value = self._read().get(name)
-        return SecretStr(value) if value else None
+        if not value:
+            return None
+        from pydantic import SecretStr  # lazy for lightness: `llmplug keys list` needs none
+
+        return SecretStr(value)
 
     def set(self, name: str, value: str | SecretStr) -> None:
         """Store ``value`` under ``name``, replacing any key stored there.
@@ -86,7 +91,7 @@ class KeyStore:
             OSError: The file cannot be written.
         """
         _check_name(name)
-        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        text = value if isinstance(value, str) else value.get_secret_value()
         text = text.strip()
         if not text:
             raise ConfigError(f"the key for {name} is empty; nothing was stored")
@@ -172,8 +177,10 @@ def resolve_key(env: str | None, explicit: str | SecretStr | None = None) -> Sec
     Raises:
         ConfigError: The key store exists but cannot be read.
     """
+    from pydantic import SecretStr  # lazy for lightness (see KeyStore.get)
+
     if explicit:
-        return explicit if isinstance(explicit, SecretStr) else SecretStr(explicit)
+        return SecretStr(explicit) if isinstance(explicit, str) else explicit
     if not env:
         return None
     value = os.environ.get(env)
