@@ -106,6 +106,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         fake_entry_point("audit", "llmplug_audit", group="llmplug", dist="llmplug-audit",
                          version="0.4", target=NoHooks()),
     ]  # fmt: skip
+    stdin_lines(monkeypatch, "")  # no piped input (pytest's own stdin may not be read)
     with isolated_registry(entry_points, with_mock=False):
         yield tmp_path / "llmplug" / "config.toml"
 
@@ -138,8 +139,8 @@ def test_providers_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_providers_shows_loaded_and_failed(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "echo", "hi"]) == 0
-    assert main(["chat", "broken", "hi"]) == 1
+    assert main(["chat", "-m", "echo", "hi"]) == 0
+    assert main(["chat", "-m", "broken", "hi"]) == 1
     capsys.readouterr()
     assert main(["providers"]) == 0
     out = capsys.readouterr().out
@@ -188,7 +189,7 @@ class FlushRecorder(io.StringIO):
 def test_one_shot_streams_each_delta(monkeypatch: pytest.MonkeyPatch) -> None:
     out = FlushRecorder()
     monkeypatch.setattr(sys, "stdout", out)
-    assert main(["chat", "echo", "hello big world"]) == 0
+    assert main(["chat", "-m", "echo", "hello big world"]) == 0
     assert out.getvalue() == "1: hello big world\n"
     # every delta reached the terminal before the next was produced
     assert out.flushed[:4] == ["1:", "1: hello", "1: hello big", "1: hello big world"]
@@ -196,12 +197,12 @@ def test_one_shot_streams_each_delta(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_one_shot_no_stream(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "echo", "hi", "--no-stream"]) == 0
+    assert main(["chat", "-m", "echo", "hi", "--no-stream"]) == 0
     assert capsys.readouterr().out == "1: hi\n"
 
 
 def test_one_shot_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "echo", "hi", "--json"]) == 0
+    assert main(["chat", "-m", "echo", "hi", "--json"]) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     data = json.loads(out)
@@ -214,12 +215,12 @@ def test_one_shot_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_json_and_no_stream_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "echo", "hi", "--json", "--no-stream"]) == 2
+    assert main(["chat", "-m", "echo", "hi", "--json", "--no-stream"]) == 2
     assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_system_message_reaches_the_model(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "echo", "hi", "--system", "Be terse."]) == 0
+    assert main(["chat", "-m", "echo", "hi", "--system", "Be terse."]) == 0
     _, messages = last_call()
     assert [(m.role, m.content) for m in messages] == [
         (MessageRole.SYSTEM, "Be terse."),
@@ -244,21 +245,21 @@ def test_system_message_reaches_the_model(capsys: pytest.CaptureFixture[str]) ->
 def test_option_values(
     argument: str, field: str, expected: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["chat", "echo", "hi", "-o", argument]) == 0
+    assert main(["chat", "-m", "echo", "hi", "-o", argument]) == 0
     llm, _ = last_call()
     assert getattr(llm, field) == expected
     assert type(getattr(llm, field)) is type(expected)
 
 
 def test_options_combine_with_the_spec(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["chat", "echo:echo-9?label=x", "hi", "-o", "temperature=1", "--option", "label=y"]
+    argv = ["chat", "-m", "echo:echo-9?label=x", "hi", "-o", "temperature=1", "--option", "label=y"]
     assert main(argv) == 0
     llm, _ = last_call()
     assert (llm.model, llm.temperature, llm.label) == ("echo-9", 1, "y")
 
 
 def test_secret_options_stay_text(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "echo", "hi", "-o", "api_key=12345"]) == 0
+    assert main(["chat", "-m", "echo", "hi", "-o", "api_key=12345"]) == 0
     llm, _ = last_call()
     assert llm.api_key is not None
     assert llm.api_key.get_secret_value() == "12345"
@@ -267,7 +268,7 @@ def test_secret_options_stay_text(capsys: pytest.CaptureFixture[str]) -> None:
 def test_alias_from_config_file(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     env.parent.mkdir(parents=True)
     env.write_text('[aliases]\nfast = "echo:echo-fast?temperature=0"\n', encoding="utf-8")
-    assert main(["chat", "fast", "hi", "--no-stream"]) == 0
+    assert main(["chat", "-m", "fast", "hi", "--no-stream"]) == 0
     llm, _ = last_call()
     assert (llm.model, llm.temperature) == ("echo-fast", "0")  # from a config string: text
 
@@ -279,7 +280,7 @@ def test_session_keeps_history(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stdin_lines(monkeypatch, "first\n\nsecond\nthird")
-    assert main(["chat", "echo", "--system", "S"]) == 0
+    assert main(["chat", "-i", "-m", "echo", "--system", "S"]) == 0
     assert capsys.readouterr().out == "1: first\n2: second\n3: third\n"  # no "> " prompt
     _, messages = last_call()
     assert [(m.role.value, m.content) for m in messages] == [
@@ -298,7 +299,7 @@ def test_session_exit_commands(
     command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stdin_lines(monkeypatch, f"one\n{command}\ntwo\n")
-    assert main(["chat", "echo", "--no-stream"]) == 0
+    assert main(["chat", "-i", "-m", "echo", "--no-stream"]) == 0
     assert capsys.readouterr().out == "1: one\n"
 
 
@@ -306,7 +307,7 @@ def test_session_json_one_object_per_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stdin_lines(monkeypatch, "a\nb\n")
-    assert main(["chat", "echo", "--json"]) == 0
+    assert main(["chat", "-i", "-m", "echo", "--json"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [json.loads(line)["message"]["blocks"][0]["text"] for line in lines] == [
         "1: a",
@@ -318,7 +319,7 @@ def test_empty_stdin_is_no_turn(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stdin_lines(monkeypatch, "")
-    assert main(["chat", "echo"]) == 0
+    assert main(["chat", "-i", "-m", "echo"]) == 0
     assert capsys.readouterr().out == ""
     assert not EchoLLM.calls
 
@@ -327,7 +328,7 @@ def test_terminal_session_prompts_and_survives_an_api_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stdin_lines(monkeypatch, "one\nfail\ntwo\n", tty=True)
-    assert main(["chat", "echo"]) == 0
+    assert main(["chat", "-m", "echo"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "> 1: one\n> > 2: two\n> \n"
     assert "Chatting with echo-1" in captured.err
@@ -340,7 +341,7 @@ def test_piped_session_stops_on_an_api_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stdin_lines(monkeypatch, "one\nfail\ntwo\n")
-    assert main(["chat", "echo"]) == 1
+    assert main(["chat", "-i", "-m", "echo"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "1: one\n"
     assert captured.err == "llmplug: error: [echo] slow down\n"
@@ -350,7 +351,7 @@ def test_piped_session_stops_on_an_api_error(
 
 
 def test_unknown_provider(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "ecko", "hi"]) == 2
+    assert main(["chat", "-m", "ecko", "hi"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("llmplug: error: unknown provider 'ecko'. Did you mean 'echo'?")
     assert "pip install" not in err  # no package name made from what was typed
@@ -363,12 +364,12 @@ def test_unknown_provider(capsys: pytest.CaptureFixture[str]) -> None:
         pytest.param(["-o", "tempreature=0"], "did you mean 'temperature'?", id="unknown"),
         pytest.param(["-o", "top_k=-1"], "top_k=-1: Input should be greater", id="value"),
         pytest.param(["-o", "top_k=lots"], "top_k='lots': Input should be", id="type"),
-        pytest.param(["-o", "label"], "expected KEY=VALUE", id="no-equals"),
-        pytest.param(["-o", "=1"], "expected KEY=VALUE", id="no-key"),
+        pytest.param(["-o", "label"], "expected KEY VALUE or KEY=VALUE", id="no-equals"),
+        pytest.param(["-o", "=1"], "expected KEY VALUE or KEY=VALUE", id="no-key"),
     ],
 )
 def test_invalid_option(argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "echo", "hi", *argv]) == 2
+    assert main(["chat", "-m", "echo", "hi", *argv]) == 2
     err = capsys.readouterr().err
     assert expected in err
     assert "Traceback" not in err
@@ -376,43 +377,48 @@ def test_invalid_option(argv: list[str], expected: str, capsys: pytest.CaptureFi
 
 
 def test_bad_config_string(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "echo:", "hi"]) == 2
+    assert main(["chat", "-m", "echo:", "hi"]) == 2
     assert "has ':' but no model after it" in capsys.readouterr().err
 
 
 def test_plugin_load_error_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "broken", "hi"]) == 1
+    assert main(["chat", "-m", "broken", "hi"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("llmplug: error: plugin 'broken' (llmplug-broken 1.0")
     assert err.count("\n") == 1
 
 
 def test_api_error_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "echo", "fail"]) == 1
+    assert main(["chat", "-m", "echo", "fail"]) == 1
     assert capsys.readouterr().err == "llmplug: error: [echo] slow down\n"
 
 
 def test_broken_stream_ends_the_partial_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "echo", "cut here"]) == 1
+    assert main(["chat", "-m", "echo", "cut here"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "1: cut\n"
     assert captured.err == "llmplug: error: [echo] connection reset\n"
 
 
 def test_interrupt_exits_130_quietly(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["chat", "echo", "interrupt"]) == 130
+    assert main(["chat", "-m", "echo", "interrupt"]) == 130
     assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize(
     "argv",
     [
-        pytest.param(["chat", f"echo?api_key={CANARY}&oops", "hi"], id="bad-spec"),
-        pytest.param(["chat", f"echo?api_key={CANARY}&tempreature=1", "hi"], id="unknown-opt"),
-        pytest.param(["chat", "echo", "hi", "-o", f"api_key={CANARY}", "-o", "x=1"], id="-o"),
-        pytest.param(["chat", "echo", "hi", "-o", f"api_key:{CANARY}"], id="-o-malformed"),
-        pytest.param(["chat", "echo", "hi", "-o", f"api_key={CANARY}", "--json"], id="ok-json"),
-        pytest.param(["chat", "echo", "fail", "-o", f"token={CANARY}"], id="api-error"),
+        pytest.param(["chat", "-m", f"echo?api_key={CANARY}&oops", "hi"], id="bad-spec"),
+        pytest.param(
+            ["chat", "-m", f"echo?api_key={CANARY}&tempreature=1", "hi"], id="unknown-opt"
+        ),
+        pytest.param(["chat", "-m", "echo", "hi", "-o", f"api_key={CANARY}", "-o", "x=1"], id="-o"),
+        pytest.param(["chat", "-m", "echo", "hi", "-o", f"api_key:{CANARY}"], id="-o-malformed"),
+        pytest.param(
+            ["chat", "-m", "echo", "hi", "-o", f"api_key={CANARY}", "--json"], id="ok-json"
+        ),
+        pytest.param(["chat", "-m", "echo", "fail", "-o", f"token={CANARY}"], id="api-error"),
+        pytest.param(["chat", "-m", "echo", "fail", "-o", "api_key", CANARY], id="-o-pair"),
     ],
 )
 def test_secrets_never_printed(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -425,7 +431,7 @@ def test_secrets_never_printed(argv: list[str], capsys: pytest.CaptureFixture[st
 def test_option_names_that_only_look_secret_are_shown(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["chat", "echo?max_tokens=55&oops", "hi", "-o", "top_k=55"]) == 2
+    assert main(["chat", "-m", "echo?max_tokens=55&oops", "hi", "-o", "top_k=55"]) == 2
     err = capsys.readouterr().err
     assert "'echo?max_tokens=55&oops'" in err
     assert "<redacted>" not in err
@@ -499,11 +505,45 @@ def test_chat_uses_the_default_or_dash_m_model(
     assert prompt in capsys.readouterr().out
 
 
-def test_chat_lone_spec_starts_a_session(monkeypatch: pytest.MonkeyPatch) -> None:
-    stdin_lines(monkeypatch, "first\n")
+def test_a_lone_word_is_the_prompt_never_a_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "llmplug chat hello" used to look for a provider called "hello"
+    monkeypatch.setenv("LLMPLUG_MODEL", "echo")
     assert main(["chat", "echo"]) == 0
     _, messages = last_call()
-    assert messages[-1].content == "first"
+    assert messages[-1].content == "echo"
+
+
+def test_piped_stdin_follows_the_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    stdin_lines(monkeypatch, "line one\nline two\n")
+    assert main(["chat", "-m", "echo", "Summarize:"]) == 0
+    _, messages = last_call()
+    assert [m.content for m in messages] == ["Summarize:\n\nline one\nline two"]
+    assert len(EchoLLM.calls) == 1  # one call, not one per line
+
+
+def test_piped_stdin_alone_is_the_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    stdin_lines(monkeypatch, "first\nsecond\n")
+    assert main(["chat", "-m", "echo"]) == 0
+    _, messages = last_call()
+    assert [m.content for m in messages] == ["first\nsecond"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin"),
+    [
+        pytest.param(["chat", "-m", "echo", ""], "", id="empty-argument"),
+        pytest.param(["chat", "-m", "echo", "   "], "", id="blank-argument"),
+        pytest.param(["chat", "-m", "echo"], "", id="nothing-piped"),
+        pytest.param(["chat", "-m", "echo"], "\n  \n", id="blank-piped"),
+    ],
+)
+def test_an_empty_prompt_is_refused_before_any_call(
+    argv: list[str], stdin: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stdin_lines(monkeypatch, stdin)
+    assert main(argv) == 2
+    assert "empty prompt" in capsys.readouterr().err
+    assert not EchoLLM.calls
 
 
 @pytest.mark.parametrize(
@@ -521,7 +561,7 @@ def test_chat_too_many_words_is_a_usage_error(
 
 
 def test_options_may_follow_the_prompt() -> None:
-    assert main(["chat", "echo", "hi", "-o", "label=x"]) == 0
+    assert main(["chat", "-m", "echo", "hi", "-o", "label=x"]) == 0
     llm, _ = last_call()
     assert llm.label == "x"
 
@@ -534,12 +574,43 @@ def test_a_providers_own_bug_is_one_line_not_a_traceback(
 
     monkeypatch.setattr(EchoLLM, "stream_chat", boom)
     monkeypatch.delenv("LLMPLUG_DEBUG", raising=False)
-    assert main(["chat", "echo", "hi"]) == 1
+    assert main(["chat", "-m", "echo", "hi"]) == 1
     err = capsys.readouterr().err
     assert err.strip().endswith(
         "RuntimeError: provider bug (set LLMPLUG_DEBUG=1 for the traceback)"
     )
     assert "Traceback" not in err
     monkeypatch.setenv("LLMPLUG_DEBUG", "1")
-    with pytest.raises(RuntimeError, match="provider bug"):
-        main(["chat", "echo", "hi"])
+    assert main(["chat", "-m", "echo", "hi"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert err.strip().endswith("llmplug: error: RuntimeError: provider bug")
+
+
+@pytest.mark.parametrize(
+    ("argv", "joined"),
+    [
+        pytest.param(["-o", "k", "v", "p"], ["-o", "k=v", "p"], id="pair"),
+        pytest.param(["--option", "k", "a=b"], ["--option", "k=a=b"], id="long-value-with-equals"),
+        pytest.param(["-o", "k=v", "p"], ["-o", "k=v", "p"], id="already-joined"),
+        pytest.param(["-o", "k"], ["-o", "k"], id="no-value-left-to-argparse"),
+        pytest.param(["--", "-o", "k", "v"], ["--", "-o", "k", "v"], id="after-double-dash"),
+        pytest.param(["-o", "9k", "v"], ["-o", "9k", "v"], id="not-a-key"),
+    ],
+)
+def test_option_pairs(argv: list[str], joined: list[str]) -> None:
+    from llmplug.cli._main import _join_option_pairs
+
+    assert _join_option_pairs(["chat", *argv], 1) == ["chat", *joined]
+
+
+def test_version_and_bare_command_load_no_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmplug.cli._main as cli_main
+
+    def boom(*args: Any) -> Any:
+        raise AssertionError("plugins' commands were collected")
+
+    monkeypatch.setattr(cli_main, "_add_plugin_commands", boom)
+    assert main(["--version"]) == 0
+    assert main([]) == 2
+    assert main(["chat", "--help"]) == 0

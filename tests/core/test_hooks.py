@@ -281,6 +281,52 @@ async def test_async_stream_stopped_early_reports_cancelled(recorder: HookRecord
     assert recorder.events[-1].call.cancelled
 
 
+class _CtrlC(llmplug.ChatLLM):
+    """Streams two words, then the user presses Ctrl-C while the next one is produced."""
+
+    @property
+    def metadata(self) -> llmplug.LLMMetadata:
+        return llmplug.LLMMetadata(is_chat_model=True)
+
+    def chat(self, messages: Any, **kwargs: Any) -> Any:
+        raise AssertionError("only streamed here")
+
+    def stream_chat(self, messages: Any, **kwargs: Any) -> Any:
+        text = ""
+        for word in ("one", " two"):
+            text += word
+            yield llmplug.ChatResponse(
+                message=llmplug.ChatMessage(role="assistant", content=text), delta=word
+            )
+        raise KeyboardInterrupt  # where SIGINT lands: inside the provider's next chunk
+
+
+def test_ctrl_c_in_a_stream_is_a_cancelled_call_with_the_partial_text(
+    recorder: HookRecorder,
+) -> None:
+    received: list[str | None] = []
+    stream = _CtrlC().stream_chat([user("x")])
+    received += [next(stream).delta, next(stream).delta]
+    with pytest.raises(KeyboardInterrupt):
+        next(stream)
+    assert received == ["one", " two"]
+    assert recorder.hooks() == ["before_call", "on_stream_chunk", "on_stream_chunk", "after_call"]
+    call = recorder.events[-1].call
+    assert call.cancelled
+    assert call.error is None
+    assert recorder.events[-1].payload.message.content == "one two"
+
+
+async def test_ctrl_c_in_an_async_stream_is_a_cancelled_call(recorder: HookRecorder) -> None:
+    gen = await _CtrlC().astream_chat([user("x")])
+    assert [(await anext(gen)).delta, (await anext(gen)).delta] == ["one", " two"]
+    with pytest.raises(KeyboardInterrupt):
+        await anext(gen)
+    assert recorder.hooks()[-1] == "after_call"
+    assert recorder.events[-1].call.cancelled
+    assert recorder.events[-1].payload.message.content == "one two"
+
+
 def test_hookimpl_may_take_a_subset_of_arguments(plugin: Any) -> None:
     seen: list[Any] = []
 

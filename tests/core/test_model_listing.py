@@ -21,9 +21,14 @@ class Listing(MockChatLLM):
         return [ModelInfo(id="live-1", owned_by="me")]
 
 
+def test_known_models_default_to_none() -> None:
+    # LlamaIndex's MockLLM declares no table: the base's default
+    assert llmplug.MockLLM.known_models() == []
+
+
 def test_a_provider_without_listing_says_so() -> None:
     llm = llmplug.load("mock")
-    assert type(llm).known_models() == []
+    assert [m.id for m in type(llm).known_models()] == ["mock-echo"]
     assert not type(llm).capabilities.model_listing
     with pytest.raises(UnsupportedFeatureError, match="no model-listing endpoint") as caught:
         llm.list_models()

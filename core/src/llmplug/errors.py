@@ -6,7 +6,8 @@ from where there is one, and keeps the native exception as ``__cause__``::
     LLMError
     ├── ConfigError                     bad config string, option, alias or config file
     │   ├── UnknownProviderError        no installed provider has that name
-    │   └── InvalidOptionError          an option the provider does not accept, or a bad value
+    │   ├── InvalidOptionError          an option the provider does not accept, or a bad value
+    │   └── MissingKeyError             the provider needs an API key and none is set
     ├── PluginLoadError                 a plugin failed to import, register or is incompatible
     │   └── DuplicateProviderError      two distributions claim one provider name
     ├── HookError                       a hookimpl raised; names the plugin
@@ -64,6 +65,7 @@ __all__ = [
     "InternalServerError",
     "InvalidOptionError",
     "LLMError",
+    "MissingKeyError",
     "NotFoundError",
     "PermissionDeniedError",
     "PluginLoadError",
@@ -157,6 +159,21 @@ class InvalidOptionError(ConfigError):
         super().__init__(message, provider=provider)
         self.option = option
         self.valid_options = valid_options or []
+
+
+class MissingKeyError(ConfigError):
+    """The provider needs an API key and none is set; raised before any request.
+
+    The message names where a key is looked for: the explicit ``api_key`` option, the
+    environment variable, then the key store (``llmplug keys set NAME``).
+
+    Attributes:
+        key_env: The environment variable (and key store name) holding the key.
+    """
+
+    def __init__(self, message: str, *, provider: str | None = None, key_env: str = "") -> None:
+        super().__init__(message, provider=provider)
+        self.key_env = key_env
 
 
 class PluginLoadError(LLMError):

@@ -21,12 +21,15 @@ What happens when a hookimpl raises:
 * ``after_call``, ``on_stream_chunk``, ``on_call_error`` are observers: an exception
   is logged (logger ``llmplug``) with the plugin's name and the caller still gets the
   response (or the original error).
+* ``register_commands``: the plugin's commands are not added; the ``llmplug`` command
+  says so, naming the plugin, and every other command works.
 
 Lifecycle hooks are plain sync functions, called on the sync and the async paths alike;
 keep them fast and do not block. Hookimpls may accept any subset of a spec's arguments.
 Wrappers (``hookwrapper``/``wrapper``) are supported only on ``register_providers``.
 
-Versioning: :data:`PLUGIN_API_VERSION` is bumped only when a spec changes incompatibly.
+Versioning: :data:`PLUGIN_API_VERSION` is bumped only when a spec changes incompatibly;
+adding a hook (``register_commands`` came in llmplug 0.1) is compatible.
 A plugin module may declare ``LLMPLUG_PLUGIN_API = 1`` (an int, or a tuple of the
 versions it supports); a plugin built for another version is refused with a
 ``PluginLoadError`` that says which version it needs.
@@ -66,6 +69,28 @@ def register_providers(register: Callable[..., None]) -> None:
 
 
 @hookspec
+def register_commands(register: Callable[..., None]) -> None:
+    """Add subcommands to the ``llmplug`` command line (``llmplug logs``...).
+
+    Call ``register(name, run, *, help="", configure=None)`` once per command:
+
+    * ``name``: the subcommand, lower-case letters, digits and ``-``; the built-in
+      commands' names are taken;
+    * ``run(args)``: runs the command with the parsed :class:`argparse.Namespace` and
+      returns its exit code (``None`` means 0); an :class:`~llmplug.errors.LLMError` it
+      raises is printed as one ``llmplug: error: ...`` line (exit 2 for a
+      :class:`~llmplug.errors.ConfigError`, else 1);
+    * ``help``: one line for ``llmplug --help``;
+    * ``configure(parser)``: adds the command's arguments to its
+      :class:`argparse.ArgumentParser` (``parser.add_argument(...)``).
+
+    Implemented by hook plugins (entry-point group ``llmplug``). The command line asks
+    for commands only when it needs them: for ``llmplug --help`` and for a command it
+    does not have itself, so plugins cost the built-in commands nothing.
+    """
+
+
+@hookspec
 def before_call(call: CallContext) -> None:
     """See, and possibly change, a call before it reaches the provider.
 
@@ -91,8 +116,8 @@ def after_call(call: CallContext, response: Any) -> None:
     """Observe the end of a call: the final response, ``call.usage``, ``call.latency``.
 
     For streams ``response`` is the last chunk (it holds the accumulated text); when the
-    consumer stopped early ``call.cancelled`` is true and ``response`` is the last chunk
-    delivered, or ``None``.
+    consumer stopped early (closed the stream, or its user pressed Ctrl-C)
+    ``call.cancelled`` is true and ``response`` is the last chunk delivered, or ``None``.
     """
 
 

@@ -37,6 +37,7 @@ from llmplug.tools._function_calling import (
 )
 from llmplug.types._blocks import TextBlock, ToolCallBlock
 from llmplug.types._messages import ChatMessage, MessageRole
+from llmplug.types._model_info import ModelInfo
 from llmplug.types._responses import (
     ChatResponse,
     ChatResponseGen,
@@ -158,6 +159,17 @@ class MockChatLLM(ChatLLM, FunctionCallingLLM):
     _next: int = PrivateAttr(default=0)
     _calls: list[list[ChatMessage]] = PrivateAttr(default_factory=list)
     _options: list[dict[str, Any]] = PrivateAttr(default_factory=list)
+
+    @classmethod
+    def known_models(cls) -> list[ModelInfo]:
+        """The default model name; any other name is taken as it is."""
+        return [
+            ModelInfo(
+                id="mock-echo",
+                context_window=cls.model_fields["context_window"].default,
+                description="scripted replies, then echoes the last user message",
+            )
+        ]
 
     @property
     def metadata(self) -> LLMMetadata:

@@ -1,7 +1,8 @@
 """The TOML config file: the default model and the aliases.
 
-Found at ``$LLMPLUG_CONFIG``, else ``$XDG_CONFIG_HOME/llmplug/config.toml``, else
-``~/.config/llmplug/config.toml``::
+Found at ``$LLMPLUG_CONFIG``, else ``config.toml`` in the user's config directory
+(``$XDG_CONFIG_HOME/llmplug``, else ``~/.config/llmplug`` on Linux; platformdirs' choice
+elsewhere)::
 
     default = "fast"
     [aliases]
@@ -19,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from llmplug.config._spec import NAME_RE
+from llmplug.config._user_files import user_config_dir
 from llmplug.errors import ConfigError
 
-__all__ = ["CONFIG_ENV", "ConfigFile", "config_path", "read_config"]
+__all__ = ["CONFIG_ENV", "ConfigFile", "check_config", "config_path", "read_config"]
 
 CONFIG_ENV = "LLMPLUG_CONFIG"
 
@@ -46,11 +48,19 @@ def config_path() -> Path:
     explicit = os.environ.get(CONFIG_ENV)
     if explicit:
         return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "llmplug" / "config.toml"
+    return user_config_dir() / "config.toml"
 
 
 _cache: dict[Path, tuple[tuple[int, int], ConfigFile]] = {}
+
+
+def check_config(path: Path, data: dict[str, Any]) -> ConfigFile:
+    """Check a config file's parsed TOML; return what it says.
+
+    Raises:
+        ConfigError: Unknown or mistyped keys, or an alias name a config string cannot use.
+    """
+    return _check_config(path, data)
 
 
 def read_config(path: Path | None = None) -> ConfigFile:

@@ -11,11 +11,12 @@ import os
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
 
-from llmplug._secrets import redact_headers, redact_url
-from llmplug.errors import InvalidOptionError
+from llmplug._secrets import is_secret_header, redact_headers, redact_url
+from llmplug.errors import InvalidOptionError, MissingKeyError
 from llmplug.http._auth import authorization_conflict, check_headers, checked_key
 from llmplug.http._contract import (
     HTTPRequest,
@@ -44,9 +45,10 @@ class HTTPChatLLMBase(ChatLLM):
     Attributes:
         base_url: The API's base URL (a subclass gives its default). Credentials in it
             (``https://user:pass@host``) are sent as ``Authorization: Basic``.
-        api_key: The API key; read from ``key_env`` when not given. Never shown.
-            Surrounding whitespace is stripped; a key holding a control or non-ASCII
-            character is refused (``InvalidOptionError``). ``""`` sends no key.
+        api_key: The API key; when not given, read from the environment variable
+            ``key_env``, else from the key store (``llmplug keys set KEY_ENV``). Never
+            shown. Surrounding whitespace is stripped; a key holding a control or
+            non-ASCII character is refused (``InvalidOptionError``). ``""`` sends no key.
         timeout: Seconds for the whole call, or a ``llmplug.http.Timeout`` for each
             phase; ``None`` uses the defaults.
         max_retries: Retries after the first attempt (connection errors, 408, 409,
@@ -127,11 +129,22 @@ class HTTPChatLLMBase(ChatLLM):
 
     @model_validator(mode="after")
     def _key_from_env(self) -> HTTPChatLLMBase:
+        # explicit api_key > the environment variable > the key store (llmplug.config)
         if self.api_key is None and self.key_env:
             value = os.environ.get(self.key_env)
             if value:
                 # set through __dict__: validate_assignment would re-run this validator
                 self.__dict__["api_key"] = checked_key(value, self.provider_label, self.key_env)
+            else:
+                # lazy for lightness: the key store (platformdirs, a JSON file) is read
+                # only for a provider whose key is not in the environment
+                from llmplug.config._keys import KeyStore
+
+                stored = KeyStore().get(self.key_env)
+                if stored is not None:
+                    self.__dict__["api_key"] = checked_key(
+                        stored.get_secret_value(), self.provider_label, self.key_env
+                    )
         return self
 
     @model_validator(mode="after")
@@ -146,6 +159,29 @@ class HTTPChatLLMBase(ChatLLM):
             if conflict is not None:
                 raise InvalidOptionError(conflict, provider=self.provider_label, option="base_url")
         return self
+
+    def key_required(self) -> bool:
+        """Whether calls need an API key (checked before any request).
+
+        True when the class names a ``key_env`` and no other credential is given: no
+        credential header in ``extra_headers``, no ``user:password@`` in ``base_url``.
+        A provider whose service may run without a key (a server at another
+        ``base_url``) overrides this.
+        """
+        if self.key_env is None or "@" in urlsplit(self.base_url).netloc:
+            return False
+        return not any(is_secret_header(name) for name in self.extra_headers)
+
+    def _check_key(self) -> None:
+        """Raise :class:`~llmplug.errors.MissingKeyError` when a needed key is not set."""
+        if self.api_key is None and self.key_required():
+            env = self.key_env or ""
+            raise MissingKeyError(
+                f"no API key: set the environment variable {env}, store it with "
+                f"`llmplug keys set {env}`, or pass api_key=...",
+                provider=self.provider_label,
+                key_env=env,
+            )
 
     # -- what a provider implements (pure: no I/O) -----------------------------------
 

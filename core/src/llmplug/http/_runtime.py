@@ -302,6 +302,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
         stream: bool,
         json_events: bool = False,
     ) -> Call:
+        self._check_key()  # a missing key fails here, before any request
         clock: Clock = self.clock or SYSTEM_CLOCK
         url = self.url_for(request.path)
         headers = self.headers(request, stream=stream)

@@ -189,6 +189,9 @@ class LLM(ProgramMethods, BaseModel, ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     #: The option a config string's model part fills (``"openai:gpt-4o"`` -> model).
     model_field: ClassVar[str | None] = "model"
+    #: The options a call may override (``llm.chat(messages, temperature=0)``), as the
+    #: provider checks them; ``llmplug options`` shows them. Empty: not declared.
+    per_call_options: ClassVar[tuple[str, ...]] = ()
 
     system_prompt: str | None = Field(
         default=None, description="System prompt applied to every call that has none."

@@ -433,7 +433,9 @@ def _watch(
                 _ACTIVE.reset(token)
             watch.chunk(chunk)
             yield chunk
-    except GeneratorExit:
+    except (GeneratorExit, KeyboardInterrupt):
+        # the consumer stopped: it closed the stream, or its user pressed Ctrl-C (which
+        # lands wherever the main thread is, often inside the provider's next chunk)
         close = getattr(gen, "close", None)
         if close is not None:
             close()
@@ -448,7 +450,10 @@ def _watch(
 async def _awatch(
     llm: LLM, endpoint: str, impl: Callable[..., Any], args: Any, kwargs: dict[str, Any]
 ) -> AsyncIterator[Any]:
-    """The async twin of :func:`_watch`; task cancellation counts as the consumer stopping."""
+    """The async twin of :func:`_watch`; task cancellation counts as the consumer stopping.
+
+    As on the sync path, so does Ctrl-C (``KeyboardInterrupt``).
+    """
     token = _ACTIVE.set(llm)
     try:
         started, hooks, call = _start(llm, endpoint, impl, args, kwargs)
@@ -476,7 +481,7 @@ async def _awatch(
         aclose = getattr(agen, "aclose", None)
         if aclose is not None:
             await aclose()
-        if isinstance(exc, GeneratorExit | _cancelled()):
+        if isinstance(exc, GeneratorExit | KeyboardInterrupt | _cancelled()):
             watch.ended(cancelled=True)
         else:
             watch.failed(exc)

@@ -7,8 +7,9 @@ have their secrets redacted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -17,7 +18,9 @@ from llmplug._untrusted import shorten
 from llmplug.errors import InvalidOptionError
 
 __all__ = [
+    "OptionInfo",
     "describe_errors",
+    "describe_options",
     "is_secret_option",
     "secret_location",
     "unknown_call_options",
@@ -61,6 +64,11 @@ def describe_errors(cls: type[BaseModel], exc: Any) -> tuple[str, str | None]:
         loc = error["loc"]
         names.append(str(loc[0]) if loc else "?")
         where = ".".join(str(part) for part in loc) or "options"
+        if error.get("type") == "missing":  # its "input" is every other option: not useful
+            named = where == getattr(cls, "model_field", None)
+            hint = "name the model: PROVIDER:MODEL" if named else f"set it: ?{where}=..."
+            lines.append(f"{where}: {error['msg']} ({hint})")
+            continue
         shown = REDACTED if secret_location(cls, loc) else _shown(error.get("input"))
         lines.append(f"{where}={shown}: {error['msg']}")
     return "; ".join(lines), (names[0] if len(set(names)) == 1 else None)
@@ -101,3 +109,142 @@ def unknown_call_options(
         option=unknown[0] if len(unknown) == 1 else None,
         valid_options=list(allowed),
     )
+
+
+# -- describing a provider's options (``llmplug options``) --------------------------------
+
+
+class OptionInfo(NamedTuple):
+    """One option of a provider class, described for people (``llmplug options``).
+
+    Attributes:
+        name: The option's name (a pydantic field of the provider class).
+        type: Its type as text, with its bounds (``"float | None (>= 0, <= 2)"``).
+        required: Whether it must be given (it has no default).
+        default: The default value (``None`` when required; never shown for a secret).
+        description: What it does: the field's description, else the class docstring's.
+        per_call: Whether a call may override it (``llm.chat(messages, name=...)``).
+        secret: Whether it holds a secret (its value is never shown).
+    """
+
+    name: str
+    type: str
+    required: bool
+    default: Any
+    description: str
+    per_call: bool
+    secret: bool
+
+
+def describe_options(cls: type[BaseModel]) -> list[OptionInfo]:
+    """Describe the options of a provider class, its own first, then inherited ones.
+
+    The model option (``cls.model_field``) comes first. Descriptions come from each
+    field's ``description`` or, failing that, the ``Attributes:`` section of the
+    docstring of the class that declares it (or of a subclass).
+    """
+    per_call = set(getattr(cls, "per_call_options", ()))
+    docs = _attribute_docs(cls)
+    fields = cls.model_fields
+    order: list[str] = []
+    model_field = getattr(cls, "model_field", None)
+    if model_field in fields:
+        order.append(model_field)
+    for klass in cls.__mro__:
+        for name in vars(klass).get("__annotations__", {}):
+            if name in fields and name not in order:
+                order.append(name)
+    order += [name for name in fields if name not in order]
+    described = []
+    for name in order:
+        info = fields[name]
+        if info.exclude:
+            continue  # callables and parser objects: not options a string can set
+        required = info.is_required()
+        default = None if required else info.get_default(call_default_factory=True)
+        secret = is_secret_option(cls, name)
+        described.append(
+            OptionInfo(
+                name=name,
+                type=_type_text(info.annotation) + _bounds(info.metadata),
+                required=required,
+                default=None if secret else default,
+                description=_plain(info.description or docs.get(name, "")),
+                per_call=name in per_call,
+                secret=secret,
+            )
+        )
+    return described
+
+
+# "    name: text" in a Google-style Attributes section, then deeper-indented continuations
+_SECTION = re.compile(r"^(?P<indent>[ \t]*)Attributes:[ \t]*$", re.MULTILINE)
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+    """``name -> description`` from the ``Attributes:`` sections of ``cls`` and its bases."""
+    import inspect  # lazy for lightness: only when options are described
+
+    found: dict[str, str] = {}
+    for klass in cls.__mro__:
+        doc = inspect.cleandoc(vars(klass).get("__doc__") or "")
+        match = _SECTION.search(doc)
+        if match is None:
+            continue
+        indent = len(match["indent"])
+        name: str | None = None
+        first_depth = 0
+        lines: dict[str, list[str]] = {}
+        for line in doc[match.end() :].splitlines()[1:]:
+            if not line.strip():
+                continue
+            depth = len(line) - len(line.lstrip())
+            if depth <= indent:
+                break  # the next section
+            head, colon, rest = line.strip().partition(":")
+            if colon and head.isidentifier() and (name is None or depth <= first_depth):
+                first_depth = depth
+                name = head
+                lines[name] = [rest]
+            elif name is not None:
+                lines[name].append(line.strip())
+        for key, parts in lines.items():
+            found.setdefault(key, " ".join(" ".join(parts).split()))
+    return found
+
+
+_ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]*\.)?([^`.]+)`")
+
+
+def _plain(text: str) -> str:
+    """Docstring markup as plain text: ``x`` becomes `x`, :class:`~a.B` becomes B."""
+    return " ".join(_ROLE.sub(r"\1", text).replace("``", "`").split())
+
+
+_MODULE_PREFIX = re.compile(r"\b(?:[a-z_][a-z0-9_]*\.)+(?=[A-Za-z_])")
+
+
+def _type_text(annotation: Any) -> str:
+    if annotation is None:
+        return "None"
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    text = repr(annotation).replace("NoneType", "None")
+    return _MODULE_PREFIX.sub("", text)
+
+
+_BOUNDS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+
+
+def _bounds(metadata: Sequence[Any]) -> str:
+    parts = []
+    for item in metadata:
+        for attr, sign in _BOUNDS:
+            value = getattr(item, attr, None)
+            if value is not None:
+                parts.append(f"{sign} {value}")
+        for attr in ("min_length", "max_length"):
+            value = getattr(item, attr, None)
+            if value is not None:
+                parts.append(f"{attr}={value}")
+    return f" ({', '.join(parts)})" if parts else ""

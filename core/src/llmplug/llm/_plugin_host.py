@@ -85,6 +85,8 @@ class PluginHost:
         self._hook_plugins_loaded = False
         self._hook_plugins_loading = False
         self._hook_plugin_errors: list[PluginLoadError] = []
+        # entry point (group:name) -> "loaded", "failed", "blocked" or "disabled"
+        self._hook_plugin_status: dict[str, str] = {}
         self._hookset: HookSet | None = None
         self._hookset_generation = -1
 
@@ -184,19 +186,26 @@ class PluginHost:
                 self._hook_plugins_loaded = True
 
     def _load_hook_entry_points(self) -> None:
+        status = self._hook_plugin_status
         if flag(NO_AUTOLOAD_ENV):
+            for ep in self.group(HOOKS_GROUP):
+                status[registered_name(ep)] = "disabled"
             return
         allow = allow_list()
         for ep in self.group(HOOKS_GROUP):
             if not allowed(allow, ep):
+                status[registered_name(ep)] = "blocked"
                 continue
             try:
                 module = self.import_plugin(ep)
                 if not self.pm.is_registered(module):
                     self.register_checked(module, registered_name(ep), ep)
             except PluginLoadError as exc:
+                status[registered_name(ep)] = "failed"
                 self._hook_plugin_errors.append(exc)
                 logging.getLogger("llmplug").error("hook plugin not loaded: %s", exc)
+            else:
+                status[registered_name(ep)] = "loaded"
 
     def hook_plugin_errors(self) -> list[PluginLoadError]:
         """The hook plugins that failed to load, each as a PluginLoadError."""
@@ -205,6 +214,20 @@ class PluginHost:
     def hook_plugins(self) -> list[tuple[str, str | None, str | None]]:
         """The installed hook plugins: ``(name, distribution, version)``; imports nothing."""
         return [(ep.name, *dist_label(ep)) for ep in self.group(HOOKS_GROUP)]
+
+    def hook_plugin_status(self) -> list[tuple[EntryPointLike, str, PluginLoadError | None]]:
+        """Each installed hook plugin's entry point, status and load error (if it failed).
+
+        The status is ``"available"`` until :meth:`load_hook_plugins` ran, then
+        ``"loaded"``, ``"failed"``, ``"blocked"`` (not in ``LLMPLUG_PLUGINS``) or
+        ``"disabled"`` (``LLMPLUG_DISABLE_PLUGIN_AUTOLOAD``).
+        """
+        errors = {error.plugin: error for error in self._hook_plugin_errors}
+        result = []
+        for ep in self.group(HOOKS_GROUP):
+            status = self._hook_plugin_status.get(registered_name(ep), "available")
+            result.append((ep, status, errors.get(ep.name) if status == "failed" else None))
+        return result
 
     def hookset(self) -> HookSet | None:
         """The lifecycle hookimpls, or ``None`` when there are none (the fast path)."""

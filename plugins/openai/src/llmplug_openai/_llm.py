@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata, MessageRole
+from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata, MessageRole, ModelInfo
 from llmplug.errors import ContextWindowExceededError, InvalidOptionError
 from llmplug.http import (
     STREAM_END,
@@ -29,6 +29,7 @@ from llmplug.http import (
     json_loads,
 )
 from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
+from llmplug_openai._listing import known_openai_models, parse_model_list
 from llmplug_openai._models import model_info
 from llmplug_openai._parse import StreamState, parse_chunk, parse_completion
 from llmplug_openai._wire import messages_to_wire
@@ -180,8 +181,10 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
         vision=True,
         audio=True,
         documents=True,
+        model_listing=True,
     )
     key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    per_call_options: ClassVar[tuple[str, ...]] = (*_PER_CALL, "timeout", "max_retries")
 
     # how the service differs from OpenAI's (the presets change these)
     #: The body field for ``max_tokens`` with ``max_tokens_param="auto"``; ``None``:
@@ -245,6 +248,42 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
             model_name=self.model,
             system_role=MessageRole(self.instructions_role(self.model)),
         )
+
+    def key_required(self) -> bool:
+        """A key is needed for the service's own API, not for another ``base_url``.
+
+        ``openai:MODEL?base_url=...`` reaches any compatible server, many of which
+        take no key; a service whose URL is derived (Azure) always needs one.
+        """
+        default = type(self).model_fields["base_url"].default
+        own_service = not default or self.base_url.rstrip("/") == str(default).rstrip("/")
+        return own_service and super().key_required()
+
+    # -- listing models ----------------------------------------------------------------
+
+    @classmethod
+    def known_models(cls) -> list[ModelInfo]:
+        """OpenAI's chat models from the built-in table (families: ``gpt-4o``, ``o3``...)."""
+        return known_openai_models()
+
+    def models_request(self) -> HTTPRequest:
+        """The request listing the service's models: ``GET {base_url}/models``."""
+        return HTTPRequest("/models", method="GET", params=self.query_params())
+
+    def list_models(self) -> list[ModelInfo]:
+        """The models the service offers now (``GET /models``), sorted by id.
+
+        Raises:
+            MissingKeyError: The service needs a key and none is set.
+            APIError: The request failed, or the answer is not a model list.
+        """
+        data = self.request_json(self.models_request())
+        return parse_model_list(data, provider=self.provider_label)
+
+    async def alist_models(self) -> list[ModelInfo]:
+        """Async :meth:`list_models`."""
+        data = await self.arequest_json(self.models_request())
+        return parse_model_list(data, provider=self.provider_label)
 
     # -- tools -------------------------------------------------------------------------
 

@@ -28,8 +28,8 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, model_validator
 
-from llmplug import Capabilities
-from llmplug.http import path_segment
+from llmplug import Capabilities, ModelInfo
+from llmplug.http import HTTPRequest, path_segment
 from llmplug_openai import REGISTRATIONS
 from llmplug_openai._llm import OpenAILLM
 
@@ -55,7 +55,13 @@ AZURE_API_VERSION = "2024-10-21"
 
 # what hosted OpenAI-compatible services offer for at least some of their models
 _HOSTED = Capabilities(
-    chat=True, streaming=True, native_async=True, tools=True, json_schema=True, vision=True
+    chat=True,
+    streaming=True,
+    native_async=True,
+    tools=True,
+    json_schema=True,
+    vision=True,
+    model_listing=True,
 )
 # local servers: depends on the model loaded; the wire carries images and audio
 _LOCAL = _HOSTED._replace(audio=True)
@@ -70,6 +76,11 @@ class _Compatible(OpenAILLM):
     cache_breakpoints: ClassVar[bool] = False
 
     model: str = Field(description="The model name, as the service lists it.")
+
+    @classmethod
+    def known_models(cls) -> list[ModelInfo]:
+        """None: OpenAI's table does not apply; the service lists its own (``list_models``)."""
+        return []
 
 
 class VLLM(_Compatible):
@@ -257,6 +268,22 @@ class AzureOpenAILLM(OpenAILLM):
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """Azure takes the key in an ``api-key`` header."""
         return {"api-key": api_key}
+
+    @classmethod
+    def known_models(cls) -> list[ModelInfo]:
+        """None: a config string names a deployment, which only the resource knows."""
+        return []
+
+    def models_request(self) -> HTTPRequest:
+        """``GET {azure_endpoint}/openai/models`` (or ``/openai/v1/models``).
+
+        Azure lists the models the resource can deploy, not its deployments.
+        """
+        root = f"{str(self.azure_endpoint).rstrip('/')}/openai"
+        if self._v1():
+            return HTTPRequest(f"{root}/v1/models", method="GET", params=self.query_params())
+        params = {"api-version": self.api_version or AZURE_API_VERSION}
+        return HTTPRequest(f"{root}/models", method="GET", params=params)
 
 
 _DEPLOYMENT = re.compile(r"/openai/deployments/([^/?#]+)")
