@@ -291,7 +291,7 @@ def test_canary_never_shown_by_llmplug_chat(
     )
     for fields in setups(provider, server)[1:]:
         url = fields["base_url"]
-        args = [sys.executable, "-m", "llmplug", "chat", f"{provider.name}:{provider.model}"]
+        args = [sys.executable, "-m", "llmplug", "chat", "-m", f"{provider.name}:{provider.model}"]
         args += ["-o", f"base_url={url}", "-o", "max_retries=0"]
         args += ["-o", f"extra_headers={json.dumps(fields['extra_headers'])}"]
         if not fields["api_key"]:

@@ -17,7 +17,7 @@ from llmplug.http import HTTPCompletionLLM, HTTPRequest
 from llmplug.http.testing import FakeClock, MockServer, Reply, sse
 from llmplug.testing import recording_hooks
 
-from .conftest import HI, EchoLLM, NDJSONEchoLLM
+from .conftest import CANARY, HI, EchoLLM, NDJSONEchoLLM
 
 MODES = ["sync", "async"]
 
@@ -44,6 +44,7 @@ class CompletingLLM(HTTPCompletionLLM, EchoLLM):
 
 
 def _make(cls: type, server: MockServer, **options: Any) -> Any:
+    options.setdefault("api_key", CANARY)
     return cls(
         transport=server.transport(),
         async_transport=server.async_transport(),
@@ -150,10 +151,10 @@ def _refused_port() -> int:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_unreachable_hint_ends_a_connection_error(mode: str) -> None:
-    llm = LocalLLM(base_url=f"http://127.0.0.1:{_refused_port()}", max_retries=0)
+    llm = LocalLLM(base_url=f"http://127.0.0.1:{_refused_port()}", max_retries=0, api_key=CANARY)
     with pytest.raises(APIConnectionError, match=r"; start the server with `serve`$"):
         await _chat(llm, mode)
-    plain = EchoLLM(base_url=llm.base_url, max_retries=0)
+    plain = EchoLLM(base_url=llm.base_url, max_retries=0, api_key=CANARY)
     with pytest.raises(APIConnectionError) as caught:
         plain.chat(HI)
     assert "serve" not in str(caught.value)

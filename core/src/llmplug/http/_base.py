@@ -164,11 +164,14 @@ class HTTPChatLLMBase(ChatLLM):
         """Whether calls need an API key (checked before any request).
 
         True when the class names a ``key_env`` and no other credential is given: no
-        credential header in ``extra_headers``, no ``user:password@`` in ``base_url``.
-        A provider whose service may run without a key (a server at another
-        ``base_url``) overrides this.
+        credential header in ``extra_headers``, no ``user:password@`` in ``base_url``,
+        and the provider does not sign its requests (:meth:`sign_request`: its
+        credentials are its own). A provider whose service may run without a key (a
+        server at another ``base_url``, a local server) overrides this.
         """
         if self.key_env is None or "@" in urlsplit(self.base_url).netloc:
+            return False
+        if type(self).sign_request is not HTTPChatLLMBase.sign_request:
             return False
         return not any(is_secret_header(name) for name in self.extra_headers)
 

@@ -573,6 +573,10 @@ class OllamaLLM(HTTPCompletionLLM, FunctionCallingLLM):
             return ContextWindowExceededError
         return None
 
+    def key_required(self) -> bool:
+        """Never: a local Ollama server takes no key (``OLLAMA_API_KEY`` is for hosted ones)."""
+        return False
+
     def unreachable_hint(self) -> str | None:
         """Start the server (on this machine), or check where ``OLLAMA_HOST`` points."""
         if is_loopback(self.base_url):
