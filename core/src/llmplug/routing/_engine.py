@@ -407,11 +407,17 @@ class RoutedCall:
             )
         return True
 
-    def cancelled(self, step: Step) -> None:
-        """The caller went away (cancellation, interrupt) during the attempt."""
+    def cancelled(self, step: Step, *, sent: bool = True) -> None:
+        """The caller went away (cancellation, interrupt) during the attempt.
+
+        Args:
+            step: The attempt.
+            sent: The request may have gone out (else it was still waiting for its turn,
+                which is given back).
+        """
         step.attempt.outcome = "cancelled"
         for reservation in step.reservations:
-            reservation.cancel(sent=True)
+            reservation.cancel(sent=sent)
         step.health.release(step.probe)
 
     def annotate(self, step: Step, response: Any) -> Any:
@@ -471,14 +477,32 @@ _EXTRA = frozenset({"additional_kwargs"})
 # -- the four loops ------------------------------------------------------------------------
 
 
+def _wait(call: RoutedCall, step: Step) -> None:
+    """Sleep until the step's turn under its rate limits (giving it back if interrupted)."""
+    try:
+        call.state.clock.sleep(step.wait)
+    except BaseException:
+        call.cancelled(step, sent=False)
+        raise
+
+
+async def _await(call: RoutedCall, step: Step) -> None:
+    """Await the step's turn without blocking the loop (giving it back if cancelled)."""
+    try:
+        await call.state.clock.asleep(step.wait)
+    except BaseException:
+        call.cancelled(step, sent=False)
+        raise
+
+
 def run(route: RoutedLLM, endpoint: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Call ``endpoint`` on the route's models until one answers (sync)."""
     call = RoutedCall(route, route._plan_now(), endpoint, args, kwargs)
     while (step := call.next()) is not None:
+        if step.wait > 0:
+            _wait(call, step)
         token = _ATTEMPT.set(step.attempt)
         try:
-            if step.wait > 0:
-                call.state.clock.sleep(step.wait)
             margs, mkwargs = call.member_args(step.slot)
             start = time.perf_counter()
             response = getattr(step.slot.llm, endpoint)(*margs, **mkwargs)
@@ -501,10 +525,10 @@ async def arun(
     """Call ``endpoint`` on the route's models until one answers (async)."""
     call = RoutedCall(route, route._plan_now(), endpoint, args, kwargs)
     while (step := call.next()) is not None:
+        if step.wait > 0:
+            await _await(call, step)
         token = _ATTEMPT.set(step.attempt)
         try:
-            if step.wait > 0:
-                await call.state.clock.asleep(step.wait)
             margs, mkwargs = call.member_args(step.slot)
             start = time.perf_counter()
             response = await getattr(step.slot.llm, endpoint)(*margs, **mkwargs)
@@ -527,11 +551,11 @@ def stream(
     """Stream from the first model whose stream starts; move on only before a chunk."""
     call = RoutedCall(route, route._plan_now(), endpoint, args, kwargs)
     while (step := call.next()) is not None:
+        if step.wait > 0:
+            _wait(call, step)
         gen: Any = None
         token = _ATTEMPT.set(step.attempt)
         try:
-            if step.wait > 0:
-                call.state.clock.sleep(step.wait)
             margs, mkwargs = call.member_args(step.slot)
             start = time.perf_counter()
             gen = getattr(step.slot.llm, endpoint)(*margs, **mkwargs)
@@ -591,11 +615,11 @@ async def astream(
     """The async twin of :func:`stream`."""
     call = RoutedCall(route, route._plan_now(), endpoint, args, kwargs)
     while (step := call.next()) is not None:
+        if step.wait > 0:
+            await _await(call, step)
         agen: Any = None
         token = _ATTEMPT.set(step.attempt)
         try:
-            if step.wait > 0:
-                await call.state.clock.asleep(step.wait)
             margs, mkwargs = call.member_args(step.slot)
             start = time.perf_counter()
             agen = await getattr(step.slot.llm, endpoint)(*margs, **mkwargs)

@@ -195,6 +195,22 @@ class RateLimiter:
                 counted.level -= tokens
         return Reservation(self, tokens if counted is not None else 0, wait)
 
+    def available(self) -> tuple[float | None, float | None]:
+        """``(requests, tokens)`` that could be taken now (``None``: not limited).
+
+        Negative while callers wait: the debt they took is still being repaid.
+        """
+        with self._lock:
+            now = self._monotonic()
+            levels: list[float | None] = []
+            for bucket in (self._requests, self._tokens):
+                if bucket is None:
+                    levels.append(None)
+                else:
+                    bucket.refill(now)
+                    levels.append(bucket.level)
+        return levels[0], levels[1]
+
     def correct(self, estimated: int, actual: int) -> None:
         """Replace an estimate with the real token count (give back or take more)."""
         if self._tokens is None:

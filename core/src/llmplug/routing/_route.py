@@ -21,7 +21,7 @@ from llmplug.llm._base import Capabilities
 from llmplug.llm._instrument import flat_stream, via_chat
 from llmplug.prompts._formatting import completion_to_prompt as default_completion_to_prompt
 from llmplug.routing._engine import SCHEMA_KEY, TOOLS_KEY, ToolRequest, arun, astream, run, stream
-from llmplug.routing._limits import parse_period
+from llmplug.routing._limits import BudgetState, RateLimiter, parse_period
 from llmplug.routing._members import Member, Slot, resolve
 from llmplug.routing._plan import RoutePlan
 from llmplug.routing._state import RoutingState, routing_state
@@ -203,6 +203,38 @@ class RoutedLLM(FunctionCallingLLM):
     def strategy_name(self) -> str:
         """How the route orders its models (``"order"`` unless it balances load)."""
         return "order"
+
+    def limiter(self, model: str | None = None) -> RateLimiter | None:
+        """The client-side rate limit of the route, or of one of its models (by name).
+
+        Read its room with ``available()``; ``None`` when there is no such limit.
+
+        Raises:
+            KeyError: No model of the route has that name.
+        """
+        plan = self._plan_now()
+        plan.bind(routing_state())
+        return plan.limiter(None if model is None else self._slot(model))
+
+    def budget(self, model: str | None = None) -> BudgetState | None:
+        """The budget of the route, or of one of its models (by name); ``None``: none.
+
+        Raises:
+            KeyError: No model of the route has that name.
+        """
+        plan = self._plan_now()
+        plan.bind(routing_state())
+        return plan.budget(None if model is None else self._slot(model))
+
+    def _slot(self, model: str) -> Slot:
+        slots = self._plan_now().everyone
+        for slot in slots:
+            if model in (slot.name, slot.key):
+                return slot
+        raise KeyError(
+            f"route {self.route_name!r} has no model {model!r}; its models: "
+            f"{', '.join(slot.name for slot in slots)}"
+        )
 
     @property
     def llms(self) -> list[Any]:
