@@ -70,7 +70,7 @@ def drop(after: int = 1, text: str = "one two three four") -> Act:
     return Act("drop", text=text, chunks=after)
 
 
-def tool(name: str, **arguments: Any) -> Act:
+def tool(name: str, /, **arguments: Any) -> Act:
     return Act("tool", tool=name, arguments=arguments)
 
 

@@ -20,7 +20,8 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from llmplug.llm._base import Capabilities
 from llmplug.llm._instrument import flat_stream, via_chat
 from llmplug.prompts._formatting import completion_to_prompt as default_completion_to_prompt
-from llmplug.routing._engine import SCHEMA_KEY, TOOLS_KEY, ToolRequest, arun, astream, run, stream
+from llmplug.routing._call import SCHEMA_KEY, TOOLS_KEY, ToolRequest
+from llmplug.routing._engine import arun, astream, run, stream
 from llmplug.routing._limits import BudgetState, RateLimiter, parse_period
 from llmplug.routing._members import Member, Slot, resolve
 from llmplug.routing._plan import RoutePlan
