@@ -20,7 +20,7 @@ from llmplug.errors import (
     ClientRateLimitError,
     RoutingError,
 )
-from llmplug.llm._instrument import current_call
+from llmplug.llm._instrument import _CALL
 from llmplug.routing._estimate import estimate_input_tokens, estimate_output_tokens
 from llmplug.routing._health import DeploymentHealth
 from llmplug.routing._limits import RateLimiter, Reservation
@@ -125,7 +125,7 @@ class RoutedCall:
         self.state = state = routing_state()
         plan.bind(state)
         self.record = RouteRecord(plan.name, plan.kind, plan.strategy, endpoint)
-        call = current_call()
+        call = _CALL.get()  # the route's own call, while hooks are registered
         if call is not None and call.llm is route:
             call.state[STATE_KEY] = self.record
         self.errors: list[BaseException] = []
@@ -193,7 +193,7 @@ class RoutedCall:
                 if exceeded is not None:
                     self._skip(slot, BUDGET, exceeded)
                     return None
-        health = self.state.health(slot.key)
+        health = plan.health(slot)
         admission = health.admit()
         if not admission.allowed:
             assert admission.reason is not None
@@ -203,7 +203,10 @@ class RoutedCall:
         wait = 0.0
         if slot.limit is not None or plan.route_limit is not None:
             limiters = [lim for lim in (plan.limiter(slot), plan.limiter()) if lim is not None]
-            tokens = self._estimate(slot) if any(lim.counts_tokens for lim in limiters) else 0
+            counts_tokens = False
+            for limiter in limiters:
+                counts_tokens = counts_tokens or limiter.counts_tokens
+            tokens = self._estimate(slot) if counts_tokens else 0
             max_wait = self.route.max_wait if final else 0.0
             for limiter in limiters:
                 taken = limiter.reserve(tokens, max_wait)
@@ -326,8 +329,10 @@ class RoutedCall:
         for reservation in step.reservations:
             reservation.settle(tokens)
         plan = self.plan
+        if usage is None or (step.slot.budget is None and plan.route_budget is None):
+            return
         budgets = [b for b in (plan.budget(step.slot), plan.budget()) if b is not None]
-        if budgets and usage is not None:
+        if budgets:
             price = step.slot.price
             cost = (
                 (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1e6
@@ -418,10 +423,12 @@ class RoutedCall:
     def annotate(self, step: Step, response: Any) -> Any:
         """A copy of ``response`` carrying the route's record (the model's own kept inside)."""
         extra = response.additional_kwargs
-        inner = extra.get(RESPONSE_KEY)
-        if isinstance(inner, RouteRecord):
-            step.attempt.inner = inner
-        return _with_extra(response, {**extra, RESPONSE_KEY: self.record})
+        if extra:
+            inner = extra.get(RESPONSE_KEY)
+            if isinstance(inner, RouteRecord):
+                step.attempt.inner = inner
+            return _with_extra(response, {**extra, RESPONSE_KEY: self.record})
+        return _with_extra(response, {RESPONSE_KEY: self.record})
 
     def error(self) -> BaseException:
         """The error to raise once no model is left."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmplug.routing._limits import BudgetState, RateLimiter
+from llmplug.routing._health import DeploymentHealth
+from llmplug.routing._limits import BudgetState, Clock, RateLimiter
 from llmplug.routing._members import Slot
-from llmplug.routing._state import RoutingState
+from llmplug.routing._state import Rotation, RoutingState
 
 __all__ = ["RoutePlan"]
 
@@ -32,7 +33,9 @@ class RoutePlan:
 
     __slots__ = (
         "_budget",
+        "_health",
         "_limiter",
+        "_rotation",
         "_slot_budgets",
         "_slot_limiters",
         "_state",
@@ -74,6 +77,8 @@ class RoutePlan:
         self._budget: BudgetState | None = None
         self._slot_limiters: dict[int, RateLimiter] = {}
         self._slot_budgets: dict[int, BudgetState] = {}
+        self._health: dict[int, DeploymentHealth] = {}
+        self._rotation: Rotation | None = None
 
     @property
     def everyone(self) -> list[Slot]:
@@ -110,7 +115,24 @@ class RoutePlan:
             )
         self._slot_limiters, self._slot_budgets = limiters, budgets
         self._limiter, self._budget = limiter, budget
+        self._health = {id(slot): state.health(slot.key) for slot in self.everyone}
+        self._rotation = state.rotation(self.name)
         self._state = state  # last: another thread binding meanwhile finds the same objects
+
+    def health(self, slot: Slot) -> DeploymentHealth:
+        """The health of ``slot``'s deployment, once bound."""
+        return self._health[id(slot)]
+
+    def clock(self) -> Clock:
+        """The clock of the state the plan is bound to."""
+        assert self._state is not None
+        return self._state.clock
+
+    @property
+    def rotation(self) -> Rotation:
+        """The route's round-robin state, once bound."""
+        assert self._rotation is not None
+        return self._rotation
 
     def limiter(self, slot: Slot | None = None) -> RateLimiter | None:
         """The rate limit of ``slot`` (of the route, for ``None``), once bound."""
@@ -123,7 +145,15 @@ class RoutePlan:
     def __getstate__(self) -> dict[str, Any]:
         # the bound state holds locks and belongs to this process: a copy binds anew
         state = {name: getattr(self, name) for name in self.__slots__}
-        state.update(_state=None, _limiter=None, _budget=None, _slot_limiters={}, _slot_budgets={})
+        state.update(
+            _state=None,
+            _limiter=None,
+            _budget=None,
+            _slot_limiters={},
+            _slot_budgets={},
+            _health={},
+            _rotation=None,
+        )
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -149,8 +149,8 @@ class BalancedLLM(RoutedLLM):
         slots = plan.slots
         if len(slots) == 1:
             return list(slots), None
-        first = choose_first(self.strategy, slots, state, plan.name)
-        return [first], lambda: order_rest(self.strategy, slots, state, first)
+        first = choose_first(self.strategy, plan)
+        return [first], lambda: order_rest(self.strategy, plan, first)
 
 
 class LimitedLLM(RoutedLLM):

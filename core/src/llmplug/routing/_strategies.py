@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from llmplug.routing._members import Slot
-from llmplug.routing._state import RoutingState
+from llmplug.routing._plan import RoutePlan
 
 __all__ = ["LATENCY_TTL", "STRATEGIES", "Strategy", "choose_first", "order_rest"]
 
@@ -35,17 +35,17 @@ def _weighted_shuffle(indexes: list[int], slots: Sequence[Slot]) -> list[int]:
     return [i for _, i in sorted(keyed, reverse=True)]
 
 
-def choose_first(strategy: str, slots: Sequence[Slot], state: RoutingState, route: str) -> Slot:
+def choose_first(strategy: str, plan: RoutePlan) -> Slot:
     """The deployment the strategy picks for a call, among those not cooling down.
 
     Args:
         strategy: One of :data:`STRATEGIES`.
-        slots: The route's deployments.
-        state: The process's routing state (health, rotations).
-        route: The route's key, for its rotation.
+        plan: The route's plan, bound to the process's routing state.
     """
-    health = [state.health(slot.key) for slot in slots]
-    ready = [i for i, h in enumerate(health) if not h.is_open] or list(range(len(slots)))
+    slots = plan.slots
+    health = [plan.health(slot) for slot in slots]
+    now = plan.clock().monotonic()
+    ready = [i for i, h in enumerate(health) if h.open_until <= now] or list(range(len(slots)))
     if strategy == "weighted":
         return slots[_weighted_shuffle(ready, slots)[0]]
     if strategy == "least_busy":
@@ -57,16 +57,15 @@ def choose_first(strategy: str, slots: Sequence[Slot], state: RoutingState, rout
         if not unknown:
             return slots[min(ready, key=lambda i: latency[i] or 0.0)]
         ready = unknown
-    return slots[state.rotation(route).pick([(i, slots[i].weight) for i in ready])]
+    return slots[plan.rotation.pick([(i, slots[i].weight) for i in ready])]
 
 
-def order_rest(
-    strategy: str, slots: Sequence[Slot], state: RoutingState, first: Slot
-) -> list[Slot]:
+def order_rest(strategy: str, plan: RoutePlan, first: Slot) -> list[Slot]:
     """The deployments to fall back on after ``first``, best first; cooling ones last."""
+    slots = plan.slots
     n = len(slots)
     start = next(i for i, slot in enumerate(slots) if slot is first)
-    health = {i: state.health(slots[i].key) for i in range(n)}
+    health = {i: plan.health(slots[i]) for i in range(n)}
     others = [(start + k) % n for k in range(1, n)]  # in turn after the first
     if strategy == "weighted":
         others = _weighted_shuffle(others, slots)
