@@ -175,18 +175,25 @@ class RateLimiter:
             The :class:`Reservation` (wait its ``wait`` before sending), or, when the
             wait would be longer than ``max_wait``, that wait (nothing is taken).
         """
+        # the buckets' arithmetic is written out: this runs before every limited call
         requests, counted = self._requests, self._tokens
         with self._lock:
             now = self._monotonic()
             wait = 0.0
             if requests is not None:
-                requests.refill(now)
-                if requests.level < 1.0:
-                    wait = (1.0 - requests.level) / requests.rate
+                level = requests.level
+                if now > requests.updated:
+                    level = min(requests.capacity, level + (now - requests.updated) * requests.rate)
+                    requests.level, requests.updated = level, now
+                if level < 1.0:
+                    wait = (1.0 - level) / requests.rate
             if counted is not None:
-                counted.refill(now)
-                if counted.level < tokens:
-                    wait = max(wait, (tokens - counted.level) / counted.rate)
+                level = counted.level
+                if now > counted.updated:
+                    level = min(counted.capacity, level + (now - counted.updated) * counted.rate)
+                    counted.level, counted.updated = level, now
+                if level < tokens:
+                    wait = max(wait, (tokens - level) / counted.rate)
             if max_wait is not None and wait > max_wait:
                 return wait
             if requests is not None:
@@ -213,14 +220,18 @@ class RateLimiter:
 
     def correct(self, estimated: int, actual: int) -> None:
         """Replace an estimate with the real token count (give back or take more)."""
-        if self._tokens is None:
+        bucket = self._tokens
+        if bucket is None:
             return
         with self._lock:
-            now = self.clock.monotonic()
-            if actual < estimated:
-                self._tokens.give(estimated - actual, now)
-            else:
-                self._tokens.take(actual - estimated, now)
+            # as in reserve(): refill, then add the difference (capped when giving back)
+            now = self._monotonic()
+            level = bucket.level
+            if now > bucket.updated:
+                level = min(bucket.capacity, level + (now - bucket.updated) * bucket.rate)
+                bucket.updated = now
+            level += estimated - actual
+            bucket.level = min(bucket.capacity, level) if actual < estimated else level
 
     def release(self, tokens: int, *, request: bool) -> None:
         """Give back ``tokens`` (and the request, if ``request``) of a call not made."""
