@@ -42,10 +42,12 @@ def expected_output(code: str) -> list[str]:
         _, hash_, comment = line.partition("  # ")
         if hash_:
             expected.append(comment)
+        indent = len(line) - len(line.lstrip())
         for following in lines[i + 1 :]:
-            if not following.startswith("# "):
+            text = following[indent:]
+            if not text.startswith("# "):
                 break
-            expected.append(following[2:])
+            expected.append(text[2:])
     return expected
 
 
