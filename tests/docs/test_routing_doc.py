@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from llmplug.routing import RoutingState, set_routing_state
-from llmplug.testing import fake_entry_point, isolated_registry
+from llmplug.testing import isolated_registry, isolated_routing
 
 DOC = Path(__file__).parents[2] / "docs" / "routing.md"
 _BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -56,16 +55,8 @@ def fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
     monkeypatch.delenv("LLMPLUG_CONFIG", raising=False)
     monkeypatch.delenv("LLMPLUG_MODEL", raising=False)
-    routes = [
-        fake_entry_point(name, "llmplug.routing._providers", dist="llmplug")
-        for name in ("fallback", "balance", "limit")
-    ]
-    previous = set_routing_state(RoutingState())
-    try:
-        with isolated_registry(routes):
-            yield
-    finally:
-        set_routing_state(previous)
+    with isolated_registry(with_routes=True), isolated_routing():
+        yield
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,8 @@ import pytest
 
 from llmplug import ChatMessage
 from llmplug.http.testing import FakeClock
-from llmplug.routing import RoutingState, set_routing_state
-from llmplug.testing import fake_entry_point, isolated_registry
+from llmplug.routing import RoutingState
+from llmplug.testing import fake_entry_point, isolated_registry, isolated_routing
 
 CANARY = "sk-CANARY-routing-5d1e"
 HI = [ChatMessage(role="user", content="Hi")]
@@ -87,6 +87,7 @@ class Loopback(ThreadingHTTPServer):
         self.bodies: list[dict[str, Any]] = []
         self.keys: list[str | None] = []
         self.release = threading.Event()
+        self.arrived = threading.Event()  # set by the first request
         self.lock = threading.Lock()
 
     @property
@@ -126,6 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
         anthropic = self.path.endswith("/messages")
         with self.server.lock:
             self.server.log.append((model, bool(body.get("stream"))))
+            self.server.arrived.set()
             self.server.bodies.append(body)
             self.server.keys.append(
                 self.headers.get("x-api-key") if anthropic else self.headers.get("authorization")
@@ -272,12 +274,6 @@ def server() -> Iterator[Loopback]:
         thread.join(5)
 
 
-ROUTING_ENTRY_POINTS = [
-    fake_entry_point(name, "llmplug.routing._providers", dist="llmplug")
-    for name in ("fallback", "balance", "limit")
-]
-
-
 @pytest.fixture(autouse=True)
 def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Only core's providers, the routes, openai and anthropic; no config, keys: the canary."""
@@ -288,35 +284,26 @@ def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
     monkeypatch.delenv("LLMPLUG_CONFIG", raising=False)
     eps = [
-        *ROUTING_ENTRY_POINTS,
         fake_entry_point("openai", "llmplug_openai", dist="llmplug-openai"),
         fake_entry_point("anthropic", "llmplug_anthropic", dist="llmplug-anthropic"),
     ]
-    with isolated_registry(eps):
+    with isolated_registry(eps, with_routes=True):
         yield
 
 
 @pytest.fixture(autouse=True)
 def routing() -> Iterator[RoutingState]:
     """A fresh routing state (real clock) for each test."""
-    state = RoutingState()
-    previous = set_routing_state(state)
-    try:
+    with isolated_routing() as state:
         yield state
-    finally:
-        set_routing_state(previous)
 
 
 @pytest.fixture
 def clock(routing: RoutingState) -> Iterator[FakeClock]:
     """A fresh routing state on a fake clock (cooldowns and limits without waiting)."""
     fake = FakeClock()
-    state = RoutingState(clock=fake)
-    previous = set_routing_state(state)
-    try:
+    with isolated_routing(fake):
         yield fake
-    finally:
-        set_routing_state(previous)
 
 
 @pytest.fixture

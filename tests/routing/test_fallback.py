@@ -25,7 +25,7 @@ from llmplug.errors import (
 )
 from llmplug.routing import RESPONSE_KEY, FallbackLLM, RouteRecord
 
-from .conftest import CANARY, HI, Loopback, drop, hang, openai, status, text_of
+from .conftest import CANARY, HI, Loopback, drop, hang, ok, openai, status, text_of
 
 ENDPOINTS = [
     "chat",
@@ -318,3 +318,36 @@ async def test_the_last_model_timing_out_is_in_the_error(
         await run(route, endpoint)
     assert [type(e) for e in caught.value.errors] == [InternalServerError, APITimeoutError]
     server.release.set()
+
+
+@pytest.mark.parametrize("endpoint", ["stream_chat", "astream_chat"])
+async def test_a_stream_stopped_early_releases_its_model(
+    server: Loopback, route: Any, routing: Any, endpoint: str
+) -> None:
+    server.script("a", ok("one two three four"))
+    if endpoint == "stream_chat":
+        stream = route.stream_chat(HI)
+        first = next(stream)
+        stream.close()
+    else:
+        stream = await route.astream_chat(HI)
+        first = await stream.__anext__()
+        await stream.aclose()
+    record = first.additional_kwargs[RESPONSE_KEY]
+    assert [(a.outcome, a.reason) for a in record.attempts] == [("cancelled", None)]
+    deployments = routing.snapshot()["deployments"]
+    assert [d["in_flight"] for d in deployments.values()] == [0, 0]
+
+
+async def test_a_cancelled_call_releases_its_model(
+    server: Loopback, route: Any, routing: Any
+) -> None:
+    server.script("a", hang())
+    task = asyncio.create_task(route.achat(HI))
+    assert await asyncio.to_thread(server.arrived.wait, 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    server.release.set()
+    assert [d["in_flight"] for d in routing.snapshot()["deployments"].values()] == [0, 0]
+    assert server.models() == ["a"]  # cancelled: never moved on to b

@@ -313,6 +313,14 @@ class RoutedCall:
         if attempt.index == 0 and self.plan.kind == "balance":
             attempt.reason = self.plan.strategy
         self.record.model = step.slot.name
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "route %s: %s answered (attempt %d, %.3f s)",
+                attempt.route,
+                attempt.model,
+                attempt.index + 1,
+                latency,
+            )
         if step.health.succeeded(latency, release=release):
             logger.info(
                 "route %s: %s answered again; it is back in use", attempt.route, attempt.model

@@ -96,7 +96,7 @@ class Member(BaseModel):
 
     def __repr_args__(self) -> Any:
         for key, value in super().__repr_args__():
-            if value is not None and not (key == "weight" and value == 1.0):
+            if value is not None and not (key in ("weight", "burst") and value == 1.0):
                 yield key, (redact_query(value) if key == "spec" else value)
 
 
