@@ -39,6 +39,7 @@ from llmplug.routing._policy import (
 from llmplug.routing._record import RESPONSE_KEY, STATE_KEY, RouteAttempt, RouteRecord
 from llmplug.routing._state import routing_state
 from llmplug.tools._function_calling import split_messages
+from llmplug.types._responses import DEFAULT_NUM_OUTPUTS
 
 if TYPE_CHECKING:
     from llmplug.routing._route import RoutedLLM
@@ -134,7 +135,8 @@ class RoutedCall:
         self.min_context: int | None = None
         self.sent = False
         self.plain = not (
-            TOOLS_KEY in kwargs or SCHEMA_KEY in kwargs or route.member_max_retries is not None
+            (kwargs and (TOOLS_KEY in kwargs or SCHEMA_KEY in kwargs))
+            or route.member_max_retries is not None
         )
         self._input_tokens: int | None = None
 
@@ -266,6 +268,8 @@ class RoutedCall:
             self._input_tokens = (
                 int(estimator(first)) if estimator is not None else estimate_input_tokens(first)
             )
+        if not slot.has_max_tokens and "max_tokens" not in self.kwargs:
+            return self._input_tokens + DEFAULT_NUM_OUTPUTS
         return self._input_tokens + estimate_output_tokens(self.kwargs, slot.llm)
 
     # -- the call to a model -------------------------------------------------------------
