@@ -9,7 +9,8 @@ model instead. ``aiolimiter`` is async only; ``limits`` keeps separate storages 
 sync and async APIs (no shared count) and only says yes or no (the caller would poll);
 ``pyrate-limiter`` stores one entry per unit of weight (a 100,000 tokens-per-minute
 limit would hold that many entries) and cannot give tokens back. None fits, so this
-module holds a small token bucket: about forty lines under one lock.
+module holds a small token bucket (:class:`TokenBucket`), driven under one lock per
+limit by :class:`RateLimiter`.
 
 A bucket lends on credit: a caller takes what it needs at once (the level may go below
 zero) and waits until the debt is repaid at the bucket's rate, so waiting callers are
