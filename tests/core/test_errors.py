@@ -24,6 +24,15 @@ CASES = [
         errors.ContentBlockedError("m", reason="SAFETY", where="response", partial="ab"),
         id="ContentBlocked",
     ),
+    pytest.param(errors.ContentPolicyError("m", status_code=400), id="ContentPolicy"),
+    pytest.param(
+        errors.ClientRateLimitError("m", limit="openai", route="r", retry_after=0.5),
+        id="ClientRateLimit",
+    ),
+    pytest.param(
+        errors.BudgetExceededError("m", budget="b", spent=3.0, limit=3.0, unit="tokens"),
+        id="Budget",
+    ),
 ]
 
 
@@ -33,6 +42,15 @@ def test_pickle_round_trip(error: errors.LLMError) -> None:
     assert type(copy) is type(error)
     assert str(copy) == str(error)
     assert copy.__dict__ == error.__dict__
+
+
+def test_all_models_failed_pickles_with_every_error() -> None:
+    error = errors.AllModelsFailedError(
+        "m", errors=[errors.RateLimitError("r", status_code=429)], route="r", retry_after=2.0
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.route, copy.retry_after, str(copy)) == ("r", 2.0, "m")
+    assert [(type(e), e.status_code) for e in copy.errors] == [(errors.RateLimitError, 429)]
 
 
 def test_str_names_the_provider_once() -> None:

@@ -360,11 +360,15 @@ def test_disable_autoload_env_keeps_hook_plugins_out(tmp_path: Path) -> None:
 def test_allow_list_env_blocks_other_plugins(tmp_path: Path, allowed: str) -> None:
     report = _python(_SESSION, tmp_path, LLMPLUG_PLUGINS=allowed)
 
-    ours = {"fixture-broken", "fixture-echo", "mock"}
+    ours = {"fixture-broken", "fixture-echo", "mock", "fallback", "balance", "limit"}
     assert {k: v for k, v in report["status"].items() if k in ours} == {
         "fixture-broken": "blocked",
         "fixture-echo": "available",
-        "mock": "available",  # core's own provider is never blocked
+        # core's own providers are never blocked
+        "mock": "available",
+        "fallback": "available",
+        "balance": "available",
+        "limit": "available",
     }
     # any other installed provider (e.g. llmplug-local) is blocked too
     assert {v for k, v in report["status"].items() if k not in ours} <= {"blocked"}

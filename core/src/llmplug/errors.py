@@ -15,7 +15,8 @@ from where there is one, and keeps the native exception as ``__cause__``::
     ├── APIError                        the provider's API failed
     │   ├── APIStatusError              an HTTP status >= 400 (``status_code``, ``request_id``)
     │   │   ├── BadRequestError             400
-    │   │   │   └── ContextWindowExceededError  the prompt does not fit the model
+    │   │   │   ├── ContextWindowExceededError  the prompt does not fit the model
+    │   │   │   └── ContentPolicyError          the provider's content filter refused it
     │   │   ├── AuthenticationError         401
     │   │   ├── PermissionDeniedError       403
     │   │   ├── NotFoundError               404
@@ -26,6 +27,10 @@ from where there is one, and keeps the native exception as ``__cause__``::
     │   ├── APIConnectionError          the request never got an answer
     │   │   └── APITimeoutError
     │   └── ContentBlockedError         the provider blocked the prompt or cut the answer
+    ├── RoutingError                    a route (fallback, balance, limit) could not serve
+    │   ├── AllModelsFailedError        every model of a route failed (``errors``, ``attempts``)
+    │   ├── ClientRateLimitError        a client-side rate limit would make the call wait too long
+    │   └── BudgetExceededError         a spend or token budget is used up
     ├── StreamError                     a stream broke
     │   ├── IncompleteStreamError       the body ended before the stream's end marker
     │   └── StreamInterruptedError      the connection dropped mid-stream (``partial``)
@@ -52,12 +57,16 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AllModelsFailedError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "CallRefusedError",
+    "ClientRateLimitError",
     "ConfigError",
     "ConflictError",
     "ContentBlockedError",
+    "ContentPolicyError",
     "ContextWindowExceededError",
     "DuplicateProviderError",
     "HookError",
@@ -70,6 +79,7 @@ __all__ = [
     "PermissionDeniedError",
     "PluginLoadError",
     "RateLimitError",
+    "RoutingError",
     "StreamError",
     "StreamInterruptedError",
     "StreamTimeoutError",
@@ -290,6 +300,14 @@ class ContextWindowExceededError(BadRequestError, ValueError):
     """The prompt (plus the requested output) does not fit the model's context window."""
 
 
+class ContentPolicyError(BadRequestError):
+    """The provider's content filter refused the prompt (Azure's ``content_filter``...).
+
+    Another model, with another filter, may accept it: a fallback route moves on for it
+    only when asked (``fallback_on_content_policy``).
+    """
+
+
 class AuthenticationError(APIStatusError):
     """HTTP 401: the API key is missing or wrong."""
 
@@ -351,6 +369,106 @@ class ContentBlockedError(APIError):
         self.reason = reason
         self.where = where
         self.partial = partial
+
+
+class RoutingError(LLMError):
+    """A route (``llmplug.routing``: fallback, balance, limit) could not serve the call.
+
+    Attributes:
+        route: The route's name.
+        retry_after: Seconds after which trying again may succeed, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        route: str = "",
+        retry_after: float | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.route = route
+        self.retry_after = retry_after
+
+
+class AllModelsFailedError(RoutingError):
+    """Every model of a route was tried (or could not be) and none answered.
+
+    The message lists each attempt; ``__cause__`` is the last error.
+
+    Attributes:
+        errors: Each attempt's error, in order (for a model skipped without a call --
+            cooling down, over its budget or rate limit -- the error that says why).
+        attempts: Each attempt's record (``llmplug.routing.RouteAttempt``): the model,
+            the outcome and the reason.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: list[BaseException],
+        attempts: list[Any] | None = None,
+        route: str = "",
+        retry_after: float | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, route=route, retry_after=retry_after, provider=provider)
+        self.errors = errors
+        self.attempts = attempts or []
+
+
+class ClientRateLimitError(RoutingError):
+    """A client-side rate limit (``rpm``/``tpm``) has no room, and waiting is not allowed.
+
+    Raised before any request when the wait would pass the route's ``max_wait``
+    (``max_wait=0``: fail fast). ``retry_after`` says when there will be room.
+
+    Attributes:
+        limit: The name of the limit (a model spec or a group).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str,
+        route: str = "",
+        retry_after: float | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, route=route, retry_after=retry_after, provider=provider)
+        self.limit = limit
+
+
+class BudgetExceededError(RoutingError):
+    """A route's or a model's spend or token budget is used up; no call was made.
+
+    Attributes:
+        budget: The name of the budget (a model spec or a group).
+        spent: What was spent so far (tokens, or cost in the budget's currency).
+        limit: The budget.
+        unit: ``"tokens"`` or ``"cost"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        budget: str,
+        spent: float,
+        limit: float,
+        unit: str,
+        route: str = "",
+        retry_after: float | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, route=route, retry_after=retry_after, provider=provider)
+        self.budget = budget
+        self.spent = spent
+        self.limit = limit
+        self.unit = unit
 
 
 class StreamError(LLMError):

@@ -23,6 +23,7 @@ _LAZY: dict[str, str] = {
     "CustomLLM": "llmplug.llm._derived",
     # calls and their hooks
     "CallContext": "llmplug.llm._call",
+    "current_call": "llmplug.llm._instrument",
     "flat_stream": "llmplug.llm._instrument",
     # LlamaIndex's endpoint decorators, accepted as no-ops
     "llm_chat_callback": "llmplug.llm._llamaindex",
@@ -51,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         CustomLLM as CustomLLM,
     )
     from llmplug.llm._instrument import (
+        current_call as current_call,
         flat_stream as flat_stream,
     )
     from llmplug.llm._llamaindex import (

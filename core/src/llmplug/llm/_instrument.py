@@ -17,6 +17,10 @@ four wrappers below (sync/async x plain/stream). A wrapper:
 With no lifecycle hookimpls registered the cost is one context-variable set and reset
 per call, and per chunk of a stream -- none per chunk for an implementation marked with
 :func:`flat_stream`, whose stream the caller then iterates directly.
+
+While hooks are registered, the implementation runs with its :class:`CallContext` as
+:func:`current_call`, so an LLM built of other LLMs (a route) can leave a record of
+what it did in ``call.state`` for the hooks that see the call end.
 """
 
 from __future__ import annotations
@@ -39,12 +43,33 @@ if TYPE_CHECKING:
 
     from llmplug.llm._base import LLM
 
-__all__ = ["ENDPOINTS", "flat_stream", "instrument", "instrument_class", "via_chat"]
+__all__ = [
+    "ENDPOINTS",
+    "current_call",
+    "flat_stream",
+    "instrument",
+    "instrument_class",
+    "via_chat",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The LLM currently inside an instrumented call in this context (for nesting).
 _ACTIVE: ContextVar[object | None] = ContextVar("llmplug_active_llm", default=None)
+#: The call whose implementation is running in this context (only while hooks exist).
+_CALL: ContextVar[CallContext | None] = ContextVar("llmplug_current_call", default=None)
+
+
+def current_call() -> CallContext | None:
+    """The call whose implementation is running now, as the lifecycle hooks see it.
+
+    For implementations that want to leave per-call data for hooks (in ``call.state``):
+    while lifecycle hooks are registered, an endpoint's implementation (and each step of
+    its stream) runs with its :class:`CallContext` here. ``None`` when no hookimpl is
+    registered (no one would read it), or outside an endpoint's implementation.
+    """
+    return _CALL.get()
+
 
 ENDPOINTS = (
     "chat",
@@ -242,7 +267,11 @@ def instrument(endpoint: str, impl: F) -> F:
                     if answer is not None:
                         result = answer
                     else:
-                        result = impl(self, *_call_args(call, args[1:]), **call.kwargs)
+                        current = _CALL.set(call)
+                        try:
+                            result = impl(self, *_call_args(call, args[1:]), **call.kwargs)
+                        finally:
+                            _CALL.reset(current)
                 except BaseException as exc:
                     _failed(hooks, call, exc)
                     raise
@@ -271,7 +300,11 @@ def instrument(endpoint: str, impl: F) -> F:
                     if answer is not None:
                         result = answer
                     else:
-                        result = await impl(self, *_call_args(call, args[1:]), **call.kwargs)
+                        current = _CALL.set(call)
+                        try:
+                            result = await impl(self, *_call_args(call, args[1:]), **call.kwargs)
+                        finally:
+                            _CALL.reset(current)
                 except BaseException as exc:
                     _failed(hooks, call, exc)
                     raise
@@ -405,11 +438,14 @@ def _start(
     if answer is not None:
         chunk = _as_stream_chunk(answer)
         return (iter([chunk]) if not call.is_async else _one(chunk)), hooks, call
+    current = _CALL.set(call)
     try:
         return impl(llm, *_call_args(call, args[1:]), **call.kwargs), hooks, call
     except BaseException as exc:
         _failed(hooks, call, exc)
         raise
+    finally:
+        _CALL.reset(current)
 
 
 def _watch(
@@ -425,11 +461,13 @@ def _watch(
     try:
         while True:
             token = _ACTIVE.set(llm)
+            current = _CALL.set(call)
             try:
                 chunk = next(gen)
             except StopIteration:
                 break
             finally:
+                _CALL.reset(current)
                 _ACTIVE.reset(token)
             watch.chunk(chunk)
             yield chunk
@@ -457,23 +495,28 @@ async def _awatch(
     token = _ACTIVE.set(llm)
     try:
         started, hooks, call = _start(llm, endpoint, impl, args, kwargs)
+        current = _CALL.set(call)
         try:
             agen = await _maybe_await(started)
         except BaseException as exc:
             if hooks is not None and call is not None:
                 _failed(hooks, call, exc)
             raise
+        finally:
+            _CALL.reset(current)
     finally:
         _ACTIVE.reset(token)
     watch = _StreamHooks(hooks, call)
     try:
         while True:
             token = _ACTIVE.set(llm)
+            current = _CALL.set(call)
             try:
                 chunk = await agen.__anext__()
             except StopAsyncIteration:
                 break
             finally:
+                _CALL.reset(current)
                 _ACTIVE.reset(token)
             watch.chunk(chunk)
             yield chunk

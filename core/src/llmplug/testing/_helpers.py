@@ -7,6 +7,8 @@
   :func:`recording_hooks` registers one for the duration of a ``with`` block.
 * :func:`fake_entry_point` and :func:`isolated_registry` let plugin tests run entry-point
   discovery against fake distributions, without installing anything.
+* :func:`isolated_routing` gives the routes (``llmplug.routing``) a fresh process state,
+  on a clock a test controls.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from llmplug.plugins._registry import (
     set_registry,
     unregister_plugin as _unregister,
 )
+from llmplug.routing._state import RoutingState, set_routing_state
 from llmplug.types._blocks import TextBlock, ToolCallBlock
 from llmplug.types._messages import ChatMessage, MessageRole
 
@@ -37,6 +40,7 @@ __all__ = [
     "HookRecorder",
     "fake_entry_point",
     "isolated_registry",
+    "isolated_routing",
     "json_reply",
     "react_reply",
     "recording_hooks",
@@ -179,16 +183,23 @@ def isolated_registry(
     entry_points: Iterable[FakeEntryPoint | EntryPointLike] = (),
     *,
     with_mock: bool = True,
+    with_routes: bool = False,
 ) -> Iterator[Registry]:
     """Run the ``with`` block against a fresh registry seeing only ``entry_points``.
 
     Args:
         entry_points: The entry points (any group) the registry discovers.
         with_mock: Also discover core's ``mock`` provider.
+        with_routes: Also discover core's routes (``fallback``, ``balance``, ``limit``).
     """
     eps = list(entry_points)
     if with_mock:
         eps.append(fake_entry_point("mock", "llmplug.mock", dist="llmplug"))
+    if with_routes:
+        eps.extend(
+            fake_entry_point(name, "llmplug.routing._providers", dist="llmplug")
+            for name in ("fallback", "balance", "limit")
+        )
 
     def listing(group: str) -> list[Any]:
         return [ep for ep in eps if ep.group == group]
@@ -199,6 +210,25 @@ def isolated_registry(
         yield reg
     finally:
         set_registry(previous)
+
+
+@contextmanager
+def isolated_routing(clock: Any = None) -> Iterator[RoutingState]:
+    """Run the ``with`` block against a fresh routing state (health, limits, budgets).
+
+    Routes read the state on every call, so routes built before the block use it too.
+
+    Args:
+        clock: The clock cooldowns and rate limits read and wait on, e.g.
+            ``llmplug.http.testing.FakeClock()`` (its ``sleep`` advances it at once);
+            the real clock by default.
+    """
+    state = RoutingState(clock=clock)
+    previous = set_routing_state(state)
+    try:
+        yield state
+    finally:
+        set_routing_state(previous)
 
 
 def tool_call(

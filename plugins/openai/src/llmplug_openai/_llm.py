@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata, MessageRole, ModelInfo
-from llmplug.errors import ContextWindowExceededError, InvalidOptionError
+from llmplug.errors import ContentPolicyError, ContextWindowExceededError, InvalidOptionError
 from llmplug.http import (
     STREAM_END,
     ChunkResult,
@@ -126,6 +126,8 @@ _CONTEXT_OVERFLOW = re.compile(
     r"context[ _-]?(length|window|size)|maximum context|exceeds? the (available )?context",
     re.IGNORECASE,
 )
+# the error codes of a prompt refused by a content filter: Azure's, then OpenAI's
+_CONTENT_POLICY_CODES = frozenset({"content_filter", "content_policy_violation"})
 
 
 class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
@@ -484,15 +486,19 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
         return parse_chunk(data, state)
 
     def error_class(self, status: int | None, body: Any, message: str) -> type | None:
-        """ContextWindowExceededError for a prompt that does not fit the model.
+        """ContextWindowExceededError, or ContentPolicyError, when the body says so.
 
-        OpenAI says so with the code ``context_length_exceeded``; llama.cpp with the type
-        ``exceed_context_size_error``; vLLM and others only in the message.
+        A prompt that does not fit the model: OpenAI says so with the code
+        ``context_length_exceeded``; llama.cpp with the type ``exceed_context_size_error``;
+        vLLM and others only in the message. A prompt a content filter refused has the
+        code ``content_filter`` (Azure) or ``content_policy_violation`` (OpenAI).
         """
         error = body.get("error", body) if isinstance(body, dict) else body
         if isinstance(error, dict):
             if error.get("code") == "context_length_exceeded":
                 return ContextWindowExceededError
+            if error.get("code") in _CONTENT_POLICY_CODES:
+                return ContentPolicyError
             if error.get("type") == "exceed_context_size_error":
                 return ContextWindowExceededError
             inner = error.get("message")
