@@ -6,7 +6,8 @@
 * :class:`HookRecorder` is a hook plugin that records every lifecycle event;
   :func:`recording_hooks` registers one for the duration of a ``with`` block.
 * :func:`fake_entry_point` and :func:`isolated_registry` let plugin tests run entry-point
-  discovery against fake distributions, without installing anything.
+  discovery against fake distributions, without installing anything;
+  :func:`isolated_routing` gives the routes (``llmplug.routing``) a fresh process state.
 * :mod:`llmplug.testing.conformance` is the conformance suite for provider plugins (a
   pytest plugin); :mod:`llmplug.http.testing` scripts an HTTP server.
 
@@ -27,6 +28,7 @@ _LAZY: dict[str, str] = {
     "HookRecorder": "llmplug.testing._helpers",
     "fake_entry_point": "llmplug.testing._helpers",
     "isolated_registry": "llmplug.testing._helpers",
+    "isolated_routing": "llmplug.testing._helpers",
     "json_reply": "llmplug.testing._helpers",
     "react_reply": "llmplug.testing._helpers",
     "recording_hooks": "llmplug.testing._helpers",
@@ -48,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         HookRecorder as HookRecorder,
         fake_entry_point as fake_entry_point,
         isolated_registry as isolated_registry,
+        isolated_routing as isolated_routing,
         json_reply as json_reply,
         react_reply as react_reply,
         recording_hooks as recording_hooks,
