@@ -164,9 +164,14 @@ class StreamParser:
         raise error
 
     def json_body(self, response: httpx2.Response) -> bool:
-        """Whether an SSE request got a plain JSON answer (a server ignoring ``stream``)."""
+        """Whether a stream request got a plain JSON answer (a server ignoring ``stream``).
+
+        For SSE and binary framings (an event stream), ``application/json`` is never the
+        stream itself; NDJSON streams are sometimes served as ``application/json``, so
+        their body is read as a stream, line by line.
+        """
         kind = response.headers.get("content-type", "")
-        return self._sse and kind.startswith("application/json")
+        return kind.startswith("application/json") and self.call.llm.stream_format != "ndjson"
 
     def from_json(self, response: httpx2.Response, content: bytes) -> list[ChatResponse]:
         """The one chunk of a JSON answer to a stream request (or its error)."""

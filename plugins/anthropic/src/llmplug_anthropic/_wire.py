@@ -28,7 +28,6 @@ type, before any request is made.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +44,7 @@ from llmplug import (
     ToolCallBlock,
 )
 from llmplug.errors import UnsupportedContentError
+from llmplug.http import json_loads
 
 __all__ = ["MAX_CACHE_POINTS", "Wire", "messages_to_wire"]
 
@@ -385,7 +385,7 @@ def _tool_use(block: ToolCallBlock, provider: str) -> Wire:
     kwargs: Any = block.tool_kwargs
     if isinstance(kwargs, str):
         try:
-            kwargs = json.loads(kwargs) if kwargs.strip() else {}
+            kwargs = json_loads(kwargs) if kwargs.strip() else {}
         except ValueError:
             kwargs = None
     if not isinstance(kwargs, dict):

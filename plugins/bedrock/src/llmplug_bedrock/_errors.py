@@ -29,12 +29,12 @@ ConverseStream's exception events (``throttlingException``, ``validationExceptio
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from llmplug.errors import AuthenticationError, ContextWindowExceededError
+from llmplug.http import json_loads
 
 __all__ = [
     "AUTH_ERRORS",
@@ -110,7 +110,7 @@ def _decoded(body: Any) -> Any:
         body = bytes(body).decode("utf-8", "replace")
     if isinstance(body, str) and body.lstrip()[:1] == "{":
         try:
-            return json.loads(body)
+            return json_loads(body)
         except ValueError:
             return body
     return body

@@ -33,7 +33,6 @@ Every block Converse or the (known) model cannot take raises
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -53,6 +52,7 @@ from llmplug import (
     VideoBlock,
 )
 from llmplug.errors import UnsupportedContentError
+from llmplug.http import json_loads
 from llmplug_bedrock._models import UNKNOWN, Family
 
 __all__ = ["Wire", "cache_point", "messages_to_wire"]
@@ -458,7 +458,7 @@ def _tool_use(block: ToolCallBlock, provider: str) -> Wire:
     kwargs: Any = block.tool_kwargs
     if isinstance(kwargs, str):
         try:
-            kwargs = json.loads(kwargs) if kwargs.strip() else {}
+            kwargs = json_loads(kwargs) if kwargs.strip() else {}
         except ValueError:
             kwargs = None
     if not isinstance(kwargs, dict):

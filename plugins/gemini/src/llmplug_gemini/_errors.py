@@ -16,7 +16,6 @@ layer maps the status to a class; this module refines it:
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
@@ -27,6 +26,7 @@ from llmplug.errors import (
     AuthenticationError,
     ContextWindowExceededError,
 )
+from llmplug.http import json_loads
 
 __all__ = [
     "STATUS_CODES",
@@ -72,7 +72,7 @@ def _error(body: Any) -> dict[str, Any]:
         body = bytes(body).decode("utf-8", "replace")
     if isinstance(body, str):
         try:
-            body = json.loads(body)
+            body = json_loads(body)
         except ValueError:
             return {}
     if isinstance(body, list) and body:  # some Google APIs wrap the body in a list

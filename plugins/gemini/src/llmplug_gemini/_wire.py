@@ -40,7 +40,6 @@ naming the provider and the block type, before any request is made.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,6 +57,7 @@ from llmplug import (
     VideoBlock,
 )
 from llmplug.errors import UnsupportedContentError
+from llmplug.http import json_loads
 
 __all__ = [
     "LOCAL_CALL_ID_PREFIX",
@@ -223,7 +223,7 @@ class _Converter:
         args: Any = block.tool_kwargs
         if isinstance(args, str):
             try:
-                args = json.loads(args) if args.strip() else {}
+                args = json_loads(args) if args.strip() else {}
             except ValueError:
                 args = None
         if not isinstance(args, dict):

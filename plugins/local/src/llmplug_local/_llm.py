@@ -42,7 +42,7 @@ def _stop_list(value: Any) -> Any:
     if isinstance(value, str):
         try:
             parsed = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
             return [value]
         return parsed if isinstance(parsed, list) else [value]
     return value

@@ -9,7 +9,6 @@ One reader serves both endpoints: a chat body or event holds a ``message`` (``co
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from llmplug import (
@@ -22,6 +21,7 @@ from llmplug import (
     ToolCallBlock,
     Usage,
 )
+from llmplug.http import json_loads
 from llmplug.types import assistant_text_chunk, trusted_chat_response, trusted_usage
 
 __all__ = ["TIMINGS", "StreamState", "parse_body", "parse_event_data", "parse_usage"]
@@ -93,7 +93,7 @@ def _tool_calls(calls: Any, first_index: int) -> list[ToolCallBlock]:
         arguments = function.get("arguments")
         if isinstance(arguments, str):  # some servers send them encoded, as OpenAI does
             try:
-                decoded = json.loads(arguments)
+                decoded = json_loads(arguments)
             except ValueError:
                 decoded = None
             arguments = decoded if isinstance(decoded, dict) else arguments

@@ -19,7 +19,6 @@ naming the provider and the block, before any request is made.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +32,7 @@ from llmplug import (
     ToolCallBlock,
 )
 from llmplug.errors import UnsupportedContentError
+from llmplug.http import json_loads
 from llmplug.tools import BaseTool, FunctionTool
 
 __all__ = ["image_to_wire", "messages_to_wire", "tool_call_to_wire", "tool_definition"]
@@ -158,7 +158,7 @@ def tool_call_to_wire(block: ToolCallBlock, provider: str) -> Wire:
     arguments: Any = block.tool_kwargs
     if isinstance(arguments, str):
         try:
-            arguments = json.loads(arguments) if arguments.strip() else {}
+            arguments = json_loads(arguments) if arguments.strip() else {}
         except ValueError:
             arguments = None
         if not isinstance(arguments, dict):

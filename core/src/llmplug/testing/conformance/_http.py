@@ -36,6 +36,7 @@ from llmplug.testing.conformance._checks import (
     error_texts,
     split_deltas,
 )
+from llmplug.testing.conformance._hostile import HostileInputChecks
 from llmplug.testing.conformance._suite import ANSWER, LONG_TEXT, ProviderConformance
 from llmplug.types._messages import ChatMessage, MessageRole
 
@@ -75,7 +76,7 @@ class _Served(MockServer):
         return httpx2.MockTransport(handle)
 
 
-class HTTPProviderConformance(ProviderConformance):
+class HTTPProviderConformance(HostileInputChecks, ProviderConformance):
     """The conformance suite for an :class:`~llmplug.http.HTTPChatLLM` provider.
 
     Set :attr:`provider` and implement :meth:`reply` and :meth:`stream_reply` (and
