@@ -389,3 +389,44 @@ def test_parameters_named_like_basemodel_attributes(recwarn: pytest.WarningsReco
     assert bad.is_error
     assert "the tool takes: schema (required), json, model_name, copy" in bad.content
     assert not recwarn.list
+
+
+# -- tool_call_arguments: a call's arguments as an API takes them back -----------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param({"city": "Paris"}, {"city": "Paris"}, id="dict"),
+        pytest.param('{"city": "Paris"}', {"city": "Paris"}, id="json-text"),
+        pytest.param("", {}, id="empty"),
+        pytest.param("  ", {}, id="blank"),
+    ],
+)
+def test_tool_call_arguments(given: Any, expected: dict[str, Any]) -> None:
+    from llmplug import ToolCallBlock
+    from llmplug.tools import tool_call_arguments
+
+    block = ToolCallBlock(tool_call_id="c1", tool_name="weather", tool_kwargs=given)
+    assert tool_call_arguments(block, "acme") == expected
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        pytest.param("[1, 2]", id="list"),
+        pytest.param("not json", id="text"),
+        pytest.param("[" * 5000 + "]" * 5000, id="deep"),
+    ],
+)
+def test_tool_call_arguments_that_are_no_object_are_refused(given: str) -> None:
+    from llmplug import ToolCallBlock
+    from llmplug.errors import UnsupportedContentError
+    from llmplug.tools import tool_call_arguments
+
+    block = ToolCallBlock(tool_call_id="c1", tool_name="weather", tool_kwargs=given)
+    with pytest.raises(UnsupportedContentError, match="not a JSON object") as info:
+        tool_call_arguments(block, "acme")
+    assert info.value.provider == "acme"
+    assert info.value.block_type == "tool_call"
+    assert len(str(info.value)) < 400  # a huge value is quoted short

@@ -24,6 +24,7 @@ _LAZY: dict[str, str] = {
     "FunctionCallingLLM": "llmplug.tools._function_calling",
     "ToolChoice": "llmplug.tools._function_calling",
     "resolve_tool_choice": "llmplug.tools._function_calling",
+    "tool_call_arguments": "llmplug.tools._function_calling",
     "tool_chat_messages": "llmplug.tools._function_calling",
     "function_schema": "llmplug.tools._function_schema",
     "parse_param_docs": "llmplug.tools._function_schema",
@@ -56,6 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         FunctionCallingLLM as FunctionCallingLLM,
         ToolChoice as ToolChoice,
         resolve_tool_choice as resolve_tool_choice,
+        tool_call_arguments as tool_call_arguments,
         tool_chat_messages as tool_chat_messages,
     )
     from llmplug.tools._function_schema import (

@@ -38,7 +38,8 @@ from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from llmplug.errors import InvalidOptionError, ToolCallError
+from llmplug._untrusted import loads_json, shorten
+from llmplug.errors import InvalidOptionError, ToolCallError, UnsupportedContentError
 from llmplug.llm._base import LLM
 from llmplug.types._blocks import ToolCallBlock
 from llmplug.types._messages import ChatMessage, MessageRole
@@ -52,6 +53,7 @@ __all__ = [
     "ToolChoice",
     "resolve_tool_choice",
     "split_messages",
+    "tool_call_arguments",
     "tool_chat_messages",
 ]
 
@@ -131,6 +133,38 @@ def tool_chat_messages(
     if user_msg is not None:
         messages.append(user_msg)
     return messages
+
+
+def tool_call_arguments(block: ToolCallBlock, provider: str | None = None) -> dict[str, Any]:
+    """A tool call's arguments as the JSON object an API takes back in a conversation.
+
+    For providers sending the assistant's earlier tool calls: a model's call keeps its
+    arguments as a dict, or as the raw text when they did not parse as JSON (``""``
+    means none, ``{}``). Text nested too deeply counts as not JSON.
+
+    Args:
+        block: The tool call.
+        provider: The provider's name, for the error.
+
+    Raises:
+        UnsupportedContentError: The arguments are not a JSON object (raised before any
+            request, like any other content the provider cannot send).
+    """
+    arguments: Any = block.tool_kwargs
+    if isinstance(arguments, str):
+        try:
+            arguments = loads_json(arguments) if arguments.strip() else {}
+        except ValueError:  # not JSON, or nested too deeply (a model looping on "[[[[")
+            arguments = None
+    if isinstance(arguments, dict):
+        return arguments
+    shown = shorten(block.tool_kwargs)
+    raise UnsupportedContentError(
+        f"the arguments of a tool call are a JSON object, but tool {block.tool_name!r} has "
+        f"{shown}, which is not a JSON object; give ToolCallBlock(tool_kwargs={{...}})",
+        provider=provider,
+        block_type=block.block_type,
+    )
 
 
 def tool_calls_of(message: ChatMessage) -> list[ToolCallBlock]:

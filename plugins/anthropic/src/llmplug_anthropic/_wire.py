@@ -44,7 +44,7 @@ from llmplug import (
     ToolCallBlock,
 )
 from llmplug.errors import UnsupportedContentError
-from llmplug.http import json_loads
+from llmplug.tools import tool_call_arguments
 
 __all__ = ["MAX_CACHE_POINTS", "Wire", "messages_to_wire"]
 
@@ -382,19 +382,7 @@ def _tool_use(block: ToolCallBlock, provider: str) -> Wire:
             f"a tool call needs its tool_call_id (the id the model gave it), so the tool "
             f"result can refer to it; tool {block.tool_name!r} has none",
         )
-    kwargs: Any = block.tool_kwargs
-    if isinstance(kwargs, str):
-        try:
-            kwargs = json_loads(kwargs) if kwargs.strip() else {}
-        except ValueError:
-            kwargs = None
-    if not isinstance(kwargs, dict):
-        raise _unsupported(
-            provider,
-            block.block_type,
-            f"the input of a tool call is a JSON object; tool {block.tool_name!r} has "
-            f"{block.tool_kwargs!r}",
-        )
+    kwargs = tool_call_arguments(block, provider)
     return {"type": "tool_use", "id": block.tool_call_id, "name": block.tool_name, "input": kwargs}
 
 

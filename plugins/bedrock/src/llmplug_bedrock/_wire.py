@@ -52,7 +52,7 @@ from llmplug import (
     VideoBlock,
 )
 from llmplug.errors import UnsupportedContentError
-from llmplug.http import json_loads
+from llmplug.tools import tool_call_arguments
 from llmplug_bedrock._models import UNKNOWN, Family
 
 __all__ = ["Wire", "cache_point", "messages_to_wire"]
@@ -455,19 +455,7 @@ def _tool_use(block: ToolCallBlock, provider: str) -> Wire:
             f"a tool call needs its tool_call_id (the id the model gave it), so the tool "
             f"result can refer to it; tool {block.tool_name!r} has none",
         )
-    kwargs: Any = block.tool_kwargs
-    if isinstance(kwargs, str):
-        try:
-            kwargs = json_loads(kwargs) if kwargs.strip() else {}
-        except ValueError:
-            kwargs = None
-    if not isinstance(kwargs, dict):
-        raise _unsupported(
-            provider,
-            block.block_type,
-            f"the input of a tool call is a JSON object; tool {block.tool_name!r} has "
-            f"{block.tool_kwargs!r}",
-        )
+    kwargs = tool_call_arguments(block, provider)
     return {"toolUseId": block.tool_call_id, "name": block.tool_name, "input": kwargs}
 
 

@@ -57,7 +57,7 @@ from llmplug import (
     VideoBlock,
 )
 from llmplug.errors import UnsupportedContentError
-from llmplug.http import json_loads
+from llmplug.tools import tool_call_arguments
 
 __all__ = [
     "LOCAL_CALL_ID_PREFIX",
@@ -220,18 +220,7 @@ class _Converter:
 
     def function_call(self, block: ToolCallBlock) -> Wire:
         """A ``functionCall`` part (the id sent only if the API gave one)."""
-        args: Any = block.tool_kwargs
-        if isinstance(args, str):
-            try:
-                args = json_loads(args) if args.strip() else {}
-            except ValueError:
-                args = None
-        if not isinstance(args, dict):
-            raise self.unsupported(
-                block.block_type,
-                f"the arguments of a function call are a JSON object; tool "
-                f"{block.tool_name!r} has {block.tool_kwargs!r}",
-            )
+        args = tool_call_arguments(block, self.provider)
         call: Wire = {"name": block.tool_name, "args": args}
         call_id = block.tool_call_id
         if call_id:

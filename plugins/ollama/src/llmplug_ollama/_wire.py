@@ -32,8 +32,7 @@ from llmplug import (
     ToolCallBlock,
 )
 from llmplug.errors import UnsupportedContentError
-from llmplug.http import json_loads
-from llmplug.tools import BaseTool, FunctionTool
+from llmplug.tools import BaseTool, FunctionTool, tool_call_arguments
 
 __all__ = ["image_to_wire", "messages_to_wire", "tool_call_to_wire", "tool_definition"]
 
@@ -155,20 +154,7 @@ def tool_call_to_wire(block: ToolCallBlock, provider: str) -> Wire:
         UnsupportedContentError: The arguments are text that is not a JSON object (the
             API takes an object).
     """
-    arguments: Any = block.tool_kwargs
-    if isinstance(arguments, str):
-        try:
-            arguments = json_loads(arguments) if arguments.strip() else {}
-        except ValueError:
-            arguments = None
-        if not isinstance(arguments, dict):
-            raise UnsupportedContentError(
-                f"the call of tool {block.tool_name!r} has arguments that are not a JSON "
-                f"object ({block.tool_kwargs!r}); {provider} takes them as an object: give "
-                f"ToolCallBlock(tool_kwargs={{...}})",
-                provider=provider,
-                block_type=block.block_type,
-            )
+    arguments = tool_call_arguments(block, provider)
     return {"function": {"name": block.tool_name, "arguments": arguments}}
 
 
