@@ -430,3 +430,22 @@ def test_tool_call_arguments_that_are_no_object_are_refused(given: str) -> None:
     assert info.value.provider == "acme"
     assert info.value.block_type == "tool_call"
     assert len(str(info.value)) < 400  # a huge value is quoted short
+
+
+def test_tools_option_keeps_order_and_the_api_s_own_dicts() -> None:
+    from llmplug.tools import tools_option
+
+    native = {"type": "web_search"}
+    tool = FunctionTool.from_defaults(add)
+    items = tools_option([native, add, tool])
+    assert items[0] is native
+    assert isinstance(items[1], FunctionTool)
+    assert items[1].metadata.name == "add"
+    assert items[2] is tool
+    with pytest.raises(ValueError, match="a FunctionTool or a function, not int"):
+        tools_option([native, 3])
+
+
+def test_tools_option_of_dicts_loads_no_tool_machinery() -> None:
+    code = "from llmplug.tools import tools_option; tools_option([{'name': 'f'}])"
+    assert _loaded_after(code) == []

@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "resolve_tool_choice": "llmplug.tools._function_calling",
     "tool_call_arguments": "llmplug.tools._function_calling",
     "tool_chat_messages": "llmplug.tools._function_calling",
+    "tools_option": "llmplug.tools._function_calling",
     "function_schema": "llmplug.tools._function_schema",
     "parse_param_docs": "llmplug.tools._function_schema",
     "FunctionTool": "llmplug.tools._function_tool",
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         resolve_tool_choice as resolve_tool_choice,
         tool_call_arguments as tool_call_arguments,
         tool_chat_messages as tool_chat_messages,
+        tools_option as tools_option,
     )
     from llmplug.tools._function_schema import (
         function_schema as function_schema,

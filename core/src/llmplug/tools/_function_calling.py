@@ -54,6 +54,7 @@ __all__ = [
     "resolve_tool_choice",
     "split_messages",
     "tool_call_arguments",
+    "tools_option",
     "tool_chat_messages",
 ]
 
@@ -133,6 +134,38 @@ def tool_chat_messages(
     if user_msg is not None:
         messages.append(user_msg)
     return messages
+
+
+def tools_option(tools: Sequence[Any]) -> list[BaseTool | dict[str, Any]]:
+    """A provider's ``tools`` option, in order: the API's own dicts kept, the rest as tools.
+
+    For providers whose ``tools`` option (and per-call ``tools``) takes tool definitions
+    in the API's own format as well as llmplug tools: dicts are kept as given,
+    :class:`~llmplug.BaseTool` s as they are, and plain functions wrapped with
+    ``FunctionTool.from_defaults``; the provider then converts the tools into its
+    format. A list of dicts only loads none of the tool machinery.
+
+    Raises:
+        ValueError: An item that is none of those.
+    """
+    if all(isinstance(tool, dict) for tool in tools):
+        return list(tools)  # the usual case: no tool machinery to load
+    # lazy for lightness: tool types and schemas load only when tools are given
+    from llmplug.tools._function_tool import FunctionTool
+    from llmplug.tools._types import BaseTool
+
+    result: list[BaseTool | dict[str, Any]] = []
+    for tool in tools:
+        if isinstance(tool, dict | BaseTool):
+            result.append(tool)
+        elif callable(tool):
+            result.append(FunctionTool.from_defaults(tool))
+        else:
+            raise ValueError(
+                f"a tool is a dict in the API's own format, a FunctionTool "
+                f"or a function, not {type(tool).__name__}"
+            )
+    return result
 
 
 def tool_call_arguments(block: ToolCallBlock, provider: str | None = None) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from llmplug.errors import InvalidOptionError
+from llmplug.tools import tools_option
 
 if TYPE_CHECKING:
     from llmplug.tools import BaseTool, ToolChoice
@@ -71,26 +72,10 @@ def tool_definitions(tools: Sequence[Any], *, provider: str | None) -> list[Wire
         InvalidOptionError: A tool name the API would refuse.
         ValueError: An item that is none of those.
     """
-    if all(isinstance(tool, dict) for tool in tools):
-        return list(tools)  # the usual case: no tool machinery to load
-    from llmplug.tools import BaseTool
-
-    converted: list[Wire] = []
-    for tool in tools:
-        if isinstance(tool, dict):
-            converted.append(tool)
-            continue
-        if not isinstance(tool, BaseTool):
-            if not callable(tool):
-                raise ValueError(
-                    f"a tool is a dict in the API's format, a FunctionTool or a "
-                    f"function, not {type(tool).__name__}"
-                )
-            from llmplug.tools import FunctionTool
-
-            tool = FunctionTool.from_defaults(tool)
-        converted.append(tool_definition(tool, provider=provider))
-    return converted
+    return [
+        tool if isinstance(tool, dict) else tool_definition(tool, provider=provider)
+        for tool in tools_option(tools)
+    ]
 
 
 def tool_choice_to_wire(choice: ToolChoice, *, parallel: bool) -> Wire:

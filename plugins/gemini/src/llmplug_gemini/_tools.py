@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from llmplug.errors import InvalidOptionError
+from llmplug.tools import tools_option
 
 if TYPE_CHECKING:
     from llmplug.tools import BaseTool, ToolChoice
@@ -84,24 +85,15 @@ def tools_to_wire(tools: Sequence[Any], *, provider: str | None) -> list[Wire]:
         InvalidOptionError: A function name the API would refuse.
         ValueError: An item that is none of those.
     """
-    if all(isinstance(tool, dict) for tool in tools):
-        return list(tools)  # the API's own objects: no tool machinery to load
-    from llmplug.tools import BaseTool, FunctionTool
-
-    declarations: list[Wire] = []
-    given: list[Wire] = []
-    for tool in tools:
-        if isinstance(tool, dict):
-            given.append(tool)
-            continue
-        if not isinstance(tool, BaseTool):
-            if not callable(tool):
-                raise ValueError(
-                    f"a tool is a dict in the API's format (a Tool object), a FunctionTool "
-                    f"or a function, not {type(tool).__name__}"
-                )
-            tool = FunctionTool.from_defaults(tool)
-        declarations.append(function_declaration(tool, provider=provider))
+    items = tools_option(tools)
+    given = [tool for tool in items if isinstance(tool, dict)]
+    if len(given) == len(items):
+        return given  # the API's own objects
+    declarations = [
+        function_declaration(tool, provider=provider)
+        for tool in items
+        if not isinstance(tool, dict)
+    ]
     return [{"functionDeclarations": declarations}, *given]
 
 
