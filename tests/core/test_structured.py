@@ -608,3 +608,27 @@ def test_earlier_partials_do_not_change(output_cls: Any) -> None:
     last = seen[-1][0]
     final = [p.model_dump() for p in last] if isinstance(last, list) else last.model_dump()
     assert json.loads(json.dumps(final, default=str)) == json.loads(text)
+
+
+class Node(BaseModel):
+    name: str
+    children: list["Node"] = []
+
+
+class Pair(BaseModel):
+    left: Person
+    right: Person
+
+
+@pytest.mark.parametrize(
+    ("model", "recursive"),
+    [
+        pytest.param(Node, True, id="tree"),
+        pytest.param(Pair, False, id="shared-definition"),
+        pytest.param(Person, False, id="flat"),
+    ],
+)
+def test_is_recursive(model: type[BaseModel], recursive: bool) -> None:
+    from llmplug.structured import is_recursive
+
+    assert is_recursive(model.model_json_schema()) is recursive

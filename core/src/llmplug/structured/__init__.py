@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "PartialBuilder": "llmplug.structured._partial_objects",
     "create_flexible_model": "llmplug.structured._partial_objects",
     "OutputSchema": "llmplug.structured._output_schema",
+    "is_recursive": "llmplug.structured._output_schema",
     "output_schema": "llmplug.structured._output_schema",
     "strict_json_schema": "llmplug.structured._output_schema",
     "PydanticOutputParser": "llmplug.structured._pydantic_parser",
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from llmplug.structured._output_schema import (
         OutputSchema as OutputSchema,
+        is_recursive as is_recursive,
         output_schema as output_schema,
         strict_json_schema as strict_json_schema,
     )

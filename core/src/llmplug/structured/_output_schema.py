@@ -17,6 +17,7 @@ from pydantic import BaseModel, create_model
 __all__ = [
     "OutputSchema",
     "describe_validation_errors",
+    "is_recursive",
     "no_json_error",
     "output_schema",
     "strict_json_schema",
@@ -24,6 +25,7 @@ __all__ = [
 
 _TOOL_NAME = re.compile(r"[^a-zA-Z0-9_-]+")
 _LIST_FIELD = "items"
+_DEFS_REF = "#/$defs/"
 
 
 def describe_validation_errors(errors: list[Any], limit: int = 8) -> str:
@@ -138,6 +140,41 @@ def _schema_of(model: type[BaseModel]) -> dict[str, Any]:
 
 
 # -- strict schemas ----------------------------------------------------------------------
+
+
+def is_recursive(schema: dict[str, Any]) -> bool:
+    """Whether a JSON schema's ``$defs`` refer to themselves, directly or through others.
+
+    For providers whose native schema mode takes no recursive schemas (a tree of
+    nodes, say): such an output then goes through a tool call or the prompt instead.
+    """
+    defs = schema.get("$defs") or {}
+    edges = {name: _refs(node) for name, node in defs.items()}
+    done: set[str] = set()
+
+    def visit(name: str, path: frozenset[str]) -> bool:
+        if name in path:
+            return True
+        if name in done:
+            return False
+        found = any(visit(child, path | {name}) for child in edges.get(name, ()))
+        done.add(name)
+        return found
+
+    return any(visit(name, frozenset()) for name in edges)
+
+
+def _refs(node: Any) -> set[str]:
+    """The ``$defs`` names ``node`` refers to (``#/$defs/Name``), at any depth."""
+    if isinstance(node, list):
+        return set().union(*(_refs(item) for item in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found: set[str] = set().union(*(_refs(value) for value in node.values())) if node else set()
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith(_DEFS_REF):
+        found.add(ref.removeprefix(_DEFS_REF))
+    return found
 
 
 def strict_json_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmplug.structured import is_recursive
+
 __all__ = ["output_format"]
 
 _STRING_FORMATS = frozenset(
     {"date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"}
 )
 _KEPT = frozenset({"type", "enum", "const", "title", "description", "$ref", "required"})
-_DEFS = "#/$defs/"
 
 
 class _Unsupported(Exception):
@@ -30,43 +31,13 @@ class _Unsupported(Exception):
 
 def output_format(schema: dict[str, Any]) -> dict[str, Any] | None:
     """The ``output_config.format`` for a pydantic JSON schema, or ``None`` if impossible."""
-    defs = schema.get("$defs", {})
-    if _recursive(defs):
+    if is_recursive(schema):
         return None
     try:
         converted = _convert(schema)
     except _Unsupported:
         return None
     return {"type": "json_schema", "schema": converted}
-
-
-def _recursive(defs: dict[str, Any]) -> bool:
-    """Whether a definition refers to itself, directly or through others."""
-    edges = {name: _refs(node) for name, node in defs.items()}
-    done: set[str] = set()
-
-    def visit(name: str, path: frozenset[str]) -> bool:
-        if name in path:
-            return True
-        if name in done:
-            return False
-        found = any(visit(child, path | {name}) for child in edges.get(name, ()))
-        done.add(name)
-        return found
-
-    return any(visit(name, frozenset()) for name in edges)
-
-
-def _refs(node: Any) -> set[str]:
-    if isinstance(node, list):
-        return set().union(*(_refs(item) for item in node)) if node else set()
-    if not isinstance(node, dict):
-        return set()
-    found = set().union(*(_refs(value) for value in node.values())) if node else set()
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith(_DEFS):
-        found.add(ref.removeprefix(_DEFS))
-    return found
 
 
 def _convert(node: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from llmplug.structured import is_recursive
+
 if TYPE_CHECKING:
     from llmplug.structured import OutputSchema
 
@@ -42,7 +44,6 @@ _KEYWORDS = frozenset(
 _STRING_FORMATS = frozenset(
     {"date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"}
 )
-_DEFS = "#/$defs/"
 
 
 def text_format(schema: OutputSchema) -> dict[str, Any] | None:
@@ -51,7 +52,7 @@ def text_format(schema: OutputSchema) -> dict[str, Any] | None:
     if not ok:
         return None
     cleaned = _without_defaults(strict)
-    if _recursive(cleaned.get("$defs") or {}) or not _supported(cleaned):
+    if is_recursive(cleaned) or not _supported(cleaned):
         return None
     definition: dict[str, Any] = {
         "schema": json.dumps(cleaned, separators=(",", ":")),
@@ -98,32 +99,3 @@ def _supported(node: Any) -> bool:
     if "items" in node:
         children.append(node["items"])
     return all(_supported(child) for child in children)
-
-
-def _recursive(defs: dict[str, Any]) -> bool:
-    """Whether a definition refers to itself, directly or through others."""
-    edges = {name: _refs(node) for name, node in defs.items()}
-    done: set[str] = set()
-
-    def visit(name: str, path: frozenset[str]) -> bool:
-        if name in path:
-            return True
-        if name in done:
-            return False
-        found = any(visit(child, path | {name}) for child in edges.get(name, ()))
-        done.add(name)
-        return found
-
-    return any(visit(name, frozenset()) for name in edges)
-
-
-def _refs(node: Any) -> set[str]:
-    if isinstance(node, list):
-        return set().union(*(_refs(item) for item in node)) if node else set()
-    if not isinstance(node, dict):
-        return set()
-    found: set[str] = set().union(*(_refs(value) for value in node.values())) if node else set()
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith(_DEFS):
-        found.add(ref.removeprefix(_DEFS))
-    return found
