@@ -612,7 +612,7 @@ def test_earlier_partials_do_not_change(output_cls: Any) -> None:
 
 class Node(BaseModel):
     name: str
-    children: list["Node"] = []
+    children: list[Node] = []
 
 
 class Pair(BaseModel):
