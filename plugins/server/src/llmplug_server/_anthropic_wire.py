@@ -42,7 +42,10 @@ from llmplug_server._media import Media
 
 __all__ = ["MessageStreamWriter", "message_body", "parse_messages_request"]
 
-_IGNORED = frozenset({"metadata", "service_tier", "container", "context_management"})
+# labels of a request, for the API's own accounting: accepted, not used
+_IGNORED = frozenset(
+    {"metadata", "service_tier", "inference_geo", "user_profile_id", "workspace_id", "diagnostics"}
+)
 _HANDLED = frozenset(
     {
         "model",
@@ -57,6 +60,7 @@ _HANDLED = frozenset(
         "tools",
         "tool_choice",
         "output_config",
+        "thinking",
     }
 )
 _STOP_REASONS = {
@@ -99,6 +103,11 @@ def parse_messages_request(
             raise invalid("stop_sequences must be a list of strings", "stop_sequences")
         if stops:
             options["stop"] = stops
+    thinking = body.get("thinking")
+    if thinking is not None:
+        if not isinstance(thinking, Mapping):
+            raise invalid("thinking must be an object such as {'type': 'adaptive'}", "thinking")
+        options["thinking"] = dict(thinking)  # for models that take it (the anthropic provider)
     messages = _system(body.get("system")) + _messages(body.get("messages"), media)
     plan = CallPlan(model, llm, messages, options)
     _tools(body, plan)
