@@ -50,8 +50,10 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.upstream.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.upstream.connections.discard(self)
         if self.busy:
             self.upstream.dropped.set()
         if self.task is not None:
@@ -70,6 +72,7 @@ class _Connection(asyncio.Protocol):
         body = json.loads(bytes(self.buffer[end + 4 : end + 4 + size]))
         del self.buffer[: end + 4 + size]
         self.upstream.requests.append(body)
+        self.upstream.received.set()
         self.busy = True
         self.task = asyncio.get_running_loop().create_task(self.answer(body))
 
@@ -136,7 +139,9 @@ class Upstream:
     def __init__(self) -> None:
         self.words = ["upstream", "streams", "words"]
         self.requests: list[dict[str, Any]] = []
+        self.connections: set[_Connection] = set()
         self.dropped = threading.Event()
+        self.received = threading.Event()
         self._release: asyncio.Event | None = None
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
@@ -160,6 +165,7 @@ class Upstream:
         self._loop.run_forever()
 
     async def wait_release(self) -> None:
+        """Wait until :meth:`release` is called."""
         assert self._release is not None
         await self._release.wait()
 
@@ -169,9 +175,16 @@ class Upstream:
         self._loop.call_soon_threadsafe(self._release.set)
 
     def close(self) -> None:
+        """Stop the server and close every connection it holds."""
+
         async def stop() -> None:
             assert self._server is not None
             self._server.close()
+            for connection in list(self.connections):
+                connection.busy = False  # closing it ourselves is no client going away
+                if connection.transport is not None:
+                    connection.transport.close()
+            await self._server.wait_closed()
             for task in asyncio.all_tasks():
                 if task is not asyncio.current_task():
                     task.cancel()
@@ -179,3 +192,4 @@ class Upstream:
         asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        self._loop.close()

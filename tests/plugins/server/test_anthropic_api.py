@@ -70,7 +70,8 @@ async def test_message(serve: Callable[..., Running], mode: str) -> None:
                 extra_body={"temperature": 0.5},  # older clients still send it
             ),
         )
-    assert reply.type == "message" and reply.role == "assistant"
+    assert reply.type == "message"
+    assert reply.role == "assistant"
     assert [b.text for b in reply.content] == ["Paris."]
     assert reply.stop_reason == "end_turn"
     assert (reply.usage.input_tokens, reply.usage.output_tokens) == (5, 1)
@@ -91,11 +92,13 @@ async def test_stream_events(serve: Callable[..., Running], mode: str) -> None:
                 events = [event.type async for event in stream]
                 final = await stream.get_final_message()
     raw = [e for e in events if e not in ("text",)]
-    assert raw[0] == "message_start" and raw[1] == "content_block_start"
+    assert raw[0] == "message_start"
+    assert raw[1] == "content_block_start"
     assert raw[-3:] == ["content_block_stop", "message_delta", "message_stop"]
     assert [b.text for b in final.content] == ["one two three"]
     assert final.stop_reason == "end_turn"
-    assert final.usage.output_tokens == 3 and final.usage.input_tokens == 1
+    assert final.usage.output_tokens == 3
+    assert final.usage.input_tokens == 1
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -205,8 +208,10 @@ async def test_images_and_documents(serve: Callable[..., Running]) -> None:
             model="claude", max_tokens=10, messages=[{"role": "user", "content": content}]
         )
     image, document, text, cache = model.calls[0][0].blocks
-    assert isinstance(image, ImageBlock) and image.resolve_image().getvalue() == PNG
-    assert isinstance(document, DocumentBlock) and document.resolve_document().getvalue() == b"Hi"
+    assert isinstance(image, ImageBlock)
+    assert image.resolve_image().getvalue() == PNG
+    assert isinstance(document, DocumentBlock)
+    assert document.resolve_document().getvalue() == b"Hi"
     assert text.text == "Describe both."
     assert cache.block_type == "cache"
 
@@ -248,13 +253,11 @@ async def test_missing_max_tokens_and_unknown_fields(serve: Callable[..., Runnin
         "type": "invalid_request_error",
         "message": "max_tokens: Field required",
     }
-    assert extra.status_code == 400 and "bogus" in extra.json()["error"]["message"]
+    assert extra.status_code == 400
+    assert "bogus" in extra.json()["error"]["message"]
 
 
 async def test_error_mid_stream_is_an_error_event(serve: Callable[..., Running]) -> None:
-    class Breaks:
-        """A stream that fails after its first chunk."""
-
     model = scripted("one two three", chunk_delay=0)
     running = serve({"claude": model})
     original = type(model).stream_chat
@@ -264,13 +267,16 @@ async def test_error_mid_stream_is_an_error_event(serve: Callable[..., Running])
         yield next(stream)
         raise InternalServerError("upstream fell over", status_code=500)
 
+    def read_all(api: anthropic.Anthropic) -> None:
+        with api.messages.stream(model="claude", max_tokens=5, messages=HI) as stream:
+            for _ in stream:
+                pass
+
     type(model).stream_chat = broken  # type: ignore[method-assign]
     try:
         async with client(running) as api:
             with pytest.raises(anthropic.APIStatusError) as caught:
-                with api.messages.stream(model="claude", max_tokens=5, messages=HI) as stream:
-                    for _ in stream:
-                        pass
+                read_all(api)
     finally:
         type(model).stream_chat = original  # type: ignore[method-assign]
     assert "upstream fell over" in str(caught.value)

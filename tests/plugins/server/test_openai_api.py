@@ -92,7 +92,8 @@ async def test_chat(serve: Callable[..., Running], mode: str) -> None:
     assert reply.model == "m"
     assert reply.choices[0].message.content == "Paris."
     assert reply.choices[0].finish_reason == "stop"
-    assert reply.usage.prompt_tokens == 5 and reply.usage.completion_tokens == 1
+    assert reply.usage.prompt_tokens == 5
+    assert reply.usage.completion_tokens == 1
     assert reply.usage.total_tokens == 6
     sent = model.calls[0]
     assert [m.role.value for m in sent] == ["system", "user"]
@@ -114,7 +115,8 @@ async def test_stream_with_usage(serve: Callable[..., Running], mode: str) -> No
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "one two three"
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
-    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 3
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage.completion_tokens == 3
     assert all(c.usage is None for c in chunks[:-1])
 
 
@@ -262,8 +264,10 @@ async def test_images_and_text_parts(serve: Callable[..., Running]) -> None:
         api.chat.completions.create(model="m", messages=[{"role": "user", "content": parts}])
     [message] = model.calls[0]
     text, image = message.blocks
-    assert isinstance(text, TextBlock) and isinstance(image, ImageBlock)
-    assert image.path is None and image.url is None  # bytes only: never a path
+    assert isinstance(text, TextBlock)
+    assert isinstance(image, ImageBlock)
+    assert image.path is None
+    assert image.url is None
     assert image.resolve_image().getvalue() == PNG
     assert (image.image_mimetype, image.detail) == ("image/png", "low")
 
@@ -453,7 +457,7 @@ async def test_all_models_failed_is_503(serve: Callable[..., Running]) -> None:
         ),
     ],
 )
-async def test_bad_requests_name_the_field(
+def test_bad_requests_name_the_field(
     serve: Callable[..., Running], body: dict[str, Any], param: str
 ) -> None:
     model = scripted("never")
@@ -465,11 +469,12 @@ async def test_bad_requests_name_the_field(
     )
     assert raw.status_code == 400
     error = raw.json()["error"]
-    assert error["type"] == "invalid_request_error" and error["param"] == param
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] == param
     assert model.calls == []
 
 
-async def test_body_too_large_and_not_json(serve: Callable[..., Running]) -> None:
+def test_body_too_large_and_not_json(serve: Callable[..., Running]) -> None:
     running = serve({"m": scripted("x")}, max_request_bytes=2048)
     headers = {"authorization": f"Bearer {running.key}"}
     big = {"model": "m", "messages": [{"role": "user", "content": "x" * 5000}]}
@@ -477,7 +482,8 @@ async def test_body_too_large_and_not_json(serve: Callable[..., Running]) -> Non
         httpx.post(running.v1 + "/chat/completions", json=big, headers=headers).status_code == 413
     )
     bad = httpx.post(running.v1 + "/chat/completions", content=b"{", headers=headers)
-    assert bad.status_code == 400 and "not valid JSON" in bad.json()["error"]["message"]
+    assert bad.status_code == 400
+    assert "not valid JSON" in bad.json()["error"]["message"]
 
 
 async def test_a_model_without_tools_says_so(serve: Callable[..., Running]) -> None:

@@ -28,7 +28,6 @@ from llmplug import (
     ToolCallBlock,
     Usage,
 )
-
 from llmplug_server._calls import (
     CallPlan,
     SchemaTool,
@@ -71,9 +70,7 @@ _STOP_REASONS = {
 }
 
 
-def parse_messages_request(
-    body: Mapping[str, Any], model: str, llm: LLM, media: Media
-) -> CallPlan:
+def parse_messages_request(body: Mapping[str, Any], model: str, llm: LLM, media: Media) -> CallPlan:
     """The :class:`CallPlan` of a ``POST /v1/messages`` body.
 
     Raises:
@@ -134,7 +131,9 @@ def _with_cache(block: Any, raw: Mapping[str, Any]) -> list[Any]:
     control = raw.get("cache_control")
     if not isinstance(control, Mapping):
         return [block]
-    cache = CacheControl(type=str(control.get("type", "ephemeral")), ttl=str(control.get("ttl", "5m")))
+    cache = CacheControl(
+        type=str(control.get("type", "ephemeral")), ttl=str(control.get("ttl", "5m"))
+    )
     return [block, CachePoint(cache_control=cache)]
 
 
@@ -263,7 +262,9 @@ def _tools(body: Mapping[str, Any], plan: CallPlan) -> None:
     raw = body.get("tools")
     choice = body.get("tool_choice")
     if raw is None:
-        if choice is not None and not (isinstance(choice, Mapping) and choice.get("type") == "none"):
+        if choice is not None and not (
+            isinstance(choice, Mapping) and choice.get("type") == "none"
+        ):
             raise invalid("tool_choice needs tools", "tool_choice")
         return
     if not isinstance(raw, list):
@@ -383,7 +384,9 @@ def _loose_json(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def message_body(response: ChatResponse, model: str, message_id: str, usage: Usage) -> dict[str, Any]:
+def message_body(
+    response: ChatResponse, model: str, message_id: str, usage: Usage
+) -> dict[str, Any]:
     """The ``message`` object of a reply."""
     return {
         "id": message_id,
@@ -417,7 +420,7 @@ class MessageStreamWriter:
 
     def start(self) -> bytes:
         """``message_start``: an empty message (usage is known at the end)."""
-        message = {
+        message: dict[str, Any] = {
             "id": self.message_id,
             "type": "message",
             "role": "assistant",
@@ -488,7 +491,9 @@ class MessageStreamWriter:
             "delta": {"stop_reason": reason, "stop_sequence": extra.get("stop_sequence")},
             "usage": usage_body(usage),
         }
-        return out + _event("message_delta", delta) + _event("message_stop", {"type": "message_stop"})
+        return (
+            out + _event("message_delta", delta) + _event("message_stop", {"type": "message_stop"})
+        )
 
 
 def stream_error_event(body: dict[str, Any]) -> bytes:

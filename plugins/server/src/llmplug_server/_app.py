@@ -32,7 +32,6 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from llmplug import LLM, ChatResponse, Usage
-
 from llmplug_server import _anthropic_wire as anthropic_wire, _openai_wire as openai_wire
 from llmplug_server._calls import CallPlan, usage_of
 from llmplug_server._config import GatewayConfig, ModelEntry, model_entry
@@ -78,9 +77,7 @@ class _Api:
 
 
 OPENAI = _Api("openai", openai_error_body, openai_wire.stream_error_event, "chatcmpl-")
-ANTHROPIC = _Api(
-    "anthropic", anthropic_error_body, anthropic_wire.stream_error_event, "msg_"
-)
+ANTHROPIC = _Api("anthropic", anthropic_error_body, anthropic_wire.stream_error_event, "msg_")
 
 
 class EventStream(StreamingResponse):

@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict
 
 from llmplug import LLM, ChatMessage, ChatResponse, ToolCallBlock, Usage
 from llmplug.tools import BaseTool, FunctionCallingLLM, ToolMetadata, ToolOutput
-
 from llmplug_server._errors import GatewayError, invalid
 
 __all__ = ["CallPlan", "SchemaTool", "finish_reason", "tool_arguments"]
@@ -167,8 +166,8 @@ class CallPlan:
             return _one(await self.run())
         if self.tools:
             assert isinstance(self.llm, FunctionCallingLLM)
-            return await self.llm.astream_chat_with_tools(self.tools, **self._tool_kwargs())  # type: ignore[no-any-return]
-        return await self.llm.astream_chat(self.messages, **self.call_options())  # type: ignore[no-any-return]
+            return await self.llm.astream_chat_with_tools(self.tools, **self._tool_kwargs())
+        return await self.llm.astream_chat(self.messages, **self.call_options())
 
 
 async def _one(response: ChatResponse) -> AsyncIterator[ChatResponse]:
@@ -235,11 +234,11 @@ def check_number(
     value = body.get(key)
     if value is None:
         return None
-    kinds: tuple[type, ...] = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+    number = isinstance(value, int) or (not integer and isinstance(value, float))
+    if isinstance(value, bool) or not number or not low <= value <= high:
         what = "an integer" if integer else "a number"
         raise invalid(f"{key} must be {what} from {low:g} to {high:g}, not {value!r}", key)
-    return value
+    return value  # type: ignore[no-any-return]
 
 
 def gateway_error_for_status(status: int, message: str) -> GatewayError:

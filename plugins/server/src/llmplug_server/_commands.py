@@ -120,8 +120,7 @@ def _keys(args: argparse.Namespace, config: Any) -> int:
         else:
             out.write(f"{key}\n")
             sys.stderr.write(
-                f"created {record.id}; the key is shown this once (stored hashed in "
-                f"{store.path})\n"
+                f"created {record.id}; the key is shown this once (stored hashed in {store.path})\n"
             )
         return 0
     if args.keys_command == "list":
@@ -144,8 +143,8 @@ def _keys(args: argparse.Namespace, config: Any) -> int:
                 )
                 if value is not None
             )
-            models = ",".join(k.models) if k.models is not None else "all models"
-            out.write(f"{k.id}  {k.name or '-'}  {models}  {limits or 'no limits'}  {k.created}\n")
+            allowed = ",".join(k.models) if k.models is not None else "all models"
+            out.write(f"{k.id}  {k.name or '-'}  {allowed}  {limits or 'no limits'}  {k.created}\n")
         return 0
     record = store.revoke(args.key_id)
     out.write(f"revoked {record.id} {record.name}\n".rstrip() + "\n")

@@ -242,11 +242,7 @@ def model_entry(name: str, value: Any, where: str = "gateway config") -> ModelEn
         raise ConfigError(f"{where}: model {name!r}: description must be a string")
     price = value.get("price")
     if price is not None:
-        ok = (
-            isinstance(price, list)
-            and len(price) == 2
-            and all(_non_negative(p) for p in price)
-        )
+        ok = isinstance(price, list) and len(price) == 2 and all(_non_negative(p) for p in price)
         if not ok:
             raise ConfigError(
                 f"{where}: model {name!r}: price is [input, output] cost per million "

@@ -11,6 +11,7 @@ upstream sees the connection drop), or its local generation stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import TracebackType
 from typing import Any
 
@@ -53,15 +54,14 @@ class CancelOnDisconnect:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        assert self._watcher is not None and self._task is not None
+        assert self._watcher is not None
+        assert self._task is not None
         self._watcher.cancel()
         if not self.gone:
             return False
         if exc_type is not asyncio.CancelledError:
             # the block ended just as the client left: take the pending cancellation here
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.sleep(0)
-            except asyncio.CancelledError:
-                pass
         self._task.uncancel()
         return exc_type is None or issubclass(exc_type, asyncio.CancelledError | OSError)

@@ -140,7 +140,9 @@ def from_llm_error(exc: BaseException, model: str) -> GatewayError:
     if isinstance(exc, e.InvalidOptionError):
         return invalid(message, exc.option, "invalid_option")
     if isinstance(exc, e.ClientRateLimitError | e.BudgetExceededError):
-        return GatewayError(429, "rate_limit", message, code="rate_limit_exceeded", retry_after=retry)
+        return GatewayError(
+            429, "rate_limit", message, code="rate_limit_exceeded", retry_after=retry
+        )
     if isinstance(exc, e.AllModelsFailedError):
         return GatewayError(503, "overloaded", message, code="all_models_failed", retry_after=retry)
     if isinstance(exc, e.AuthenticationError | e.PermissionDeniedError):
@@ -152,7 +154,9 @@ def from_llm_error(exc: BaseException, model: str) -> GatewayError:
             f"the gateway's operator must check its provider key",
         )
     if isinstance(exc, e.RateLimitError):
-        return GatewayError(429, "rate_limit", message, code="rate_limit_exceeded", retry_after=retry)
+        return GatewayError(
+            429, "rate_limit", message, code="rate_limit_exceeded", retry_after=retry
+        )
     if isinstance(exc, e.NotFoundError):
         return GatewayError(404, "not_found", message, code="model_not_found")
     if isinstance(exc, e.BadRequestError | e.UnprocessableEntityError | e.ConflictError):

@@ -25,7 +25,6 @@ from llmplug.routing import (
     estimate_output_tokens,
     routing_state,
 )
-
 from llmplug_server._calls import CallPlan
 from llmplug_server._config import ModelEntry
 from llmplug_server._errors import GatewayError, invalid
@@ -218,7 +217,9 @@ class Gate:
                     "rate_limit",
                     f"this API key's budget is used up ({over.spent:g} of {over.limit:g} "
                     f"{'tokens' if over.unit == 'tokens' else 'spent'})"
-                    + (f"; it starts again in {over.retry_after:.0f} s" if over.retry_after else ""),
+                    + (
+                        f"; it starts again in {over.retry_after:.0f} s" if over.retry_after else ""
+                    ),
                     code="budget_exceeded",
                     retry_after=over.retry_after,
                 )

@@ -40,7 +40,6 @@ __all__ = [
 KEYS_ENV = "LLMPLUG_SERVER_KEYS"
 KEY_PREFIX = "llmp-"
 _FILE_MODE = 0o600
-_RELOAD_EVERY = 1.0  # seconds between looks at the file's modification time
 _UNREAD = object()
 _PERIOD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -130,10 +129,13 @@ class GatewayKeys:
 
     Args:
         path: The file; :func:`default_keys_path` when not given.
+        reload_every: Seconds between looks at the file for keys created or revoked
+            by another process (``llmplug serve keys ...`` while the gateway runs).
     """
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, reload_every: float = 1.0) -> None:
         self.path = path if path is not None else default_keys_path()
+        self.reload_every = reload_every
         self._lock = threading.Lock()
         self._by_hash: dict[str, GatewayKey] = {}
         self._stamp: object = _UNREAD
@@ -165,7 +167,7 @@ class GatewayKeys:
         Re-reads the file when it changed (looking at most once a second).
         """
         now = time.monotonic()
-        if now - self._checked >= _RELOAD_EVERY:
+        if now - self._checked >= self.reload_every:
             self._refresh(now)
         return self._by_hash.get(hash_key(key))
 

@@ -13,7 +13,6 @@ import binascii
 from typing import Any
 
 from llmplug import AudioBlock, DocumentBlock, ImageBlock
-
 from llmplug_server._errors import invalid
 
 __all__ = ["Media"]

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmplug import LLM, ChatMessage, ChatResponse, MessageRole, TextBlock, ToolCallBlock, Usage
-
 from llmplug_server._calls import (
     AnyObject,
     CallPlan,
@@ -115,7 +114,7 @@ def parse_chat_request(body: Mapping[str, Any], model: str, llm: LLM, media: Med
 
 
 def parse_messages(raw: Any, media: Media) -> list[ChatMessage]:
-    """llmplug messages from the request's ``messages``."""
+    """Llmplug messages from the request's ``messages``."""
     if not isinstance(raw, list) or not raw:
         raise invalid("messages must be a non-empty list of messages", "messages")
     messages = []
@@ -203,7 +202,9 @@ def _tool_calls(raw: Any, where: str) -> list[ToolCallBlock]:
         if not isinstance(kwargs, dict | str):
             kwargs = str(arguments)
         blocks.append(
-            ToolCallBlock(tool_call_id=call.get("id"), tool_name=function["name"], tool_kwargs=kwargs)
+            ToolCallBlock(
+                tool_call_id=call.get("id"), tool_name=function["name"], tool_kwargs=kwargs
+            )
         )
     return blocks
 

@@ -9,6 +9,8 @@ upstream calls); then the models' connections are closed.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +18,6 @@ from typing import Any
 import uvicorn
 
 from llmplug import LLM
-
 from llmplug_server._app import Gateway, create_app
 from llmplug_server._config import GatewayConfig
 from llmplug_server._keys import GatewayKeys
@@ -53,7 +54,7 @@ class GatewayServer(uvicorn.Server):
             lifespan="on",
             access_log=access_log,
             log_level=log_level,
-            timeout_graceful_shutdown=self.gateway_config.shutdown_timeout,
+            timeout_graceful_shutdown=math.ceil(self.gateway_config.shutdown_timeout),
             # requests in flight are ours to drain: uvicorn's own keep-alive timeout is fine
             server_header=False,
         )
@@ -98,6 +99,11 @@ class GatewayServer(uvicorn.Server):
         finally:
             self._startup_done.set()
 
+    def _run_in_thread(self) -> None:
+        # uvicorn exits the process when start-up fails: in a thread, we report it instead
+        with contextlib.suppress(SystemExit):
+            self.run()
+
     def run_in_thread(self, timeout: float = 60.0) -> threading.Thread:
         """Start serving in a daemon thread; return once it listens.
 
@@ -105,7 +111,7 @@ class GatewayServer(uvicorn.Server):
             RuntimeError: It did not start within ``timeout`` seconds (a model failed to
                 load, or the port is taken: uvicorn has logged why).
         """
-        thread = threading.Thread(target=self.run, name="llmplug-server", daemon=True)
+        thread = threading.Thread(target=self._run_in_thread, name="llmplug-server", daemon=True)
         thread.start()
         self._startup_done.wait(timeout)
         if not self.started:
