@@ -18,6 +18,7 @@ import pytest
 
 from llmplug import DocumentBlock, ImageBlock, ToolCallBlock
 from llmplug.errors import InternalServerError, RateLimitError
+from llmplug.mock import MockChatLLM
 from llmplug.testing import json_reply, scripted, tool_call
 
 from .conftest import Running
@@ -257,28 +258,26 @@ async def test_missing_max_tokens_and_unknown_fields(serve: Callable[..., Runnin
     assert "bogus" in extra.json()["error"]["message"]
 
 
-async def test_error_mid_stream_is_an_error_event(serve: Callable[..., Running]) -> None:
-    model = scripted("one two three", chunk_delay=0)
-    running = serve({"claude": model})
-    original = type(model).stream_chat
+class BreaksMidStream(MockChatLLM):
+    """A mock whose stream fails after its first chunk."""
 
-    def broken(self: Any, messages: Any, **kwargs: Any) -> Any:
-        stream = original(self, messages, **kwargs)
+    def stream_chat(self, messages: Any, **kwargs: Any) -> Any:
+        stream = super().stream_chat(messages, **kwargs)
         yield next(stream)
         raise InternalServerError("upstream fell over", status_code=500)
+
+
+async def test_error_mid_stream_is_an_error_event(serve: Callable[..., Running]) -> None:
+    running = serve({"claude": BreaksMidStream(responses=["one two three"])})
 
     def read_all(api: anthropic.Anthropic) -> None:
         with api.messages.stream(model="claude", max_tokens=5, messages=HI) as stream:
             for _ in stream:
                 pass
 
-    type(model).stream_chat = broken  # type: ignore[method-assign]
-    try:
-        async with client(running) as api:
-            with pytest.raises(anthropic.APIStatusError) as caught:
-                read_all(api)
-    finally:
-        type(model).stream_chat = original  # type: ignore[method-assign]
+    async with client(running) as api:
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            read_all(api)
     assert "upstream fell over" in str(caught.value)
 
 

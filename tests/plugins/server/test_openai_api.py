@@ -507,3 +507,20 @@ async def test_a_model_without_tools_says_so(serve: Callable[..., Running]) -> N
         with pytest.raises(openai.BadRequestError) as caught:
             api.chat.completions.create(model="plain", messages=HI, tools=[WEATHER])
     assert caught.value.body["code"] == "tools_unsupported"
+
+
+async def test_error_mid_stream_is_an_error_event(serve: Callable[..., Running]) -> None:
+    from .test_anthropic_api import BreaksMidStream
+
+    running = serve({"m": BreaksMidStream(responses=["one two three"])})
+    received: list[str] = []
+
+    def read_all(api: openai.OpenAI) -> None:
+        for chunk in api.chat.completions.create(model="m", messages=HI, stream=True):
+            received.append(chunk.choices[0].delta.content or "")
+
+    async with client(running) as api:
+        with pytest.raises(openai.APIError) as caught:
+            read_all(api)
+    assert "upstream fell over" in str(caught.value)
+    assert "one" in received  # what came before the failure was delivered

@@ -244,3 +244,42 @@ def test_server_refuses_to_start_with_a_broken_model(keys: Any) -> None:
         server.run_in_thread(timeout=30)
     with contextlib.suppress(Exception):
         server.stop()
+
+
+async def test_a_stream_cut_short_still_counts_against_the_budget(
+    serve: Callable[..., Running], keys: Any
+) -> None:
+    running = serve({"slow": scripted("w " * 200, chunk_delay=0.02)})
+    key, record = keys.create("budgeted", budget_tokens=100_000)
+    async with (
+        httpx.AsyncClient() as http,
+        http.stream(
+            "POST",
+            running.v1 + "/chat/completions",
+            json={"model": "slow", "messages": HI, "stream": True},
+            headers={"authorization": f"Bearer {key}"},
+        ) as response,
+    ):
+        lines = response.aiter_lines()
+        for _ in range(6):
+            await anext(lines)
+    from llmplug.routing import routing_state
+
+    name = f"llmplug-server:key:{record.id}"
+    for _ in range(200):  # the gateway settles once it has seen the client leave
+        spent = routing_state().snapshot()["budgets"][name]["tokens"]
+        if spent:
+            break
+        await asyncio.sleep(0.01)
+    assert spent >= 5  # the prompt (~5 tokens estimated) and the words delivered
+
+
+def test_no_models_is_a_clear_error(keys: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    from llmplug.errors import ConfigError
+    from llmplug_server import Gateway
+
+    monkeypatch.setenv("LLMPLUG_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    gateway = Gateway(keys=keys)
+    with pytest.raises(ConfigError, match="no models to serve"):
+        gateway.table.load()

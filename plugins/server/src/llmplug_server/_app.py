@@ -261,7 +261,7 @@ class Gateway:
                 raise
             return api.error(from_llm_error(exc, plan.model))
         if watch.gone or response is None:
-            admission.settle(None, failed=True)
+            admission.settle(None)  # the prompt was sent: it counts (estimated)
             return Response(status_code=499)  # nobody is there to read it
         usage = usage_of(response)
         admission.settle(usage)
@@ -294,7 +294,7 @@ class Gateway:
                 raise
             return api.error(from_llm_error(exc, plan.model))
         if watch.gone:
-            admission.settle(None, failed=True)
+            admission.settle(None)  # the prompt was sent: it counts (estimated)
             await _aclose(chunks)
             return Response(status_code=499)
         if api is OPENAI:
@@ -316,29 +316,31 @@ async def _events(
     """The SSE events of one stream; the model's stream is closed however it ends."""
     last = first
     usage: Usage | None = None
-    failed = True
+    chars = 0  # of answer delivered: what a call cut short is counted by
     try:
         yield writer.start()
         if first is not None:
             usage = first.usage
+            chars += len(first.delta or "")
             data = writer.chunk(first)
             if data:
                 yield data
             async for chunk in chunks:
                 last = chunk
+                chars += len(chunk.delta or "")
                 if chunk.usage is not None:
                     usage = chunk.usage
                 data = writer.chunk(chunk)
                 if data:
                     yield data
-        failed = False
         usage = usage if usage is not None else usage_of(last)
         yield writer.finish(last, usage)
     except Exception as exc:
         error = from_llm_error(exc, plan.model)
         yield api.error_event(api.error_body(error))
     finally:
-        admission.settle(usage, failed=failed)
+        # a stream cut short (an error, the client leaving) still used what it sent
+        admission.settle(usage, output_chars=chars)
         await _aclose(chunks)
 
 

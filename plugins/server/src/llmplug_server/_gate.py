@@ -61,6 +61,12 @@ class ModelTable:
         """
         import llmplug
 
+        if not self.entries:
+            raise ConfigError(
+                "the gateway has no models to serve: add a [models] table to its config "
+                '(e.g. [models] fast = "openai:gpt-4o-mini"), or aliases to llmplug\'s '
+                "config file (llmplug aliases set NAME SPEC)"
+            )
         for name, entry in self.entries.items():
             if name in self._llms:
                 continue
@@ -92,15 +98,27 @@ class ModelTable:
 
 @dataclass
 class Admission:
-    """What one admitted call took from its key's limits, settled when it ends."""
+    """What one admitted call took from its key's limits, settled when it ends.
+
+    A call whose provider reports no usage, or that the client cancelled part-way, is
+    counted from estimates (the prompt's tokens, about four characters a token of the
+    answer so far): leaving before the end is not a way around a budget.
+    """
 
     entry: ModelEntry
     reservation: Reservation | None = None
     budget: BudgetState | None = None
+    input_estimate: int = 0
     settled: bool = False
 
-    def settle(self, usage: Usage | None, *, failed: bool = False) -> None:
-        """Count the call's real usage (or give back its tokens, when it failed)."""
+    def settle(self, usage: Usage | None, *, failed: bool = False, output_chars: int = 0) -> None:
+        """Count the call's usage; ``failed``: give its tokens back (nothing was made).
+
+        Args:
+            usage: What the provider reported (``None`` or zeros: estimated instead).
+            failed: The call failed before it produced anything.
+            output_chars: Characters of answer delivered so far (for the estimate).
+        """
         if self.settled:
             return
         self.settled = True
@@ -108,12 +126,13 @@ class Admission:
             if self.reservation is not None:
                 self.reservation.cancel(sent=True)
             return
-        total = usage.input_tokens + usage.output_tokens if usage is not None else None
+        if usage is None or usage.input_tokens + usage.output_tokens == 0:
+            usage = Usage(input_tokens=self.input_estimate, output_tokens=(output_chars + 3) // 4)
+        total = usage.input_tokens + usage.output_tokens
         if self.reservation is not None:
             self.reservation.settle(total)
-        if self.budget is not None and usage is not None:
-            cost = self.entry.cost(usage.input_tokens, usage.output_tokens)
-            self.budget.add(usage.input_tokens + usage.output_tokens, cost)
+        if self.budget is not None:
+            self.budget.add(total, self.entry.cost(usage.input_tokens, usage.output_tokens))
 
 
 class Gate:
@@ -201,6 +220,7 @@ class Gate:
         admission = Admission(entry)
         if not key.limited:
             return admission
+        admission.input_estimate = estimate_input_tokens(plan.messages)
         state = routing_state()
         name = _LIMIT_PREFIX + key.id
         if key.budget_tokens is not None or key.budget_cost is not None:
@@ -228,9 +248,7 @@ class Gate:
             limiter = state.limiter(name, rpm=key.rpm, tpm=key.tpm, burst=_BURST)
             tokens = 0
             if limiter.counts_tokens:
-                tokens = estimate_input_tokens(plan.messages) + estimate_output_tokens(
-                    plan.options, plan.llm
-                )
+                tokens = admission.input_estimate + estimate_output_tokens(plan.options, plan.llm)
             reserved = limiter.reserve(tokens, max_wait=0.0)
             if not isinstance(reserved, Reservation):
                 raise GatewayError(
