@@ -11,7 +11,9 @@ reported as min / median over the repeats:
 
 * **req/s**: completed requests per second;
 * **p50, p99**: latency of a whole response (a stream: until its last byte);
-* **added p50**: the gateway's p50 minus the stub's, at the same C.
+* **added p50**: the gateway's p50 minus the stub's, at the same C;
+* **server CPU ms/req**: CPU time of the server process per request (from /proc): the
+  measure that a busy, shared machine disturbs least.
 
 Targets (issue 22): the gateway adds under 2 ms p50 (C = 1), and sustains at least
 1,000 non-streaming requests per second. The machine is shared: the load average is
@@ -66,6 +68,14 @@ class Child:
             self.stop()
             raise RuntimeError(f"{args[0]} did not start")
         self.port = int(line)
+
+    def cpu(self) -> float:
+        """The child's CPU seconds so far (user + system), from /proc (Linux)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -180,6 +190,10 @@ def fmt(values: list[float], unit: str) -> str:
     return f"{min(values):8.1f} /{statistics.median(values):8.1f}{unit}"
 
 
+def fmt2(values: list[float]) -> str:
+    return f"{min(values):8.3f} /{statistics.median(values):8.3f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one repeat, 2 s runs")
@@ -215,6 +229,8 @@ def main() -> None:
             for clients in CONCURRENCY:
                 for name, (port, secret) in targets.items():
                     loads.append(os.getloadavg()[0])
+                    child = stub if name == "stub" else gateway
+                    cpu = child.cpu()
                     result = asyncio.run(
                         run(
                             port,
@@ -224,9 +240,15 @@ def main() -> None:
                             args.max_requests,
                         )
                     )
+                    # CPU per request of the server measured (the gateway's includes the
+                    # requests it sends to the stub): robust to a busy machine
+                    result["cpu"] = (child.cpu() - cpu) / max(1, result["n"]) * 1000
                     results.setdefault((name, stream, clients), []).append(result)
     print(f"load average (1 min) during the runs: min {min(loads):.2f}, max {max(loads):.2f}")
-    header = f"{'mode':10} {'C':>4} {'target':8} {'req/s':>19} {'p50 ms':>19} {'p99 ms':>19}"
+    header = (
+        f"{'mode':10} {'C':>4} {'target':8} {'req/s':>19} {'p50 ms':>19} {'p99 ms':>19} "
+        f"{'server CPU ms/req':>19}"
+    )
     print(header)
     for stream in (True, False):
         for clients in CONCURRENCY:
@@ -236,7 +258,7 @@ def main() -> None:
                 print(
                     f"{'stream' if stream else 'plain':10} {clients:4} {name:8} "
                     f"{fmt([r['rps'] for r in runs], '')} {fmt([r['p50'] for r in runs], '')} "
-                    f"{fmt([r['p99'] for r in runs], '')}"
+                    f"{fmt([r['p99'] for r in runs], '')} {fmt2([r['cpu'] for r in runs])}"
                     + (f"  ({errors} errors)" if errors else "")
                 )
             added = [

@@ -5,6 +5,8 @@ An asyncio server on 127.0.0.1 (in a thread) answering ``POST /v1/chat/completio
 * not streamed: a ``chat.completion`` saying ``"upstream says hi"``; with the model
   ``"slow"`` it first waits for :attr:`Upstream.release` (a client that leaves before
   is recorded);
+* with the model ``"unauthorized"``: a 401 whose message echoes the request's headers
+  (the provider key included), as careless servers do;
 * streamed: a ``chat.completion.chunk`` per word of :attr:`Upstream.words`, one every
   ``interval`` seconds (``"slow"``: every 50 ms, 400 words); a client that closes the
   connection before the last one is recorded.
@@ -69,8 +71,16 @@ class _Connection(asyncio.Protocol):
         size = int(match.group(1)) if match else 0
         if len(self.buffer) < end + 4 + size:
             return
+        head = bytes(self.buffer[:end]).decode("latin-1")
         body = json.loads(bytes(self.buffer[end + 4 : end + 4 + size]))
         del self.buffer[: end + 4 + size]
+        if body.get("model") == "unauthorized":  # a 401 echoing the key it was sent
+            echoed = json.dumps({"error": {"message": f"bad key in: {head}"}}).encode()
+            self.write(
+                b"HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\n\r\n%s" % (len(echoed), echoed)
+            )
+            return
         self.upstream.requests.append(body)
         self.upstream.received.set()
         self.busy = True

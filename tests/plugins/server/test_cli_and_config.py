@@ -217,3 +217,34 @@ def test_starlette_and_uvicorn_load_only_when_serving(code: str) -> None:
     assert result.returncode == 0, result.stderr
     assert "llmplug serve" in result.stdout or "help" not in code or "serve" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_models_from_config_strings_aliases_and_routes(
+    serve: Callable[..., Running], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[aliases]\nfast = "mock:fast-model"\n\n'
+        '[aliases.group]\nspec = "balance"\ndeployments = [{ spec = "fast" }, "mock:other"]\n'
+    )
+    monkeypatch.setenv("LLMPLUG_CONFIG", str(config))
+    running = serve(
+        {
+            "alias": "fast",
+            "chain": "fallback:mock:a,mock:b",
+            "group": "group",
+            "limited": "limit:mock:c?rpm=600",
+        }
+    )
+    body = {"messages": [{"role": "user", "content": "echo me"}]}
+    auth = {"authorization": f"Bearer {running.key}"}
+    with httpx.Client() as http:
+        for name in ("alias", "chain", "group", "limited"):
+            answer = http.post(
+                running.v1 + "/chat/completions", json={**body, "model": name}, headers=auth
+            )
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["choices"][0]["message"]["content"] == "echo me"
+        status = http.get(running.v1 + "/status", headers=auth).json()
+    # the routes' deployments show in the routing state's snapshot
+    assert "mock:a" in status["deployments"]

@@ -283,3 +283,20 @@ def test_no_models_is_a_clear_error(keys: Any, tmp_path: Any, monkeypatch: Any) 
     gateway = Gateway(keys=keys)
     with pytest.raises(ConfigError, match="no models to serve"):
         gateway.table.load()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+async def test_provider_keys_never_reach_the_client(
+    serve: Callable[..., Running], upstream: Upstream, stream: bool, caplog: Any
+) -> None:
+    running = serve({"up": spec(upstream, "unauthorized")})
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            running.v1 + "/chat/completions",
+            json={"model": "up", "messages": HI, "stream": stream},
+            headers=headers(running),
+        )
+    assert answer.status_code == 502
+    assert "credentials" in answer.json()["error"]["message"]
+    assert "CANARY" not in answer.text
+    assert "CANARY" not in caplog.text  # nor the gateway's log

@@ -22,7 +22,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -81,11 +81,22 @@ ANTHROPIC = _Api("anthropic", anthropic_error_body, anthropic_wire.stream_error_
 
 
 class EventStream(StreamingResponse):
-    """A ``text/event-stream`` response that cancels its source when the client leaves."""
+    """A ``text/event-stream`` response that cancels its source when the client leaves.
 
-    def __init__(self, events: AsyncIterator[bytes], headers: Mapping[str, str]) -> None:
+    ``cleanup`` runs however the response ends, even if the events never started (the
+    client gone before the first byte): it closes the model's stream and settles the
+    call's limits.
+    """
+
+    def __init__(
+        self,
+        events: AsyncIterator[bytes],
+        headers: Mapping[str, str],
+        cleanup: Callable[[], Awaitable[None]],
+    ) -> None:
         super().__init__(events, 200, headers=headers, media_type="text/event-stream")
         self.events = events
+        self.cleanup = cleanup
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         events = self.events
@@ -99,6 +110,7 @@ class EventStream(StreamingResponse):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await events.aclose()  # type: ignore[attr-defined]
+            await self.cleanup()
 
 
 class Gateway:
@@ -302,7 +314,12 @@ class Gateway:
         else:
             writer = anthropic_wire.MessageStreamWriter(plan.model, request_id)
         events = _events(api, plan, admission, writer, chunks, first)
-        return EventStream(events, _SSE_HEADERS)
+
+        async def cleanup() -> None:
+            admission.settle(None)  # a no-op once the events settled it
+            await _aclose(chunks)
+
+        return EventStream(events, _SSE_HEADERS, cleanup)
 
 
 async def _events(
