@@ -183,7 +183,7 @@ def test_plugin_list_available(capsys: pytest.CaptureFixture[str]) -> None:
     assert table.splitlines()[0].split() == ["DISTRIBUTION", "KIND", "PROVIDERS", "STATUS"]
     assert re.search(r"^llmplug\s+provider\s+mock\s+installed$", table, re.M)
     assert re.search(r"^llmplug-ollama\s+provider\s+ollama\s+ready$", table, re.M)
-    assert re.search(r"^llmplug-server\s+app\s+-?\s*in development$", table, re.M)
+    assert re.search(r"^llmplug-server\s+app\s+-?\s*(ready|installed)$", table, re.M)
     assert "install: pip install ./plugins/openai in a clone" in table
     rows = {row["distribution"]: row for row in data["plugins"]}
     assert set(rows) == KNOWN

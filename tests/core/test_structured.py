@@ -406,6 +406,26 @@ def test_the_callers_messages_are_not_changed() -> None:
     assert messages == [ChatMessage(role="user", content="Ada, 36")]
 
 
+@pytest.mark.parametrize("form", ["chat", "achat", "stream_chat", "astream_chat"])
+async def test_structured_llm_answers_carry_the_usage_of_every_attempt(form: str) -> None:
+    llm = text_llm(BAD_AGE, json_reply(ADA))
+    structured = llm.as_structured_llm(Person)
+    messages = [ChatMessage(role="user", content="Ada, 36")]
+    if form == "chat":
+        answer = structured.chat(messages)
+    elif form == "achat":
+        answer = await structured.achat(messages)
+    elif form == "stream_chat":
+        answer = list(structured.stream_chat(messages))[-1]
+    else:
+        answer = [chunk async for chunk in await structured.astream_chat(messages)][-1]
+    assert Person.model_validate_json(answer.message.content or "") == ADA
+    # the mock counts words: both attempts (the retry included) are in the answer's usage
+    assert answer.usage is not None
+    assert answer.usage.output_tokens == len(BAD_AGE.split()) + len(json_reply(ADA).split())
+    assert answer.usage.input_tokens > 4  # two prompts of two words, and more
+
+
 # -- streaming ----------------------------------------------------------------------------------
 
 

@@ -163,7 +163,6 @@ DIRECTORY: tuple[KnownPlugin, ...] = (
         (),
         "A gateway serving any installed provider over the OpenAI and Anthropic APIs.",
         "plugins/server",
-        "in development",
     ),
 )
 

@@ -40,7 +40,7 @@ from llmplug.structured._pydantic_parser import PydanticOutputParser
 from llmplug.tools._function_calling import FunctionCallingLLM, split_messages
 from llmplug.types._blocks import ToolCallBlock
 from llmplug.types._messages import ChatMessage, MessageRole
-from llmplug.types._responses import ChatResponse
+from llmplug.types._responses import ChatResponse, Usage
 
 if TYPE_CHECKING:
     from llmplug.tools._function_tool import FunctionTool
@@ -175,6 +175,8 @@ class StructuredRun:
         self.options = {**native, **(llm_kwargs or {})}
         self.retries = llm.structured_output_retries
         self.attempts = 0
+        #: The token usage of every attempt so far, added up (``None``: none reported).
+        self.usage: Usage | None = None
         self.tool = _output_tool(self.schema) if self.path == FUNCTION else None
         if self.path == TEXT:
             self.messages = PydanticOutputParser(output_cls).format_messages(messages)
@@ -224,6 +226,8 @@ class StructuredRun:
         """
         if response is None:
             response = ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=""))
+        if response.usage is not None:
+            self.usage = response.usage if self.usage is None else self.usage + response.usage
         call = _first_call(response.message) if self.tool is not None else None
         if self.tool is not None and call is not None:
             arguments = call.tool_kwargs

@@ -54,25 +54,32 @@ class StructuredLLM(ChatLLM):
         """The wrapped LLM's metadata."""
         return self.llm.metadata
 
-    def _answer(self, output: Any) -> ChatResponse:
+    def _answer(self, output: Any, run: StructuredRun) -> ChatResponse:
+        # the usage of every attempt so far (a stream's partials: of the attempts before)
         text = output_schema(self.output_cls).dump_json(output)
         return ChatResponse(
-            message=ChatMessage(role=MessageRole.ASSISTANT, content=text), raw=output
+            message=ChatMessage(role=MessageRole.ASSISTANT, content=text),
+            raw=output,
+            usage=run.usage,
         )
 
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        """Answer with the object: its JSON as the text, the object in ``raw``."""
-        return self._answer(run_sync(StructuredRun(self.llm, self.output_cls, messages, kwargs)))
+        """Answer with the object: its JSON as the text, the object in ``raw``.
+
+        ``usage`` adds up the wrapped LLM's usage over every attempt (retries included).
+        """
+        run = StructuredRun(self.llm, self.output_cls, messages, kwargs)
+        return self._answer(run_sync(run), run)
 
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         """Stream partial objects (JSON text and ``raw``), then the validated object."""
         run = StructuredRun(self.llm, self.output_cls, messages, kwargs)
-        return (self._answer(output) for output in stream_sync(run))
+        return (self._answer(output, run) for output in stream_sync(run))
 
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """Async :meth:`chat`."""
         run = StructuredRun(self.llm, self.output_cls, messages, kwargs)
-        return self._answer(await run_async(run))
+        return self._answer(await run_async(run), run)
 
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
@@ -82,6 +89,6 @@ class StructuredLLM(ChatLLM):
 
         async def answers() -> ChatResponseAsyncGen:
             async for output in stream_async(run):
-                yield self._answer(output)
+                yield self._answer(output, run)
 
         return answers()
