@@ -71,7 +71,7 @@ def retry_wait(attempt: int, error: BaseException, backoff: float) -> float:
     said = getattr(error, "retry_after", None)
     if isinstance(said, int | float) and said >= 0:
         return float(min(said, MAX_BACKOFF))
-    wait = backoff * (2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+    wait = backoff * 2.0 ** (attempt - 1) * (0.5 + random.random() / 2)
     return min(wait, MAX_BACKOFF)
 
 
@@ -102,7 +102,9 @@ def answer_of(response: ChatResponse, output_cls: Any | None) -> Any:
     """The answer a row records: the text, or the structured object as JSON data."""
     if output_cls is None:
         return response.message.content or ""
-    value = response.raw
+    value: Any = response.raw
+    if value is None:
+        raise ValueError("the structured answer holds no object")
     if isinstance(value, list):
         return [item.model_dump(mode="json", by_alias=True) for item in value]
     return value.model_dump(mode="json", by_alias=True)

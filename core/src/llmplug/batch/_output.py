@@ -83,6 +83,8 @@ class ResultFile:
         self._fd: int | None = None
         #: Bytes of a cut-short last line dropped when the file was opened.
         self.dropped = 0
+        #: The rows in the file when it was opened.
+        self.finished = Finished()
 
     def open(self) -> Finished:
         """Read the rows already done, drop a cut-short last line, open for appending.
@@ -91,7 +93,7 @@ class ResultFile:
             ConfigError: The file holds a line that is not a row of ``llmplug batch``
                 (another file given as the output), or the same row twice.
         """
-        finished = Finished()
+        finished = self.finished = Finished()
         if self.path.exists():
             end = 0
             for number, (line, after) in enumerate(_lines(self.path), 1):
