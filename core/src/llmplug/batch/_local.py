@@ -65,11 +65,13 @@ class RowDone(NamedTuple):
 
 
 class BatchProgress(Protocol):
-    """What a job tells a progress display (the CLI's bar); every method is optional work.
+    """What a job tells a progress display (the CLI's bar).
 
-    ``start`` once (``total`` is ``None`` when not counted), ``advance`` per row written,
-    ``note`` for events worth a line (a provider batch submitted), ``finish`` once at
-    the end, even when the job stops early.
+    ``start`` once, ``advance`` per row written, ``note`` for events worth a line (a
+    provider batch sent or polled), ``finish`` once at the end, even when the job stops
+    early. A display with a true ``counts_rows`` attribute gets the input's row count
+    in ``start`` (the input is read once more to count them); else ``total`` is
+    ``None``.
     """
 
     def start(self, total: int | None, done: int) -> None:
@@ -290,8 +292,10 @@ async def arun_batch(
     try:
         summary.skipped = finished.count
         if progress is not None:
-            total = count_rows(input, format=input_format)
-            progress.start(total, finished.count)
+            counted = getattr(progress, "counts_rows", False)
+            progress.start(
+                count_rows(input, format=input_format) if counted else None, finished.count
+            )
         pending = skip_done(_chain(first, rows), finished, str(output))
         stop: list[BaseException] = []
 

@@ -11,7 +11,7 @@ from llmplug._untrusted import shorten
 from llmplug.prompts._formatting import format_string, get_template_vars
 from llmplug.types._messages import ChatMessage, MessageRole
 
-__all__ = ["RowPrompt", "RowProblem"]
+__all__ = ["RowProblem", "RowPrompt", "field_names"]
 
 _ROLES = frozenset(role.value for role in MessageRole)
 
@@ -76,8 +76,13 @@ class RowPrompt:
         return messages
 
 
-def _names(fields: Mapping[str, Any]) -> str:
-    return shorten(", ".join(map(str, fields)) or "none", 200)
+def field_names(fields: Mapping[str, Any], limit: int = 200) -> str:
+    """A row's field names for a message (``a, b, c``), cut to about ``limit`` characters."""
+    text = ", ".join(map(str, fields)) or "none"
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(fields)} fields)"
+
+
+_names = field_names
 
 
 def _messages(items: list[Any]) -> list[ChatMessage]:

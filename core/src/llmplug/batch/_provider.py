@@ -401,7 +401,9 @@ async def arun_provider_batch(
     )
     try:
         if progress is not None:
-            progress.start(count_rows(input, format=input_format), summary.skipped)
+            counted = getattr(progress, "counts_rows", False)
+            total = count_rows(input, format=input_format) if counted else None
+            progress.start(total, summary.skipped)
         await job.wait(poll_interval, max_poll_interval, wait=wait)
         if not summary.running:
             rows = read_rows(input, id_field=id_field, format=input_format)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from llmplug._untrusted import shorten
+from llmplug.batch._prompting import field_names
 from llmplug.errors import ConfigError
 
 __all__ = ["FORMATS", "InputRow", "count_rows", "input_format", "read_rows"]
@@ -169,12 +170,11 @@ def _identified(raw: Iterator[_Raw], id_field: str) -> Iterator[InputRow]:
             continue
         value = fields.get(id_field)
         if value is None or value == "":
-            names = ", ".join(sorted(map(str, fields))) or "none"
             yield InputRow(
                 row,
                 None,
                 fields,
-                f"row {row} has no {id_field!r} (its fields: {shorten(names, 200)}); give "
+                f"row {row} has no {id_field!r} (its fields: {field_names(fields)}); give "
                 f"each row an id, or name the id field with --id-field",
             )
         elif isinstance(value, bool) or not isinstance(value, str | int):
