@@ -48,7 +48,14 @@ __all__ = [
 
 #: The longest wait between two tries of a row, in seconds.
 MAX_BACKOFF = 60.0
-_FATAL = (AuthenticationError, PermissionDeniedError, NotFoundError, ConfigError, PluginLoadError)
+_FATAL = (
+    AuthenticationError,
+    PermissionDeniedError,
+    NotFoundError,
+    ConfigError,
+    PluginLoadError,
+    BudgetExceededError,
+)
 
 
 def is_fatal(error: BaseException) -> bool:
@@ -58,7 +65,7 @@ def is_fatal(error: BaseException) -> bool:
     configuration error (an invalid option, an unknown provider), a plugin that does
     not load, and a budget that is used up.
     """
-    return isinstance(error, _FATAL | BudgetExceededError)
+    return isinstance(error, _FATAL)
 
 
 def retry_wait(attempt: int, error: BaseException, backoff: float) -> float:
