@@ -114,7 +114,8 @@ async def test_rows_that_cannot_be_sent_are_recorded_as_input_errors(
     assert [r["row"] for r in records] == [0, 1, 2, 3, 4, 5]
     assert [r["id"] for r in records] == ["a", None, None, "b", None, "c"]
     errors = [r["error"]["message"] if r["error"] else None for r in records]
-    assert errors[0] is None and errors[5] is None
+    assert errors[0] is None
+    assert errors[5] is None
     assert "line 2 is not JSON" in errors[1]
     assert "row 2 has no 'id' (its fields: text)" in errors[2]
     assert "no field 'text' for the prompt (the row's fields: id)" in errors[3]
