@@ -36,6 +36,7 @@ __all__ = [
     "BatchProgress",
     "BatchSummary",
     "RowDone",
+    "aclose_loaded",
     "arun_batch",
     "input_error",
     "resolve_model",
@@ -171,6 +172,14 @@ def resolve_model(model: str | LLM | None) -> LLM:
 
         return load(model)
     return model
+
+
+async def aclose_loaded(llm: LLM, model: str | LLM | None) -> None:
+    """Close the connections of ``llm`` if the job loaded it (``model`` was not an LLM)."""
+    if model is None or isinstance(model, str):
+        aclose = getattr(llm, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def input_error(item: InputRow, problem: str) -> dict[str, Any]:
@@ -338,6 +347,7 @@ async def arun_batch(
             raise error
     finally:
         result.close()
+        await aclose_loaded(llm, model)
         summary.rows = summary.skipped + summary.succeeded + summary.failed
         summary.elapsed = time.monotonic() - started
         if progress is not None:

@@ -31,6 +31,7 @@ from llmplug.batch._local import (
     BatchProgress,
     BatchSummary,
     RowDone,
+    aclose_loaded,
     input_error,
     resolve_model,
     skip_done,
@@ -417,6 +418,7 @@ async def arun_provider_batch(
         raise
     finally:
         result.close()
+        await aclose_loaded(llm, model)
         summary.running = list(state.batches)
         summary.rows = summary.skipped + summary.succeeded + summary.failed
         summary.elapsed = time.monotonic() - started
