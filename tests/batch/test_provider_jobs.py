@@ -122,9 +122,11 @@ async def test_another_machine_picks_a_batch_up_by_its_id(
 async def test_a_refused_batch_raises_and_is_forgotten(tmp_path: Path) -> None:
     source = _input(tmp_path, ["one"])
     out = tmp_path / "out.jsonl"
-    with serving("openai", fail="bad line") as server:
-        with pytest.raises(APIError, match="failed, no row ran: line 1: bad line"):
-            await arun_provider_batch(source, out, _spec(server), prompt="{text}", **FAST)
+    with (
+        serving("openai", fail="bad line") as server,
+        pytest.raises(APIError, match="failed, no row ran: line 1: bad line"),
+    ):
+        await arun_provider_batch(source, out, _spec(server), prompt="{text}", **FAST)
     assert not (tmp_path / "out.jsonl.batches.json").exists()
 
 
