@@ -58,6 +58,7 @@ class Stub:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self.port = 0
+        self.connections: set[_Connection] = set()
 
     @property
     def url(self) -> str:
@@ -103,6 +104,11 @@ class Stub:
         self._ready.set()
         async with server:
             await self._stop.wait()
+            # close the clients' connections too: the loop is closed next
+            for connection in list(self.connections):
+                if connection.transport is not None:
+                    connection.transport.close()
+            await asyncio.sleep(0)
 
     def respond(self, body: bytes) -> bytes:
         """The whole HTTP response to one request body."""
@@ -160,6 +166,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.stub.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -177,3 +184,4 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        self.stub.connections.discard(self)

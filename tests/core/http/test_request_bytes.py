@@ -60,7 +60,7 @@ def test_multipart_form_is_read_back_by_a_mime_parser() -> None:
     body, content_type = multipart_form(
         {"purpose": "batch"}, {"file": ("requests.jsonl", DATA, "application/jsonl")}
     )
-    assert content_type.startswith("multipart/form-data; boundary=llmplug-")
+    assert content_type.startswith("multipart/form-data; boundary=llmplug.")
     parts = _form_parts(content_type, body)
     assert parts["purpose"] == (None, "text/plain", b"batch")
     assert parts["file"] == ("requests.jsonl", "application/jsonl", DATA)

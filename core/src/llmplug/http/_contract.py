@@ -105,7 +105,7 @@ def multipart_form(
         ValueError: A name, filename or content type holds a quote, a backslash or a
             line break, which would break the part's headers.
     """
-    boundary = f"llmplug-{os.urandom(16).hex()}"
+    boundary = f"llmplug.{os.urandom(16).hex()}"
     parts: list[bytes] = []
     for name, value in fields.items():
         head = f'Content-Disposition: form-data; name="{_form_token(name)}"'
