@@ -11,10 +11,11 @@ input, send one chat request per row and append one JSON line per row to an outp
 
 Each is run ``--repeats`` times, alternating; the best run of each is reported.
 
-Memory: the peak RSS of ``llmplug batch`` (the ``mock`` provider, so the runner itself
-is measured, not a server) at 10,000 and at ``--large`` rows (1,000,000 by default),
-and of resuming the large job once it is done (every row skipped: the resume
-bookkeeping, about 4 bytes a row).
+Memory: the peak RSS of a job in a child process, with a model that answers at once and
+keeps nothing (so the batch runner itself is measured) at 10,000 and at ``--large``
+rows (1,000,000 by default), and of resuming the large job once it is done (every row
+skipped: the resume bookkeeping, about 4 bytes a row); then through the ``openai``
+provider to the stub at 10,000 and ``--stub-rows`` rows (100,000).
 
     python bench/bench_batch.py                 # the default: 10,000 rows, -j 32
     python bench/bench_batch.py --large 200000  # a quicker memory check
@@ -130,40 +131,71 @@ def throughput(rows: int, concurrency: int, repeats: int) -> None:
         print(f"{name:32} {rate:9.0f} {rate / base:7.2f}")
 
 
-PEAK = (
-    "import resource, sys\n"
-    "from llmplug.cli import main\n"
-    "code = main(sys.argv[1:])\n"
-    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-    "sys.exit(code)\n"
-)
+# A child process runs one job and prints its peak RSS. Its model answers at once and
+# keeps nothing (the ``mock`` provider records every call, for tests: not this), so the
+# memory measured is the batch runner's own.
+PEAK = """
+import asyncio, resource, sys
+from llmplug import ChatLLM, ChatMessage, ChatResponse, LLMMetadata, Usage
+from llmplug.batch import arun_batch
 
 
-def peak_rss(source: Path, out: Path, concurrency: int) -> tuple[float, float]:
-    """Peak RSS (MB) and seconds of ``llmplug batch`` on the mock provider."""
-    command = [sys.executable, "-c", PEAK, "batch", str(source), "-m", "mock", "-o", str(out)]
+class Echo(ChatLLM):
+    @property
+    def metadata(self):
+        return LLMMetadata(is_chat_model=True, model_name="echo")
+
+    def chat(self, messages, **kwargs):
+        text = messages[-1].content or ""
+        return ChatResponse(
+            message=ChatMessage(role="assistant", content=text),
+            usage=Usage(input_tokens=len(text.split()), output_tokens=len(text.split())),
+        )
+
+    def stream_chat(self, messages, **kwargs):
+        yield self.chat(messages)
+
+    async def achat(self, messages, **kwargs):
+        return self.chat(messages)
+
+
+source, out, concurrency = sys.argv[1], sys.argv[2], int(sys.argv[3])
+spec = sys.argv[4] if len(sys.argv) > 4 else None
+model = spec if spec else Echo()
+asyncio.run(arun_batch(source, out, model, prompt="{text}", concurrency=concurrency))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_rss(source: Path, out: Path, concurrency: int, spec: str = "") -> tuple[float, float]:
+    """Peak RSS (MB) and seconds of one job in a child process."""
+    command = [sys.executable, "-c", PEAK, str(source), str(out), str(concurrency), spec]
     started = time.perf_counter()
-    done = subprocess.run(
-        [*command, "--prompt", "{text}", "-j", str(concurrency)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
     return int(done.stdout.split()[-1]) / 1024, time.perf_counter() - started
 
 
-def memory(large: int, concurrency: int) -> None:
-    print(f"\nmemory: peak RSS of `llmplug batch -m mock -j {concurrency}`")
+def memory(large: int, concurrency: int, stub_rows: int) -> None:
+    print(f"\nmemory: peak RSS of a job (arun_batch, -j {concurrency}), by rows")
     with tempfile.TemporaryDirectory() as folder:
         for rows in (10_000, large):
             source = Path(folder) / f"in-{rows}.jsonl"
             out = Path(folder) / f"out-{rows}.jsonl"
             write_input(source, rows)
             peak, seconds = peak_rss(source, out, concurrency)
-            print(f"{rows:>10,} rows: {peak:7.1f} MB  ({seconds:.0f} s)")
+            print(f"  instant model {rows:>10,} rows: {peak:7.1f} MB  ({seconds:.0f} s)")
             if rows == large:
                 peak, seconds = peak_rss(source, out, concurrency)
-                print(f"{rows:>10,} rows, resumed when done: {peak:7.1f} MB  ({seconds:.0f} s)")
+                print(f"  resumed when done {rows:>6,} rows: {peak:7.1f} MB  ({seconds:.0f} s)")
+        server = Server(tokens=16)
+        spec = f"openai:gpt-4o-mini?base_url={server.base_url}&api_key=x"
+        for rows in (10_000, stub_rows):
+            source = Path(folder) / f"stub-in-{rows}.jsonl"
+            out = Path(folder) / f"stub-out-{rows}.jsonl"
+            write_input(source, rows)
+            peak, seconds = peak_rss(source, out, concurrency, spec)
+            print(f"  openai -> stub {rows:>10,} rows: {peak:7.1f} MB  ({seconds:.0f} s)")
+        server.stop()
 
 
 def main() -> None:
@@ -172,11 +204,12 @@ def main() -> None:
     parser.add_argument("-j", "--concurrency", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--stub-rows", type=int, default=100_000)
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
     throughput(args.rows, args.concurrency, args.repeats)
     if not args.skip_memory:
-        memory(args.large, args.concurrency)
+        memory(args.large, args.concurrency, args.stub_rows)
 
 
 if __name__ == "__main__":
