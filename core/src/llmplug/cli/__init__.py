@@ -5,6 +5,9 @@
     llmplug chat [PROMPT] [-m SPEC] [-s TEXT] [-o KEY VALUE]... [-a PATH|URL]...
                  [--at PATH TYPE]... [--schema S | --schema-multi S] [-i]
                  [--json | --no-stream]
+    llmplug batch INPUT -o OUTPUT [-m SPEC] [--prompt TEMPLATE] [-s TEXT]
+                  [--schema S | --schema-multi S] [-j N] [--retries N] [--rpm N]
+                  [--tpm N] [--provider-batch [--job ID]... [--no-wait]]
     llmplug models [-p PROVIDER]... [--live] [--json]
     llmplug options PROVIDER [--json]
     llmplug keys set|list|path|remove ...

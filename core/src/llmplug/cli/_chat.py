@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from llmplug.llm._base import LLM
     from llmplug.types._messages import ChatMessage
 
-__all__ = ["configure_chat", "option_argument", "run_chat"]
+__all__ = ["configure_chat", "option_argument", "run_chat", "schema_class"]
 
 _EXIT_COMMANDS = frozenset({"/exit", "/quit"})
 
@@ -168,11 +168,23 @@ def _schema(args: argparse.Namespace) -> Any:
     text = args.schema if args.schema is not None else args.schema_multi
     if text is None:
         return None
+    return schema_class(text, multi=args.schema is None)
+
+
+def schema_class(text: str, *, multi: bool = False) -> Any:
+    """The output class of a ``--schema`` (``--schema-multi`` with ``multi``) value.
+
+    ``text`` is a JSON schema file, inline JSON, or the concise syntax
+    (``'name, age int, bio: description'``).
+
+    Raises:
+        ConfigError: The schema cannot be read (naming the flag).
+    """
     from pathlib import Path
 
     from llmplug.structured._schema_models import concise_schema, schema_model
 
-    flag = "--schema" if args.schema is not None else "--schema-multi"
+    flag = "--schema-multi" if multi else "--schema"
     try:
         path = Path(text).expanduser()
         if "\n" not in text and len(text) < 4096 and path.is_file():
@@ -185,7 +197,7 @@ def _schema(args: argparse.Namespace) -> Any:
         model = schema_model(schema)
     except (ValueError, OSError) as exc:  # JSONDecodeError is a ValueError
         raise ConfigError(f"{flag}: {exc}") from exc
-    return model if args.schema is not None else list[model]  # type: ignore[valid-type]
+    return list[model] if multi else model  # type: ignore[valid-type]
 
 
 def _read_stdin(console: Console) -> str | None:

@@ -44,6 +44,7 @@ class Builtin(NamedTuple):
 #: The built-in commands, in the order ``llmplug --help`` lists them.
 BUILTINS: dict[str, Builtin] = {
     "chat": Builtin("llmplug.cli._chat", "send a prompt to a model, or chat with it"),
+    "batch": Builtin("llmplug.cli._batch", "run every row of a file through a model, resumably"),
     "models": Builtin("llmplug.cli._models", "list the models of installed providers"),
     "options": Builtin("llmplug.cli._models", "show the options a provider takes"),
     "keys": Builtin("llmplug.cli._keys", "store API keys: set, list, path, remove"),

@@ -27,6 +27,7 @@ from llmplug.http._contract import (
     StreamEnd,
     json_from_text,
     json_loads,
+    multipart_form,
     path_segment,
 )
 from llmplug.http._errors import parse_retry_after
@@ -55,6 +56,7 @@ __all__ = [
     "Timeout",
     "json_from_text",
     "json_loads",
+    "multipart_form",
     "parse_retry_after",
     "path_segment",
 ]

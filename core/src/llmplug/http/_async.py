@@ -28,7 +28,7 @@ from llmplug.types._responses import ChatResponse
 if TYPE_CHECKING:
     pass
 
-__all__ = ["chat", "request_json", "stream"]
+__all__ = ["chat", "request_bytes", "request_json", "stream"]
 
 T = TypeVar("T")
 
@@ -111,6 +111,25 @@ async def _read_json(call: Call, response: httpx2.Response) -> Any:
 async def request_json(call: Call) -> Any:
     """Send a request other than a chat; return its decoded JSON body."""
     return await _send(call, _read_json)
+
+
+async def _read_bytes(call: Call, response: httpx2.Response) -> bytes:
+    try:
+        async with asyncio.timeout(call.retries.remaining()):
+            content = await response.aread()
+    except TimeoutError:
+        raise call.total_expired() from None
+    except httpx2.TransportError as exc:
+        started = response.num_bytes_downloaded > 0
+        raise Retry(call.transport_failure(exc, body_started=started)) from None
+    finally:
+        await response.aclose()
+    return content
+
+
+async def request_bytes(call: Call) -> bytes:
+    """Send a request answered by a file; return its body's bytes."""
+    return await _send(call, _read_bytes)
 
 
 async def chat(call: Call) -> ChatResponse:

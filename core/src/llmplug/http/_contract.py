@@ -21,6 +21,7 @@ connection pooling, SSE/NDJSON decoding and error mapping.
 from __future__ import annotations
 
 import json as _json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ __all__ = [
     "has_dot_segment",
     "json_from_text",
     "json_loads",
+    "multipart_form",
     "path_segment",
 ]
 
@@ -54,6 +56,11 @@ class HTTPRequest:
         method: The HTTP method.
         headers: Extra headers for this request (auth headers are added by the core).
         params: Query parameters (``{"api-version": "2024-10-21"}``).
+        content: A body of raw bytes instead of ``json`` (a file upload built with
+            :func:`multipart_form`); give its ``Content-Type`` in ``headers``.
+
+    Raises:
+        ValueError: Both ``json`` and ``content`` are given, or ``content`` is not bytes.
     """
 
     path: str
@@ -61,6 +68,69 @@ class HTTPRequest:
     method: str = "POST"
     headers: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
+    content: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if self.content is None:
+            return
+        if not isinstance(self.content, bytes | bytearray):
+            raise ValueError(
+                f"HTTPRequest(content=...) takes bytes, got {type(self.content).__name__}; "
+                f"encode text first, or send JSON with json=..."
+            )
+        if self.json is not None:
+            raise ValueError("an HTTPRequest has a json= body or a content= body, not both")
+
+
+def multipart_form(
+    fields: Mapping[str, str], files: Mapping[str, tuple[str, bytes, str]]
+) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body (RFC 7578): its bytes and its ``Content-Type``.
+
+    For file uploads, sent as ``HTTPRequest(path, content=body, headers={"Content-Type":
+    content_type})``::
+
+        body, content_type = multipart_form(
+            {"purpose": "batch"}, {"file": ("requests.jsonl", data, "application/jsonl")}
+        )
+
+    The body is built once, so a retry sends the same bytes and a signing provider
+    signs exactly what is sent.
+
+    Args:
+        fields: Text fields, by name.
+        files: Files, by field name: ``(filename, content, content type)``.
+
+    Raises:
+        ValueError: A name, filename or content type holds a quote, a backslash or a
+            line break, which would break the part's headers.
+    """
+    boundary = f"llmplug.{os.urandom(16).hex()}"
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        head = f'Content-Disposition: form-data; name="{_form_token(name)}"'
+        parts.append(_part(boundary, head, value.encode("utf-8")))
+    for name, (filename, data, kind) in files.items():
+        head = (
+            f'Content-Disposition: form-data; name="{_form_token(name)}"; '
+            f'filename="{_form_token(filename)}"\r\nContent-Type: {_form_token(kind)}'
+        )
+        parts.append(_part(boundary, head, bytes(data)))
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode("ascii")
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def _part(boundary: str, head: str, data: bytes) -> bytes:
+    return f"--{boundary}\r\n{head}\r\n\r\n".encode() + data + b"\r\n"
+
+
+def _form_token(text: str) -> str:
+    if any(ch in text for ch in '"\\\r\n'):
+        raise ValueError(
+            f"a multipart name, filename or content type cannot hold quotes, backslashes "
+            f"or line breaks: {text[:60]!r}"
+        )
+    return text
 
 
 @dataclass(frozen=True, slots=True)

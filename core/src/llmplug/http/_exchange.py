@@ -195,6 +195,7 @@ class Call:
         clock: Clock,
         secrets: tuple[str, ...],
         json_events: bool = False,
+        content: bytes | None = None,
     ) -> None:
         self.llm = llm
         self.json_events = json_events
@@ -222,7 +223,9 @@ class Call:
         # a signing provider signs the exact body bytes: encoded once, sent as content
         self.signs = signs_requests(type(llm))
         self.content: bytes | None = None
-        if self.signs:
+        if content is not None:  # a body of raw bytes (a file upload): sent as it is
+            self.content = bytes(content)
+        elif self.signs:
             self.content = b"" if json is None else encode_json(json)
             if json is not None:
                 self.headers = {**headers, "Content-Type": JSON_CONTENT_TYPE}

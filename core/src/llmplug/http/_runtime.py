@@ -336,6 +336,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
             clock=clock,
             secrets=secrets,
             json_events=json_events,
+            content=request.content,
         )
         return call
 
@@ -346,7 +347,9 @@ class HTTPChatLLM(HTTPChatLLMBase):
 
         For provider methods beyond the endpoints (``list_models``...): the request goes
         through the same client, headers and key, retry loop, timeouts and error
-        mapping as a chat. Lifecycle hooks do not fire: this is not an LLM call.
+        mapping as a chat. Lifecycle hooks do not fire: this is not an LLM call. The
+        request's body is JSON (``json=``) or raw bytes (``content=``, a file upload
+        built with :func:`~llmplug.http.multipart_form`).
 
         Args:
             request: What to send (``HTTPRequest("/models", method="GET")``).
@@ -367,6 +370,34 @@ class HTTPChatLLM(HTTPChatLLMBase):
         self._no_other_options(options)
         call = self._make_call(request, timeout, max_retries, stream=False)
         return await _loop("_async").request_json(call)
+
+    def request_bytes(self, request: HTTPRequest, **options: Any) -> bytes:
+        """Send a request answered by a file rather than JSON; its body's bytes.
+
+        For downloads (a batch's result file): as :meth:`request_json`, through the
+        same client, headers and key, retry loop, timeouts and error mapping; an error
+        status is mapped to an :class:`~llmplug.errors.APIStatusError` from its body as
+        usual. The whole body is read into memory (within the call's deadline).
+
+        Args:
+            request: What to send (``HTTPRequest("/files/f-1/content", method="GET")``).
+            **options: ``timeout=`` and ``max_retries=``, as for a chat.
+
+        Raises:
+            APIError: The server answered with an error.
+            APIConnectionError: The server could not be reached (after the retries).
+        """
+        timeout, max_retries = self._transport_options(options)
+        self._no_other_options(options)
+        call = self._make_call(request, timeout, max_retries, stream=False)
+        return _loop("_sync").request_bytes(call)  # type: ignore[no-any-return]
+
+    async def arequest_bytes(self, request: HTTPRequest, **options: Any) -> bytes:
+        """Async :meth:`request_bytes`."""
+        timeout, max_retries = self._transport_options(options)
+        self._no_other_options(options)
+        call = self._make_call(request, timeout, max_retries, stream=False)
+        return await _loop("_async").request_bytes(call)  # type: ignore[no-any-return]
 
     def stream_json(self, request: HTTPRequest, **options: Any) -> Iterator[Any]:
         """Send a request answered by a stream of JSON events; yield each event, decoded.

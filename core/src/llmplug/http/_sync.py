@@ -25,7 +25,7 @@ from llmplug.types._responses import ChatResponse
 if TYPE_CHECKING:
     pass
 
-__all__ = ["chat", "request_json", "stream"]
+__all__ = ["chat", "request_bytes", "request_json", "stream"]
 
 T = TypeVar("T")
 
@@ -148,6 +148,22 @@ def _read_json(call: Call, response: httpx2.Response) -> Any:
 def request_json(call: Call) -> Any:
     """Send a request other than a chat; return its decoded JSON body."""
     return _send(call, _read_json)
+
+
+def _read_bytes(call: Call, response: httpx2.Response) -> bytes:
+    try:
+        content = _read_all(call, response)
+    except httpx2.TransportError as exc:
+        started = response.num_bytes_downloaded > 0
+        raise Retry(call.transport_failure(exc, body_started=started)) from None
+    finally:
+        response.close()
+    return content
+
+
+def request_bytes(call: Call) -> bytes:
+    """Send a request answered by a file; return its body's bytes."""
+    return _send(call, _read_bytes)
 
 
 def chat(call: Call) -> ChatResponse:

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from llmplug.errors import InvalidOptionError, UnsupportedFeatureError
+from llmplug.llm._batch_api import ProviderBatchMethods
 from llmplug.llm._bridges import aiter_in_thread, run_in_thread
 from llmplug.llm._instrument import instrument_class
 from llmplug.llm._options import describe_errors, unknown_call_options
@@ -141,6 +142,8 @@ class Capabilities(NamedTuple):
         video: Video input.
         documents: Document (PDF, text) input.
         model_listing: Lists its models through its API (:meth:`LLM.list_models`).
+        batch: Has an asynchronous batch API (:meth:`LLM.create_batch` and the other
+            provider batch methods).
     """
 
     chat: bool = True
@@ -153,9 +156,10 @@ class Capabilities(NamedTuple):
     video: bool = False
     documents: bool = False
     model_listing: bool = False
+    batch: bool = False
 
 
-class LLM(ProgramMethods, BaseModel, ABC):
+class LLM(ProgramMethods, ProviderBatchMethods, BaseModel, ABC):
     """The LLM interface every provider implements (LlamaIndex's ``LLM`` API).
 
     A provider's pydantic fields are its options: ``llmplug.load("name:model?key=value")``

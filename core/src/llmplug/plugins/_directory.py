@@ -42,8 +42,9 @@ class KnownPlugin(NamedTuple):
 
     Attributes:
         distribution: The distribution name (``llmplug-openai``).
-        kind: ``"provider"`` (serves provider names), ``"hook"`` (observes calls) or
-            ``"app"`` (a program built on llmplug, such as the gateway).
+        kind: ``"provider"`` (serves provider names), ``"hook"`` (observes calls),
+            ``"app"`` (a program built on llmplug, such as the gateway) or
+            ``"integration"`` (llmplug inside another framework, such as Ray).
         providers: The provider names it serves.
         description: One line.
         path: Its folder in the llmplug repository.
@@ -52,7 +53,7 @@ class KnownPlugin(NamedTuple):
     """
 
     distribution: str
-    kind: Literal["provider", "hook", "app"]
+    kind: Literal["provider", "hook", "app", "integration"]
     providers: tuple[str, ...]
     description: str
     path: str
@@ -124,6 +125,13 @@ DIRECTORY: tuple[KnownPlugin, ...] = (
         ("bedrock", "aws"),
         "Every model on Amazon Bedrock, through the Converse API (AWS credentials).",
         "plugins/bedrock",
+    ),
+    KnownPlugin(
+        "llmplug-ray",
+        "integration",
+        (),
+        "Batch jobs on Ray Data, one machine to a cluster: a model loaded once per actor.",
+        "plugins/ray",
     ),
     KnownPlugin(
         "llmplug-log",

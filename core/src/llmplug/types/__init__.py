@@ -33,6 +33,11 @@ _LAZY: dict[str, str] = {
     "MessageRole": "llmplug.types._messages",
     # models, as providers list them
     "ModelInfo": "llmplug.types._model_info",
+    # provider batch APIs
+    "BatchLimits": "llmplug.types._batch",
+    "BatchRequest": "llmplug.types._batch",
+    "BatchResult": "llmplug.types._batch",
+    "ProviderBatch": "llmplug.types._batch",
     # responses
     "ChatResponse": "llmplug.types._responses",
     "ChatResponseAsyncGen": "llmplug.types._responses",
@@ -62,6 +67,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmplug.types._attachments import (
         Attachment as Attachment,
         attachment as attachment,
+    )
+    from llmplug.types._batch import (
+        BatchLimits as BatchLimits,
+        BatchRequest as BatchRequest,
+        BatchResult as BatchResult,
+        ProviderBatch as ProviderBatch,
     )
     from llmplug.types._blocks import (
         AudioBlock as AudioBlock,

@@ -18,12 +18,12 @@ from llmplug.errors import ContextWindowExceededError, InvalidOptionError
 from llmplug.http import (
     STREAM_END,
     ChunkResult,
-    HTTPChatLLM,
     HTTPRequest,
     ServerEvent,
     json_from_text,
 )
 from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
+from llmplug_anthropic._batches import AnthropicBatchAPI
 from llmplug_anthropic._listing import (
     MAX_PAGES,
     known_claude_models,
@@ -129,7 +129,7 @@ _CONTEXT_OVERFLOW = re.compile(
 )
 
 
-class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
+class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
     """Chat with Claude through Anthropic's Messages API.
 
     A :class:`~llmplug.tools.FunctionCallingLLM`: ``predict_and_call`` makes one native
@@ -138,7 +138,9 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
 
     Options left unset (``None``) are not sent, so the API's defaults apply; except
     ``max_tokens``, which the API requires: unset, it is 8,192 (or the model's maximum
-    when lower) plus ``thinking_budget``.
+    when lower) plus ``thinking_budget``. Message Batches (``create_batch`` and the
+    other provider batch methods) send the same requests at half the price, answered
+    within 24 hours.
 
     Attributes:
         model: The model name (``claude-haiku-5-5``, ``claude-sonnet-5-5``,
@@ -180,6 +182,7 @@ class AnthropicLLM(HTTPChatLLM, FunctionCallingLLM):
         vision=True,
         documents=True,
         model_listing=True,
+        batch=True,
     )
     key_env: ClassVar[str | None] = "ANTHROPIC_API_KEY"
     per_call_options: ClassVar[tuple[str, ...]] = (*_PER_CALL, "timeout", "max_retries")

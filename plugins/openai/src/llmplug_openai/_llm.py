@@ -22,13 +22,13 @@ from llmplug.errors import ContentPolicyError, ContextWindowExceededError, Inval
 from llmplug.http import (
     STREAM_END,
     ChunkResult,
-    HTTPChatLLM,
     HTTPRequest,
     ServerEvent,
     json_from_text,
     json_loads,
 )
 from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
+from llmplug_openai._batches import OpenAIBatchAPI
 from llmplug_openai._listing import known_openai_models, parse_model_list
 from llmplug_openai._models import model_info
 from llmplug_openai._parse import StreamState, parse_chunk, parse_completion
@@ -130,12 +130,14 @@ _CONTEXT_OVERFLOW = re.compile(
 _CONTENT_POLICY_CODES = frozenset({"content_filter", "content_policy_violation"})
 
 
-class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
+class OpenAILLM(OpenAIBatchAPI, FunctionCallingLLM):
     """Chat with OpenAI's models through the Chat Completions API.
 
     Also the base of the OpenAI-compatible presets (``vllm``, ``groq``, ...), and usable
     with any other compatible server: ``llmplug.load("openai:MODEL?base_url=URL")``.
-    Options left unset (``None``) are not sent, so the service's defaults apply.
+    Options left unset (``None``) are not sent, so the service's defaults apply. The
+    Batch API (``create_batch`` and the other provider batch methods) sends the same
+    requests at half the price, answered within 24 hours.
 
     Attributes:
         model: The model name (``gpt-4o-mini``, ``gpt-4.1``, ``o3``...).
@@ -184,6 +186,7 @@ class OpenAILLM(HTTPChatLLM, FunctionCallingLLM):
         audio=True,
         documents=True,
         model_listing=True,
+        batch=True,
     )
     key_env: ClassVar[str | None] = "OPENAI_API_KEY"
     per_call_options: ClassVar[tuple[str, ...]] = (*_PER_CALL, "timeout", "max_retries")

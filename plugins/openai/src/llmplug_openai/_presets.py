@@ -197,6 +197,8 @@ class AzureOpenAILLM(OpenAILLM):
             and file input need a newer one, e.g. ``2025-04-01-preview``), or ``"v1"``.
     """
 
+    # Azure's Batch API names deployments and file endpoints of its own: not supported
+    capabilities: ClassVar[Capabilities] = OpenAILLM.capabilities._replace(batch=False)
     key_env: ClassVar[str | None] = "AZURE_OPENAI_API_KEY"
     token_limit_param: ClassVar[str | None] = "max_completion_tokens"
     cache_breakpoints: ClassVar[bool] = False
