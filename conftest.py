@@ -8,6 +8,14 @@ page runs against a fresh provider registry, with no llmplug setting from the ca
 environment, so a page's plugins never leak into another test.
 
 ``pytester`` runs the conformance suite against deliberately broken providers.
+
+The first-party hook plugins are installed in the test environment, and hook plugins
+load in every test that does not isolate its registry. So that they change no other
+test, the suite runs with ``LLMPLUG_LOG=0`` (no call log is written, least of all in
+the developer's data directory) and ``LLMPLUG_COST=0`` (no cost is put on usages); the
+plugins' own tests switch them on where they need them. The other two change nothing
+unless asked: the cache answers only calls that opt in, and the tracing plugin records
+nothing until an OpenTelemetry SDK is set up.
 """
 
 from __future__ import annotations
@@ -21,6 +29,10 @@ from pathlib import Path
 from typing import Any
 
 pytest_plugins = ["pytester"]
+
+# set before any plugin loads (hook plugins load on the first call, not at collection)
+os.environ["LLMPLUG_LOG"] = "0"
+os.environ["LLMPLUG_COST"] = "0"
 
 try:
     from sybil import Document, Example, Region, Sybil
