@@ -308,3 +308,16 @@ def test_without_an_sdk_nothing_is_recorded_and_nothing_breaks() -> None:
 def test_the_module_plugin_uses_the_global_providers() -> None:
     assert isinstance(llmplug_otel.Tracing(), Tracing)
     assert llmplug_otel.PROVIDER_NAMES["anthropic"] == "anthropic"
+
+
+def test_two_tracing_plugins_each_make_their_own_spans(otel: Telemetry) -> None:
+    other = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(other))
+    name = llmplug.register_plugin(Tracing(provider), "second")
+    try:
+        openai_mock(*["x"] * 2).chat(user("x"))
+    finally:
+        llmplug.unregister_plugin(name)
+    assert len(otel.finished()) == 1
+    assert len(other.get_finished_spans()) == 1

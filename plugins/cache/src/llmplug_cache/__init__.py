@@ -101,14 +101,14 @@ def answer_call(call: CallContext) -> Any:
 @llmplug.hookimpl
 def on_stream_chunk(call: CallContext, chunk: Any) -> None:
     """Keep a cached stream's deltas."""
-    if _default is not None and "llmplug-cache" in call.state:
+    if _default is not None and _default.key in call.state:
         _default.on_stream_chunk(call, chunk)
 
 
 @llmplug.hookimpl
 def after_call(call: CallContext, response: Any) -> None:
     """Keep the answer of a call that opted in."""
-    if _default is not None and "llmplug-cache" in call.state:
+    if _default is not None and _default.key in call.state:
         _default.after_call(call, response)
 
 

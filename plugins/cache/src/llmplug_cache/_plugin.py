@@ -4,7 +4,8 @@
 ``call.cache_hit``); ``after_call`` keeps the provider's answer. Only calls that opt in
 are cached: ``plugins={"cache": True}`` (or options, ``{"cache": {"ttl": 60}}``) on the
 call, or ``?plugins=cache`` on the model. A call that made calls of its own (a route, a
-structured call) is not kept: the calls it made are, and answer it next time.
+structured call) is not kept: the calls it made are, and answer it next time. Each
+instance keeps its per-call data in ``call.state`` under a key of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ __all__ = ["NAME", "ResponseCache"]
 
 #: The plugin's name in ``plugins={...}`` settings.
 NAME = "cache"
-_STATE = "llmplug-cache"
 _COMPOSITE = "llmplug-cache-composite"
 _OPTIONS = ("ttl", "refresh")
 _log = logging.getLogger("llmplug_cache")
@@ -72,6 +72,8 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self.name = name
         self._store: CacheStore | None = None
+        #: This instance's key in ``call.state`` (several instances never mix their data).
+        self.key = f"llmplug-cache:{id(self):x}"
 
     @property
     def store(self) -> CacheStore:
@@ -105,7 +107,7 @@ class ResponseCache:
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float)):
             raise ValueError(f"cache ttl must be a number of seconds, got {ttl!r}")
         key = cache_key(call)
-        call.state[_STATE] = _Pending(key, ttl)
+        call.state[self.key] = _Pending(key, ttl)
         if options.get("refresh"):
             return None  # ask the provider again, and keep its new answer
         kept = self.store.get(key)
@@ -117,14 +119,14 @@ class ResponseCache:
     @llmplug.hookimpl
     def on_stream_chunk(self, call: CallContext, chunk: Any) -> None:
         """Keep a cached stream's delta (calls that did not opt in cost a dict lookup)."""
-        pending = call.state.get(_STATE)
+        pending = call.state.get(self.key)
         if pending is not None and not call.cache_hit:
             pending.deltas.append(chunk.delta or "")
 
     @llmplug.hookimpl
     def after_call(self, call: CallContext, response: Any) -> None:
         """Keep the provider's answer of a call that opted in."""
-        pending = call.state.pop(_STATE, None)
+        pending = call.state.pop(self.key, None)
         if (
             pending is None
             or call.cache_hit

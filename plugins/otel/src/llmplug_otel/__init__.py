@@ -62,7 +62,7 @@ def before_call(call: CallContext) -> None:
 @llmplug.hookimpl
 def on_stream_chunk(call: CallContext, chunk: Any) -> None:
     """Keep a stream's finish reason."""
-    if "llmplug-otel" in call.state:
+    if _default.key in call.state:
         _default.on_stream_chunk(call, chunk)
 
 

@@ -7,6 +7,9 @@ call's), else the caller's current OpenTelemetry context: a span the application
 open around ``await llm.achat(...)`` or around code run in a worker thread with the
 context copied (``asyncio.to_thread``, llmplug's own bridges) is the parent.
 
+Each instance keeps a call's span in ``call.state`` under a key of its own, so that several (the
+installed plugin and one of your own) never mix their spans.
+
 With only the OpenTelemetry API installed (no SDK set up) spans do not record, and the
 plugin does nothing beyond asking the tracer for one.
 """
@@ -43,7 +46,6 @@ __all__ = ["CONTENT_ENV", "NAME", "Tracing"]
 NAME = "otel"
 #: The conventions' switch for recording message content (``true`` records it).
 CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-_STATE = "llmplug-otel"
 _SCOPE = "llmplug_otel"
 # the conventions' advice for token counts and durations
 _TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304]
@@ -119,6 +121,8 @@ class Tracing:
         if capture_content is None:
             capture_content = os.environ.get(CONTENT_ENV, "").strip().lower() == "true"
         self.capture_content = capture_content
+        #: This instance's key in ``call.state`` (several instances never mix their data).
+        self.key = f"llmplug-otel:{id(self):x}"
 
     def _content(self, call: CallContext) -> bool:
         setting = call.plugins.get(NAME)
@@ -129,7 +133,7 @@ class Tracing:
     @llmplug.hookimpl
     def before_call(self, call: CallContext) -> None:
         """Start the call's span."""
-        parent = call.parent.state.get(_STATE) if call.parent is not None else None
+        parent = call.parent.state.get(self.key) if call.parent is not None else None
         context = trace.set_span_in_context(parent.span) if parent is not None else None
         op = operation(call)
         base = {
@@ -146,7 +150,7 @@ class Tracing:
             start_time=start_ns,
         )
         if not span.is_recording():
-            call.state[_STATE] = _Open(span, base, start_ns)  # ended, to free it, at the end
+            call.state[self.key] = _Open(span, base, start_ns)  # ended, to free it, at the end
             return
         attributes: dict[str, Any] = {"llmplug.endpoint": call.endpoint}
         attributes.update(request_attributes(call))
@@ -158,12 +162,12 @@ class Tracing:
             if instructions is not None:
                 attributes["gen_ai.system_instructions"] = instructions
         span.set_attributes(attributes)
-        call.state[_STATE] = _Open(span, base, start_ns)
+        call.state[self.key] = _Open(span, base, start_ns)
 
     @llmplug.hookimpl
     def on_stream_chunk(self, call: CallContext, chunk: Any) -> None:
         """Keep the finish reason a stream's chunk carries (it may not be the last)."""
-        opened = call.state.get(_STATE)
+        opened = call.state.get(self.key)
         if opened is not None and chunk.additional_kwargs:
             reason = finish_reason(chunk)
             if reason is not None:
@@ -172,7 +176,7 @@ class Tracing:
     @llmplug.hookimpl
     def after_call(self, call: CallContext, response: Any) -> None:
         """End the span with the response's model, usage, finish reason (and content)."""
-        opened: _Open | None = call.state.pop(_STATE, None)
+        opened: _Open | None = call.state.pop(self.key, None)
         if opened is None:
             return
         span = opened.span
@@ -216,7 +220,7 @@ class Tracing:
     @llmplug.hookimpl
     def on_call_error(self, call: CallContext, error: BaseException) -> None:
         """End the span as failed: ``error.type``, the exception, an error status."""
-        opened: _Open | None = call.state.pop(_STATE, None)
+        opened: _Open | None = call.state.pop(self.key, None)
         if opened is None:
             return
         span = opened.span
