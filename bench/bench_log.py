@@ -14,7 +14,14 @@ reported as min and median (the machine is shared and noisy).
   log has no per-chunk hook (time to first chunk is the core's), so its per-chunk cost
   must not exceed the "buffer" plugin's.
 
-    python bench/bench_log.py            # about a minute on a 2-core machine
+With ``--callgrind`` it counts instructions instead (valgrind's callgrind, every thread
+of the client; the stub runs outside it): each configuration runs in a child process
+twice, with two numbers of calls, and the difference divided by the difference in calls
+is the cost of one call, start-up and exit cancelling out. Instruction counts do not
+move with the load of a shared machine; they do not see cache misses or waiting.
+
+    python bench/bench_log.py              # about a minute on a 2-core machine
+    python bench/bench_log.py --callgrind  # a few minutes: valgrind is ~50x slower
 """
 
 from __future__ import annotations
@@ -83,16 +90,14 @@ class Buffer:
 
 
 class Config:
-    """A set of plugins registered while its measurements run."""
+    """A set of plugins (made once) registered while its measurements run."""
 
-    def __init__(self, name: str, make: Callable[[], list[Any]]) -> None:
+    def __init__(self, name: str, plugins: list[Any]) -> None:
         self.name = name
-        self.make = make
-        self.plugins: list[Any] = []
+        self.plugins = plugins
         self.names: list[str] = []
 
     def __enter__(self) -> Config:
-        self.plugins = self.make()
         self.names = [llmplug.register_plugin(p) for p in self.plugins]
         return self
 
@@ -127,18 +132,12 @@ def main() -> None:
     llm_long = llmplug.load(f"openai:{MODEL}?base_url={long.base_url}", api_key="x")
     loop = asyncio.new_event_loop()
 
-    def log() -> list[Any]:
-        return [CallLog(path / f"log-{time.monotonic_ns()}.db")]
-
-    def log_and_cost() -> list[Any]:
-        llmplug_cost.enable()
-        return [*log(), llmplug_cost]
-
+    llmplug_cost.enable()
     configs = [
-        Config("no plugin", list),
-        Config("call log", log),
-        Config("call log + cost", log_and_cost),
-        Config("buffer (reference)", lambda: [Buffer()]),
+        Config("no plugin", []),
+        Config("call log", [CallLog(path / "log.db")]),
+        Config("call log + cost", [CallLog(path / "log-and-cost.db"), llmplug_cost]),
+        Config("buffer (reference)", [Buffer()]),
     ]
 
     def stream(model: Any) -> Callable[[], str]:
@@ -162,8 +161,8 @@ def main() -> None:
                     n = CALLS if case in ("chat", "achat") else STREAMS
                     results.setdefault((config.name, case), []).append(cpu(config, work, n))
     loop.close()
-    folder.cleanup()
     report(configs, results)
+    folder.cleanup()
 
 
 def report(configs: list[Config], results: dict[tuple[str, str], list[float]]) -> None:
@@ -194,14 +193,111 @@ def report(configs: list[Config], results: dict[tuple[str, str], list[float]]) -
                 f"{config.name}, {case}: +{over[0]:.1%} (min) / +{over[1]:.1%} (median) "
                 f"over no plugin: {verdict}"
             )
-    log_chunk = per_chunk("call log", statistics.median)
-    buffer_chunk = per_chunk("buffer (reference)", statistics.median)
-    verdict = "ok" if log_chunk <= buffer_chunk else "MORE than appending to a buffer"
+    for label, pick in (("min", min), ("median", statistics.median)):
+        log_chunk = per_chunk("call log", pick)
+        buffer_chunk = per_chunk("buffer (reference)", pick)
+        verdict = "ok" if log_chunk <= buffer_chunk else "MORE than appending to a buffer"
+        print(
+            f"call log, per chunk ({label}): {log_chunk * 1e6:.2f} µs vs "
+            f"{buffer_chunk * 1e6:.2f} µs for a plugin appending to a buffer: {verdict}"
+        )
+    for config in configs:
+        for plugin in config.plugins:
+            close = getattr(plugin, "close", None)
+            if close is not None:
+                close()
+
+
+# -- instruction counts (callgrind) ---------------------------------------------------------
+
+# (config, case, calls): a child runs `case` `calls` times with `config`'s plugins
+_CHILD_CALLS = {"chat": (20, 120), "stream16": (4, 24), "stream256": (4, 24)}
+
+
+def child(config: str, case: str, calls: int, url: str) -> None:
+    """Run inside callgrind: warm up, then ``calls`` calls, then flush the log."""
+    folder = tempfile.TemporaryDirectory(prefix="llmplug-bench-log-")
+    plugins: list[Any] = {
+        "no plugin": [],
+        "call log": [CallLog(Path(folder.name) / "log.db")],
+        "buffer (reference)": [Buffer()],
+    }[config]
+    for plugin in plugins:
+        llmplug.register_plugin(plugin)
+    llm = llmplug.load(f"openai:{MODEL}?base_url={url}", api_key="x")
+    messages = [llmplug.ChatMessage(role="user", content="Tell me about foxes and dogs.")]
+
+    def work() -> None:
+        if case == "chat":
+            llm.chat(messages)
+        else:
+            "".join(c.delta or "" for c in llm.stream_chat(messages))
+
+    for _ in range(3):  # warm-up: lazy imports, the connection, the log file
+        work()
+    for plugin in plugins:
+        getattr(plugin, "flush", lambda: None)()
+    for _ in range(calls):
+        work()
+    for plugin in plugins:
+        getattr(plugin, "close", lambda: None)()
+    folder.cleanup()
+
+
+def instructions(config: str, case: str, calls: int, url: str) -> int:
+    """Instructions callgrind counts for one child run."""
+    with tempfile.TemporaryDirectory() as out:
+        target = Path(out) / "callgrind.out"
+        subprocess.run(
+            [
+                "valgrind", "--tool=callgrind", f"--callgrind-out-file={target}",
+                sys.executable, __file__, "--child", config, case, str(calls), url,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for line in target.read_text().splitlines():
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError("callgrind wrote no totals")
+
+
+def main_callgrind() -> None:
+    short, long = Server(SHORT), Server(LONG)
+    urls = {"chat": short.base_url, "stream16": short.base_url, "stream256": long.base_url}
+    configs = ("no plugin", "call log", "buffer (reference)")
+    per: dict[tuple[str, str], float] = {}
+    for config in configs:
+        for case, (few, many) in _CHILD_CALLS.items():
+            low = instructions(config, case, few, urls[case])
+            high = instructions(config, case, many, urls[case])
+            per[config, case] = (high - low) / (many - few)
+    print("instructions per call and per streamed chunk (callgrind, every client thread)")
+    print(f"{'':22}{'chat':>14}{'per chunk':>14}")
+    for config in configs:
+        chunk = (per[config, "stream256"] - per[config, "stream16"]) / (LONG - SHORT)
+        print(f"{config:22}{per[config, 'chat']:>14,.0f}{chunk:>14,.0f}")
+    base = per["no plugin", "chat"]
+    over = per["call log", "chat"] / base - 1
+    print()
+    verdict = "ok" if over <= 0.05 else "OVER the 5% target"
+    print(f"call log, chat: +{over:.1%} over no plugin: {verdict}")
+    chunks = {
+        c: (per[c, "stream256"] - per[c, "stream16"]) / (LONG - SHORT)
+        for c in ("call log", "buffer (reference)")
+    }
+    verdict = "ok" if chunks["call log"] <= chunks["buffer (reference)"] else "MORE"
     print(
-        f"call log, per chunk: {log_chunk * 1e6:.2f} µs vs {buffer_chunk * 1e6:.2f} µs for a "
-        f"plugin appending to a buffer (medians): {verdict}"
+        f"call log, per chunk: {chunks['call log']:,.0f} vs {chunks['buffer (reference)']:,.0f} "
+        f"instructions for a plugin appending to a buffer: {verdict}"
     )
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    elif sys.argv[1:2] == ["--callgrind"]:
+        main_callgrind()
+    else:
+        main()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from llmplug.errors import ConfigError
-from llmplug_log._cli import parse_when
+from llmplug_log._cli import iso, parse_when
 
 _SCRIPT = Path(sys.executable).with_name("llmplug")
 COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "llmplug"]
@@ -163,6 +163,6 @@ def test_logging_off_by_env_var_writes_nothing(home: Home) -> None:
 )
 def test_when(text: str, expected: str) -> None:
     now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-    assert parse_when(text, "--since", now) == expected
+    assert iso(parse_when(text, "--since", now)) == expected
     with pytest.raises(ConfigError):
         parse_when("soon", "--since", now)

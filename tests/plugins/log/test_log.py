@@ -295,7 +295,7 @@ def test_an_older_log_is_migrated_keeping_its_calls(path: Path) -> None:
     assert old.execute("PRAGMA user_version").fetchone()[0] == 1
     old.execute(
         "INSERT INTO calls (id, conversation_id, started_at, provider, model, endpoint, options,"
-        " prompt, response) VALUES ('a', 'a', '2025-01-01T00:00:00.000Z', 'mock', 'm', 'chat',"
+        " prompt, response) VALUES ('a', 'a', 1735689600.0, 'mock', 'm', 'chat',"
         " '{}', 'old prompt', 'old answer')"
     )
     old.close()
@@ -341,3 +341,19 @@ def test_resume_conversation_gives_back_the_messages_and_the_model(
     assert latest is not None
     assert latest.id == "c2"
     assert log.resume_conversation("nope") is None
+
+
+def test_the_search_index_catches_up_with_calls_written_since(log: CallLog, path: Path) -> None:
+    llm = llmplug.load("mock")
+    llm.complete("apples and pears")
+    log.flush()
+    store = LogStore(path)
+    try:
+        assert len(store.calls(llmplug_log.Filters(search="apples"), None)) == 1
+        llm.complete("apples again")
+        log.flush()
+        found = store.calls(llmplug_log.Filters(search="apples"), None)
+        assert [c["prompt"] for c in found] == ["apples and pears", "apples again"]
+        assert store.index() == 0  # nothing left to index
+    finally:
+        store.close()

@@ -11,7 +11,7 @@ from typing import Any
 
 from llmplug.errors import ConfigError
 
-__all__ = ["configure", "parse_when", "run"]
+__all__ = ["configure", "iso", "parse_when", "run"]
 
 _RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -57,8 +57,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", action="store_true", help="print where the log is, and stop")
 
 
-def parse_when(text: str, flag: str, now: datetime | None = None) -> str:
-    """``--since``/``--until`` as the log stores times (UTC, ISO 8601).
+def parse_when(text: str, flag: str, now: datetime | None = None) -> float:
+    """``--since``/``--until`` as the log stores times (seconds since 1970).
 
     Raises:
         ConfigError: Neither an ISO date/time nor ``N`` + ``m``/``h``/``d``/``w``.
@@ -77,7 +77,13 @@ def parse_when(text: str, flag: str, now: datetime | None = None) -> str:
                 f"2025-06-01T09:30) or how long ago (30m, 12h, 7d, 2w)"
             ) from None
         when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return when.timestamp()
+
+
+def iso(epoch: float) -> str:
+    """A logged time as people read it: UTC, ISO 8601, milliseconds."""
+    stamp = datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,6 +136,7 @@ _JSON_COLUMNS = ("options", "messages", "tool_calls", "structured")
 
 def _as_json(call: dict[str, Any]) -> dict[str, Any]:
     shown = {k: v for k, v in call.items() if k != "n"}
+    shown["started_at"] = iso(shown["started_at"])
     for name in _JSON_COLUMNS:
         if shown.get(name) is not None:
             shown[name] = json.loads(shown[name])
@@ -144,7 +151,7 @@ def _money(cost: float | None) -> str:
 
 def _print_call(call: dict[str, Any]) -> None:
     out = sys.stdout
-    head = [call["started_at"], f"{call['provider']}:{call['model']}", call["endpoint"]]
+    head = [iso(call["started_at"]), f"{call['provider']}:{call['model']}", call["endpoint"]]
     if call["latency"] is not None:
         head.append(f"{call['latency']:.3f}s")
     if call["time_to_first_chunk"] is not None:

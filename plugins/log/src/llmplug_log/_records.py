@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from llmplug import ChatMessage, ChatResponse, MessageRole, ToolCallBlock
+from llmplug import ChatMessage, ChatResponse, TextBlock, ToolCallBlock
 
 if TYPE_CHECKING:
     from llmplug import CallContext
 
-__all__ = ["DATA_FIELDS", "STATE_KEY", "Captured", "new_id", "row"]
+__all__ = ["DATA_FIELDS", "STATE_KEY", "Captured", "message_json", "new_id", "row"]
 
 #: Where this plugin keeps a call's log id in ``call.state``.
 STATE_KEY = "llmplug-log"
@@ -35,18 +35,29 @@ DATA_FIELDS = ("image", "audio", "video", "data")
 Captured = tuple["CallContext", float, Any]
 
 
+# a process's ids: 40 random bits, then a counter (a forked child draws new bits)
+_process: dict[str, Any] = {"prefix": os.urandom(5).hex(), "counter": itertools.count()}
+
+
+def _new_process() -> None:
+    _process.update(prefix=os.urandom(5).hex(), counter=itertools.count())
+
+
+os.register_at_fork(after_in_child=_new_process)
+
+
 def new_id() -> str:
-    """A unique id that sorts by time: milliseconds since 1970, then 64 random bits."""
-    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(8).hex()}"
+    """A unique id that sorts by time.
 
-
-def _iso(epoch: float) -> str:
-    return (
-        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
+    Milliseconds since 1970, then this process's 40 random bits, then a counter.
+    """
+    count = next(_process["counter"]) & 0xFFFFFF
+    return f"{time.time_ns() // 1_000_000:012x}{_process['prefix']}{count:06x}"
 
 
 def _block(block: BaseModel) -> dict[str, Any]:
+    if type(block) is TextBlock:  # the common case, without pydantic's dump
+        return {"block_type": "text", "text": block.text}
     dumped: dict[str, Any] = block.model_dump(mode="json", exclude_none=True)
     for name in DATA_FIELDS:
         data = dumped.pop(name, None) if isinstance(dumped.get(name), str) else None
@@ -77,16 +88,24 @@ def message_json(message: ChatMessage) -> dict[str, Any]:
     return kept
 
 
+# one encoder for every row: json.dumps() with options makes a new one each time
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    return None if value is None else _encode(value)
 
 
-def _prompt_text(call: CallContext) -> str | None:
-    if not call.is_chat:
-        return call.prompt
-    for message in reversed(call.messages or []):
-        if message.role == MessageRole.USER:
-            return message.content
+def _text(blocks: list[dict[str, Any]]) -> str | None:
+    texts = [b["text"] for b in blocks if b.get("block_type") == "text"]
+    return "\n".join(texts) if texts else None
+
+
+def _prompt_text(messages: list[dict[str, Any]]) -> str | None:
+    """The last user message's text (what search looks in), from the kept messages."""
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return _text(message["blocks"])
     return None
 
 
@@ -98,11 +117,66 @@ def _structured(raw: Any) -> Any:
     return None
 
 
+# what the log reads of each LLM seen lately, kept while the LLM's fields are unchanged:
+# its model name (``metadata`` may build a new object on each read) and its options as
+# JSON (pydantic and redaction cost more than the rest of a row)
+_llms: dict[int, tuple[type[Any], dict[str, Any], set[str], str, str | None]] = {}
+
+
+def _model_and_options(call: CallContext) -> tuple[str, str]:
+    llm = call.llm
+    values = llm.__dict__
+    kept = _llms.get(id(llm))
+    if (
+        kept is None
+        or kept[0] is not type(llm)
+        or kept[1] != values
+        or kept[2] != llm.model_fields_set
+    ):
+        if len(_llms) >= 256:
+            _llms.clear()
+        kept = _llms[id(llm)] = (
+            type(llm),
+            dict(values),
+            set(llm.model_fields_set),
+            call.model,
+            None,
+        )
+    if call.kwargs:  # the call's own options over the model's: not kept
+        return kept[3], _encode(call.options())
+    if kept[4] is None:
+        options = _encode(call.options())
+        kept = _llms[id(llm)] = (*kept[:4], options)
+    assert kept[4] is not None
+    return kept[3], kept[4]
+
+
 def _log_id(call: CallContext) -> str:
     found = call.state.get(STATE_KEY)
     if found is None:
         found = call.state[STATE_KEY] = new_id()
     return str(found)
+
+
+def _reply(response: Any) -> tuple[str | None, str | None, str | None]:
+    """``(text, tool calls, structured output)`` of a response, the last two as JSON."""
+    if not isinstance(response, ChatResponse):
+        return (response.text if response is not None else None), None, None
+    blocks = response.message.blocks
+    if len(blocks) == 1 and type(blocks[0]) is TextBlock:  # the common case
+        text: str | None = blocks[0].text
+        tool_calls = None
+    else:
+        text = response.message.content
+        calls = [
+            {"id": b.tool_call_id, "name": b.tool_name, "arguments": b.tool_kwargs}
+            for b in blocks
+            if isinstance(b, ToolCallBlock)
+        ]
+        tool_calls = _dumps(calls) if calls else None
+    raw = response.raw
+    structured = _dumps(_structured(raw)) if isinstance(raw, BaseModel | list) else None
+    return text, tool_calls, structured
 
 
 def row(captured: Captured) -> tuple[Any, ...]:
@@ -112,45 +186,40 @@ def row(captured: Captured) -> tuple[Any, ...]:
     # a nested call (a route's model, a structured call's model) points at its parent,
     # whose id is made here if the parent has not ended yet (children end first)
     parent_id = _log_id(call.parent) if call.parent is not None else None
-    conversation = call.conversation_id or call_id
-    text = tool_calls = structured = None
-    if isinstance(response, ChatResponse):
-        text = response.message.content
-        calls = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
-        if calls:
-            tool_calls = [
-                {"id": b.tool_call_id, "name": b.tool_name, "arguments": b.tool_kwargs}
-                for b in calls
-            ]
-        structured = _structured(response.raw)
-    elif response is not None:
-        text = response.text
+    model, options = _model_and_options(call)
+    if call.messages is not None:
+        kept = [message_json(m) for m in call.messages]
+        messages, prompt = _dumps(kept), _prompt_text(kept)
+    else:
+        messages, prompt = None, call.prompt
+    text, tool_calls, structured = _reply(response)
     usage = response.usage if response is not None else None
     error = call.error
-    latency = call.latency or 0.0
+    latency = call.latency
+    first = call.first_chunk_at
     return (
         call_id,
         parent_id,
-        conversation,
-        _iso(ended - latency),
+        call.conversation_id or call_id,
+        ended - (latency or 0.0),
         call.provider,
-        call.model,
+        model,
         call.endpoint,
-        _dumps(call.options()),
-        _dumps([message_json(m) for m in call.messages]) if call.messages is not None else None,
-        _prompt_text(call),
+        options,
+        messages,
+        prompt,
         text,
-        _dumps(tool_calls),
-        _dumps(structured),
+        tool_calls,
+        structured,
         usage.input_tokens if usage else None,
         usage.output_tokens if usage else None,
         usage.cached_tokens if usage else None,
         usage.cache_creation_tokens if usage else None,
         usage.reasoning_tokens if usage else None,
         usage.cost if usage else None,
-        call.latency,
-        call.time_to_first_chunk,
-        call.chunks if call.is_stream else None,
+        latency,
+        None if first is None else first - call.started,
+        call.chunks if "stream" in call.endpoint else None,
         f"{type(error).__name__}: {error}" if error is not None else None,
         int(call.cancelled),
         int(call.cache_hit),

@@ -8,6 +8,10 @@ batch being written (SQLite rolls it back) and never corrupts the file.
 The schema's version is SQLite's ``user_version``; :data:`MIGRATIONS` brings an older
 file up to date, each step in its own ``BEGIN IMMEDIATE`` transaction (two processes
 opening a new file at once migrate it once). A file newer than this plugin is refused.
+
+Full-text search is an FTS5 index over prompts and responses, brought up to date when a
+search runs (:meth:`LogStore.index`) rather than on every insert: writing a call stays
+cheap, and the index costs only those who search.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ CREATE TABLE calls (
     id TEXT NOT NULL UNIQUE,
     parent_id TEXT,
     conversation_id TEXT NOT NULL,
-    started_at TEXT NOT NULL,
+    started_at REAL NOT NULL,
     provider TEXT NOT NULL,
     model TEXT NOT NULL,
     endpoint TEXT NOT NULL,
@@ -85,12 +89,12 @@ CREATE TABLE calls (
 CREATE VIRTUAL TABLE calls_fts USING fts5(
     prompt, response, content='calls', content_rowid='n'
 );
-CREATE TRIGGER calls_fts_insert AFTER INSERT ON calls BEGIN
-    INSERT INTO calls_fts(rowid, prompt, response) VALUES (new.n, new.prompt, new.response);
-END;
+CREATE TABLE fts_state (indexed_up_to INTEGER NOT NULL);
+INSERT INTO fts_state VALUES (0);
 CREATE TRIGGER calls_fts_delete AFTER DELETE ON calls BEGIN
     INSERT INTO calls_fts(calls_fts, rowid, prompt, response)
-    VALUES ('delete', old.n, old.prompt, old.response);
+    SELECT 'delete', old.n, old.prompt, old.response
+    WHERE old.n <= (SELECT indexed_up_to FROM fts_state);
 END;
 """
 
@@ -184,16 +188,16 @@ class Filters:
         search: Full-text query over prompts and responses (SQLite FTS5 syntax).
         model: Only this model (or ``provider:model``).
         provider: Only this provider.
-        since: Only calls started at or after this UTC time (ISO 8601).
-        until: Only calls started before this UTC time (ISO 8601).
+        since: Only calls started at or after this time (seconds since 1970).
+        until: Only calls started before this time (seconds since 1970).
         conversation: Only this conversation.
     """
 
     search: str | None = None
     model: str | None = None
     provider: str | None = None
-    since: str | None = None
-    until: str | None = None
+    since: float | None = None
+    until: float | None = None
     conversation: str | None = None
 
     def sql(self) -> tuple[str, list[Any]]:
@@ -214,10 +218,10 @@ class Filters:
         if self.provider:
             where.append("calls.provider = ?")
             params.append(self.provider)
-        if self.since:
+        if self.since is not None:
             where.append("calls.started_at >= ?")
             params.append(self.since)
-        if self.until:
+        if self.until is not None:
             where.append("calls.started_at < ?")
             params.append(self.until)
         if self.conversation:
@@ -257,8 +261,29 @@ class LogStore:
             raise
         return len(rows)
 
+    def index(self) -> int:
+        """Bring the full-text index up to date; how many calls it took in."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            (done,) = self.db.execute("SELECT indexed_up_to FROM fts_state").fetchone()
+            (last,) = self.db.execute("SELECT COALESCE(MAX(n), 0) FROM calls").fetchone()
+            if last > done:
+                self.db.execute(
+                    "INSERT INTO calls_fts(rowid, prompt, response) "
+                    "SELECT n, prompt, response FROM calls WHERE n > ?",
+                    (done,),
+                )
+                self.db.execute("UPDATE fts_state SET indexed_up_to = ?", (last,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return int(last - done) if last > done else 0
+
     def calls(self, filters: Filters, limit: int | None) -> list[dict[str, Any]]:
         """The last ``limit`` calls matching ``filters`` (all with ``None``), oldest first."""
+        if filters.search:
+            self.index()
         where, params = filters.sql()
         sql = f"SELECT * FROM calls{where} ORDER BY calls.n DESC"
         if limit is not None:
@@ -279,6 +304,8 @@ class LogStore:
         Only calls that made no call of their own count (a route's call is counted in
         its model's, which spent the tokens), and a cache hit's tokens are not spent.
         """
+        if filters.search:
+            self.index()
         where, params = filters.sql()
         leaf = "calls.id NOT IN (SELECT parent_id FROM calls WHERE parent_id IS NOT NULL)"
         where = f"{where} AND {leaf}" if where else f" WHERE {leaf}"
