@@ -219,7 +219,9 @@ def child(config: str, case: str, calls: int, url: str) -> None:
     folder = tempfile.TemporaryDirectory(prefix="llmplug-bench-log-")
     plugins: list[Any] = {
         "no plugin": [],
-        "call log": [CallLog(Path(folder.name) / "log.db")],
+        "call log": [
+            CallLog(Path(folder.name) / "log.db", batch_size=int(os.environ.get("BATCH", "200")))
+        ],
         "buffer (reference)": [Buffer()],
     }[config]
     for plugin in plugins:
@@ -233,6 +235,8 @@ def child(config: str, case: str, calls: int, url: str) -> None:
         else:
             "".join(c.delta or "" for c in llm.stream_chat(messages))
 
+    if os.environ.get("NOGC"):
+        gc.disable()
     for _ in range(3):  # warm-up: lazy imports, the connection, the log file
         work()
     for plugin in plugins:
