@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from llmplug_log import LogStore
+
 # each script makes calls with the installed plugin (entry point, LLMPLUG_LOG=1) or with a
 # CallLog of its own; argv: path, count
 _INSTALLED = """
@@ -35,8 +37,8 @@ for i in range(int(sys.argv[2])):
     llm.complete(f"{sys.argv[3]} call {i}")
 """
 
-# writes one batch, then dies (os._exit, as kill -9 would) half-way through the next one,
-# inside its transaction
+# writes one batch, then dies (os._exit, as kill -9 would) in the middle of writing the
+# next one: its insert done, its transaction not committed
 _CRASH = """
 import os, sys
 import llmplug
@@ -50,21 +52,18 @@ for i in range(int(sys.argv[2])):
 assert log.flush() == int(sys.argv[2])
 
 
-class DiesHalfWay:
+class DiesBeforeCommit:
     def __init__(self, db):
         self.db = db
 
-    def execute(self, *args):
-        return self.db.execute(*args)
-
-    def executemany(self, sql, rows):
-        rows = list(rows)
-        for row in rows[: len(rows) // 2]:
-            self.db.execute(sql, row)
-        os._exit(9)
+    def execute(self, sql, *args):
+        if sql == "COMMIT":
+            assert self.db.in_transaction  # the batch is in, not committed
+            os._exit(9)
+        return self.db.execute(sql, *args)
 
 
-log.writer._store.db = DiesHalfWay(log.writer._store.db)
+log.writer._store.db = DiesBeforeCommit(log.writer._store.db)
 for i in range(50):
     llm.complete(f"lost {i}")
 log.flush()
@@ -85,6 +84,9 @@ def _run(script: str, *args: str, **env: str) -> subprocess.Popen[str]:
 
 
 def _count(path: Path, like: str = "%") -> int:
+    store = LogStore(path)
+    store.settle()  # the staged batches into the calls table, as any reader does
+    store.close()
     db = sqlite3.connect(path)
     try:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -1,9 +1,9 @@
 """The call log as a hook plugin: :class:`CallLog`, whose hookimpls queue finished calls.
 
-``after_call`` and ``on_call_error`` capture the call and the time it ended, nothing
-more: the row is built and written by the writer thread. There is no
-``on_stream_chunk``: time to first chunk is the core's (``call.time_to_first_chunk``),
-so a stream costs the log nothing per chunk.
+``after_call`` and ``on_call_error`` turn the finished call into its row (strings and
+numbers: the call's objects are not kept alive) and queue it; the writer thread writes
+batches. There is no ``on_stream_chunk``: time to first chunk is the core's
+(``call.time_to_first_chunk``), so a stream costs the log nothing per chunk.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 import llmplug
 from llmplug import ChatMessage, MessageRole, TextBlock, ToolCallBlock
 from llmplug.types import Conversation
-from llmplug_log._records import DATA_FIELDS
+from llmplug_log._records import DATA_FIELDS, row
 from llmplug_log._store import LogStore
 from llmplug_log._writer import Writer
 
@@ -60,13 +60,13 @@ class CallLog:
     def after_call(self, call: CallContext, response: Any) -> None:
         """Queue the finished call (a stream's last chunk holds its text)."""
         if self.enabled:
-            self.writer.add((call, time.time(), response))
+            self.writer.add(row(call, time.time(), response))
 
     @llmplug.hookimpl
     def on_call_error(self, call: CallContext) -> None:
         """Queue the failed call with its error."""
         if self.enabled:
-            self.writer.add((call, time.time(), None))
+            self.writer.add(row(call, time.time(), None))
 
     @llmplug.hookimpl
     def resume_conversation(self, conversation_id: str | None) -> Conversation | None:

@@ -1,4 +1,4 @@
-"""A finished call as a row of the log: built on the writer thread, never the caller's.
+"""A finished call as a row of the log: strings and numbers, built when the call ends.
 
 Messages are kept as JSON, each block as pydantic dumps it, except the bytes of
 attachments: an image, audio, video or document given inline is kept as a reference
@@ -23,17 +23,12 @@ from llmplug import ChatMessage, ChatResponse, TextBlock, ToolCallBlock
 if TYPE_CHECKING:
     from llmplug import CallContext
 
-__all__ = ["DATA_FIELDS", "STATE_KEY", "Captured", "message_json", "new_id", "row"]
+__all__ = ["DATA_FIELDS", "STATE_KEY", "message_json", "new_id", "row"]
 
 #: Where this plugin keeps a call's log id in ``call.state``.
 STATE_KEY = "llmplug-log"
 #: The fields of binary blocks that hold their bytes (base64), kept as references.
 DATA_FIELDS = ("image", "audio", "video", "data")
-
-#: What ``after_call``/``on_call_error`` capture: the call, its end (wall clock), and the
-#: response (``None`` for a failure or a stream stopped before its first chunk).
-Captured = tuple["CallContext", float, Any]
-
 
 # a process's ids: 40 random bits, then a counter (a forked child draws new bits)
 _process: dict[str, Any] = {"prefix": os.urandom(5).hex(), "counter": itertools.count()}
@@ -179,9 +174,12 @@ def _reply(response: Any) -> tuple[str | None, str | None, str | None]:
     return text, tool_calls, structured
 
 
-def row(captured: Captured) -> tuple[Any, ...]:
-    """The values of one call's row, in :data:`~llmplug_log._store.COLUMNS` order."""
-    call, ended, response = captured
+def row(call: CallContext, ended: float, response: Any) -> tuple[Any, ...]:
+    """The values of one call's row, in :data:`~llmplug_log._store.COLUMNS` order.
+
+    ``ended`` is the wall-clock time it ended; ``response`` is ``None`` for a failure, or
+    a stream stopped before its first chunk.
+    """
     call_id = _log_id(call)
     # a nested call (a route's model, a structured call's model) points at its parent,
     # whose id is made here if the parent has not ended yet (children end first)

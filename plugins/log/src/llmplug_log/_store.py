@@ -9,13 +9,17 @@ The schema's version is SQLite's ``user_version``; :data:`MIGRATIONS` brings an 
 file up to date, each step in its own ``BEGIN IMMEDIATE`` transaction (two processes
 opening a new file at once migrate it once). A file newer than this plugin is refused.
 
-Full-text search is an FTS5 index over prompts and responses, brought up to date when a
-search runs (:meth:`LogStore.index`) rather than on every insert: writing a call stays
-cheap, and the index costs only those who search.
+Writing is cheap, reading does the rest: a batch of calls is written as one row of the
+``staged`` table (the batch's rows as one JSON array, one ``INSERT``), and moved into
+``calls`` by whoever reads the log next (:meth:`LogStore.settle`, in one transaction).
+Likewise the FTS5 index over prompts and responses is brought up to date when a search
+runs (:meth:`LogStore.index`). A process that logs thus pays one insert per batch, not
+one per call with its indexes.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -89,6 +93,7 @@ CREATE TABLE calls (
 CREATE VIRTUAL TABLE calls_fts USING fts5(
     prompt, response, content='calls', content_rowid='n'
 );
+CREATE TABLE staged (n INTEGER PRIMARY KEY, rows TEXT NOT NULL);
 CREATE TABLE fts_state (indexed_up_to INTEGER NOT NULL);
 INSERT INTO fts_state VALUES (0);
 CREATE TRIGGER calls_fts_delete AFTER DELETE ON calls BEGIN
@@ -124,6 +129,9 @@ def _statements(sql: str) -> list[str]:
             current = ""
     return statements
 
+
+# a batch's JSON: numbers, text and nulls, as SQLite's json_extract reads them back
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 #: ``MIGRATIONS[i]`` brings a version-``i`` file to version ``i + 1``.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_script(_V1), _script(_V2))
@@ -246,23 +254,43 @@ class LogStore:
         self.db.close()
 
     def write(self, rows: Iterable[Sequence[Any]]) -> int:
-        """Insert ``rows`` (values in :data:`COLUMNS` order) in one transaction."""
+        """Write ``rows`` (values in :data:`COLUMNS` order) as one staged batch."""
         rows = list(rows)
         if not rows:
             return 0
-        marks = ", ".join("?" * len(COLUMNS))
-        sql = f"INSERT OR IGNORE INTO calls ({', '.join(COLUMNS)}) VALUES ({marks})"
+        batch = _encode(rows)
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.executemany(sql, rows)
+            self.db.execute("INSERT INTO staged (rows) VALUES (?)", (batch,))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         return len(rows)
 
+    def settle(self) -> int:
+        """Move the staged batches into ``calls``; how many calls were moved."""
+        if self.db.execute("SELECT 1 FROM staged LIMIT 1").fetchone() is None:
+            return 0
+        values = ", ".join(f"json_extract(r.value, '$[{i}]')" for i in range(len(COLUMNS)))
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            (last,) = self.db.execute("SELECT COALESCE(MAX(n), 0) FROM staged").fetchone()
+            moved = self.db.execute(
+                f"INSERT INTO calls ({', '.join(COLUMNS)}) SELECT {values} "
+                "FROM staged AS s, json_each(s.rows) AS r WHERE s.n <= ? ORDER BY s.n, r.key",
+                (last,),
+            ).rowcount
+            self.db.execute("DELETE FROM staged WHERE n <= ?", (last,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return int(moved)
+
     def index(self) -> int:
         """Bring the full-text index up to date; how many calls it took in."""
+        self.settle()
         self.db.execute("BEGIN IMMEDIATE")
         try:
             (done,) = self.db.execute("SELECT indexed_up_to FROM fts_state").fetchone()
@@ -282,6 +310,7 @@ class LogStore:
 
     def calls(self, filters: Filters, limit: int | None) -> list[dict[str, Any]]:
         """The last ``limit`` calls matching ``filters`` (all with ``None``), oldest first."""
+        self.settle()
         if filters.search:
             self.index()
         where, params = filters.sql()
@@ -304,6 +333,7 @@ class LogStore:
         Only calls that made no call of their own count (a route's call is counted in
         its model's, which spent the tokens), and a cache hit's tokens are not spent.
         """
+        self.settle()
         if filters.search:
             self.index()
         where, params = filters.sql()
@@ -330,6 +360,7 @@ class LogStore:
         A failed call's prompt got no answer: a conversation goes on from the turn
         before it, as ``llmplug chat`` drops a failed turn.
         """
+        self.settle()
         sql = "SELECT * FROM calls WHERE parent_id IS NULL AND error IS NULL"
         params: list[Any] = []
         if conversation is not None:

@@ -1,9 +1,9 @@
 """The background writer: calls are queued by the hooks and written in batches.
 
-A hook only appends the finished call to a deque (no lock, no I/O, no serialising), so
-it never blocks an event loop and a stream pays nothing per chunk. A daemon thread
-wakes every ``interval`` seconds, or as soon as ``batch_size`` calls wait, turns them
-into rows and writes them in one transaction.
+A hook only appends the finished call's row to a deque (no lock, no I/O), so it never
+blocks an event loop, and a stream pays nothing per chunk. A daemon thread wakes every
+``interval`` seconds, or as soon as ``batch_size`` calls wait, and writes them as one
+batch in one transaction.
 
 Nothing is lost at a normal interpreter exit: an ``atexit`` handler writes what is
 still queued. A crash (``kill -9``, a power cut) loses the calls not yet written: at
@@ -24,7 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from llmplug_log._records import Captured, row
 from llmplug_log._store import LogStore
 
 __all__ = ["Writer"]
@@ -49,7 +48,7 @@ class Writer:
         self.path = path
         self.batch_size = batch_size
         self.interval = interval
-        self.queue: deque[Captured] = deque()
+        self.queue: deque[tuple[Any, ...]] = deque()
         self._failed: list[tuple[int, list[tuple[Any, ...]]]] = []
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one flush at a time (the thread, atexit, flush())
@@ -61,9 +60,9 @@ class Writer:
         ref = weakref.ref(self)  # a writer dropped (in tests) must not live on for fork's sake
         os.register_at_fork(after_in_child=lambda: _after_fork(ref))
 
-    def add(self, captured: Captured) -> None:
-        """Queue one finished call (from a hook: cheap, never blocks)."""
-        self.queue.append(captured)
+    def add(self, row: tuple[Any, ...]) -> None:
+        """Queue one finished call's row (from a hook: cheap, never blocks)."""
+        self.queue.append(row)
         if self._stopping:  # after close (a call in an atexit handler): write it now
             self.flush()
         elif self._thread is None:
@@ -88,17 +87,9 @@ class Writer:
     def flush(self) -> int:
         """Write every queued call now; how many were written."""
         with self._lock:
-            batch: list[Captured] = []
+            rows: list[tuple[Any, ...]] = []
             while self.queue:
-                batch.append(self.queue.popleft())
-            rows = []
-            for captured in batch:
-                try:
-                    rows.append(row(captured))
-                except Exception:  # one odd call must not lose the batch
-                    _log.exception(
-                        "llmplug-log: could not record a call of %r", captured[0].provider
-                    )
+                rows.append(self.queue.popleft())
             pending = [*self._failed, (0, rows)] if rows else list(self._failed)
             self._failed = []
             written = 0
