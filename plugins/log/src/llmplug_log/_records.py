@@ -83,14 +83,6 @@ def message_json(message: ChatMessage) -> dict[str, Any]:
     return kept
 
 
-# one encoder for every row: json.dumps() with options makes a new one each time
-_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
-
-
-def _dumps(value: Any) -> str | None:
-    return None if value is None else _encode(value)
-
-
 def _text(blocks: list[dict[str, Any]]) -> str | None:
     texts = [b["text"] for b in blocks if b.get("block_type") == "text"]
     return "\n".join(texts) if texts else None
@@ -113,12 +105,12 @@ def _structured(raw: Any) -> Any:
 
 
 # what the log reads of each LLM seen lately, kept while the LLM's fields are unchanged:
-# its model name (``metadata`` may build a new object on each read) and its options as
-# JSON (pydantic and redaction cost more than the rest of a row)
-_llms: dict[int, tuple[type[Any], dict[str, Any], set[str], str, str | None]] = {}
+# its model name (``metadata`` may build a new object on each read) and its options
+# (pydantic and redaction cost more than the rest of a row)
+_llms: dict[int, tuple[type[Any], dict[str, Any], set[str], str, dict[str, Any] | None]] = {}
 
 
-def _model_and_options(call: CallContext) -> tuple[str, str]:
+def _model_and_options(call: CallContext) -> tuple[str, dict[str, Any]]:
     llm = call.llm
     values = llm.__dict__
     kept = _llms.get(id(llm))
@@ -138,10 +130,9 @@ def _model_and_options(call: CallContext) -> tuple[str, str]:
             None,
         )
     if call.kwargs:  # the call's own options over the model's: not kept
-        return kept[3], _encode(call.options())
+        return kept[3], call.options()
     if kept[4] is None:
-        options = _encode(call.options())
-        kept = _llms[id(llm)] = (*kept[:4], options)
+        kept = _llms[id(llm)] = (*kept[:4], call.options())
     assert kept[4] is not None
     return kept[3], kept[4]
 
@@ -153,8 +144,8 @@ def _log_id(call: CallContext) -> str:
     return str(found)
 
 
-def _reply(response: Any) -> tuple[str | None, str | None, str | None]:
-    """``(text, tool calls, structured output)`` of a response, the last two as JSON."""
+def _reply(response: Any) -> tuple[str | None, Any, Any]:
+    """``(text, tool calls, structured output)`` of a response."""
     if not isinstance(response, ChatResponse):
         return (response.text if response is not None else None), None, None
     blocks = response.message.blocks
@@ -168,9 +159,9 @@ def _reply(response: Any) -> tuple[str | None, str | None, str | None]:
             for b in blocks
             if isinstance(b, ToolCallBlock)
         ]
-        tool_calls = _dumps(calls) if calls else None
+        tool_calls = calls or None
     raw = response.raw
-    structured = _dumps(_structured(raw)) if isinstance(raw, BaseModel | list) else None
+    structured = _structured(raw) if isinstance(raw, BaseModel | list) else None
     return text, tool_calls, structured
 
 
@@ -178,7 +169,9 @@ def row(call: CallContext, ended: float, response: Any) -> tuple[Any, ...]:
     """The values of one call's row, in :data:`~llmplug_log._store.COLUMNS` order.
 
     ``ended`` is the wall-clock time it ended; ``response`` is ``None`` for a failure, or
-    a stream stopped before its first chunk.
+    a stream stopped before its first chunk. The JSON columns (options, messages, tool
+    calls, structured output) are left as Python values: the batch they are written in
+    is encoded once, and SQLite stores each as JSON text.
     """
     call_id = _log_id(call)
     # a nested call (a route's model, a structured call's model) points at its parent,
@@ -187,7 +180,8 @@ def row(call: CallContext, ended: float, response: Any) -> tuple[Any, ...]:
     model, options = _model_and_options(call)
     if call.messages is not None:
         kept = [message_json(m) for m in call.messages]
-        messages, prompt = _dumps(kept), _prompt_text(kept)
+        messages: list[dict[str, Any]] | None = kept
+        prompt = _prompt_text(kept)
     else:
         messages, prompt = None, call.prompt
     text, tool_calls, structured = _reply(response)

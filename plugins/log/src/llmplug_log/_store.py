@@ -130,8 +130,9 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-# a batch's JSON: numbers, text and nulls, as SQLite's json_extract reads them back
-_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+# a batch's JSON: SQLite's json_extract reads numbers, text and nulls back as such, and
+# the JSON columns (arrays, objects) as JSON text
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=str).encode
 
 #: ``MIGRATIONS[i]`` brings a version-``i`` file to version ``i + 1``.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_script(_V1), _script(_V2))
