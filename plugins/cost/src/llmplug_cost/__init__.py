@@ -24,7 +24,6 @@ nothing: its cost is 0. :func:`cost_of` prices a usage directly.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -43,7 +42,6 @@ LLMPLUG_PLUGIN_API = 1
 #: ``LLMPLUG_COST=0`` switches the plugin off for the process (read when it loads).
 ENV = "LLMPLUG_COST"
 
-_log = logging.getLogger("llmplug_cost")
 _state = {"on": os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")}
 # the config file's [plugins.cost] table, re-read at most once a second
 _overrides: dict[str, Any] = {"checked": -1.0, "config": None, "rates": {}, "providers": {}}
@@ -116,16 +114,3 @@ def after_call(call: CallContext, response: Any) -> None:
         usage.cost = 0.0  # answered from a cache: nothing was spent
     elif usage.cost is None:  # else priced already (a route's answer is its model's)
         usage.cost = cost_of(call.provider, call.model, usage)
-
-
-def _warm() -> None:
-    # genai-prices' database takes ~0.2 s to import: load it off the caller's thread, so
-    # the first priced call does not wait for it (an import in progress is waited for)
-    try:
-        import genai_prices  # noqa: F401
-    except Exception:  # reported when a call is priced
-        _log.debug("genai-prices failed to import", exc_info=True)
-
-
-if _state["on"]:
-    threading.Thread(target=_warm, name="llmplug-cost-warm", daemon=True).start()

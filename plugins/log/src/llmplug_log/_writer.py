@@ -124,7 +124,8 @@ class Writer:
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=30)
+            # a write in progress ends well within this; then what is left is written here
+            thread.join(timeout=5)
         self.flush()
         with self._lock:
             if self._store is not None:
