@@ -8,12 +8,25 @@ page runs against a fresh provider registry, with no llmplug setting from the ca
 environment, so a page's plugins never leak into another test.
 
 ``pytester`` runs the conformance suite against deliberately broken providers.
+
+The first-party hook plugins are installed in the test environment, and hook plugins
+load in every test that does not isolate its registry. So that they change no other
+test, the suite runs with ``LLMPLUG_LOG=0`` (no call log is written, least of all in
+the developer's data directory) and ``LLMPLUG_COST=0`` (no cost is put on usages); the
+plugins' own tests switch them on where they need them. The other two change nothing
+unless asked: the cache answers only calls that opt in, and the tracing plugin records
+nothing until an OpenTelemetry SDK is set up. ``XDG_DATA_HOME`` and ``XDG_CACHE_HOME``
+point into a temporary directory of the session, so that a test running ``llmplug`` in
+a subprocess without the ``LLMPLUG_`` variables never writes a call log or a cache into
+the developer's own directories.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import tempfile
 import textwrap
 from collections.abc import Iterable
@@ -21,6 +34,16 @@ from pathlib import Path
 from typing import Any
 
 pytest_plugins = ["pytester"]
+
+# set before any plugin loads (hook plugins load on the first call, not at collection)
+os.environ["LLMPLUG_LOG"] = "0"
+os.environ["LLMPLUG_COST"] = "0"
+# and where plugins keep files, for the tests that run llmplug in a subprocess without
+# the LLMPLUG_ variables: a directory of the session's, never the developer's own
+_FILES = tempfile.mkdtemp(prefix="llmplug-tests-")
+os.environ["XDG_DATA_HOME"] = os.path.join(_FILES, "data")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_FILES, "cache")
+atexit.register(shutil.rmtree, _FILES, ignore_errors=True)
 
 try:
     from sybil import Document, Example, Region, Sybil

@@ -19,8 +19,9 @@ fresh interpreters (bytecode enabled, median). The stub's own CPU per request is
 to prove it is not the bottleneck. A target (issue 3) passes when both the ratio of the
 mins and the ratio of the medians meet it.
 
-Only this repository's plugins are loaded (``LLMPLUG_PLUGINS``, unless set): observer
-hooks of other installed plugins (the test fixtures) would run on every call.
+Only this repository's provider plugins are loaded (``LLMPLUG_PLUGINS``, unless set):
+observer hooks of other installed plugins (the test fixtures, the call log) would run on
+every call.
 
     python bench/bench_openai.py                 # about a minute on a 2-core machine
     python bench/bench_openai.py --profile       # where the client time goes, by layer
@@ -56,14 +57,17 @@ sys.path.insert(0, str(HERE))
 import _stub_server as stub  # noqa: E402 - bench/ is not a package
 from _profile import profile_layers  # noqa: E402
 
-# Only this repository's plugins, as `nox -s bench` installs them: the dev environment
-# also holds test-fixture plugins whose observer hooks would run on every call and chunk.
-# Set LLMPLUG_PLUGINS yourself to measure with other plugins.
+# Only this repository's provider plugins: the dev environment also holds test-fixture
+# plugins, and the repository's hook plugins (the call log, tracing...), whose hooks
+# would run on every call and chunk (bench/bench_log.py measures the call log). Set
+# LLMPLUG_PLUGINS yourself to measure with other plugins.
 os.environ.setdefault(
     "LLMPLUG_PLUGINS",
     ",".join(
-        tomllib.loads(path.read_text())["project"]["name"]
+        project["name"]
         for path in sorted(HERE.parent.glob("plugins/*/pyproject.toml"))
+        if "llmplug.providers"
+        in (project := tomllib.loads(path.read_text())["project"]).get("entry-points", {})
     ),
 )
 

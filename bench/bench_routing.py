@@ -44,12 +44,15 @@ import llmplug
 from llmplug.routing import BalancedLLM, FallbackLLM, LimitedLLM, RoutingState, set_routing_state
 
 HERE = Path(__file__).parent
-# Only this repository's plugins: test-fixture hook plugins would run on every call.
+# Only this repository's provider plugins: hook plugins (the test fixtures', the call
+# log's) would run on every call.
 os.environ.setdefault(
     "LLMPLUG_PLUGINS",
     ",".join(
-        tomllib.loads(path.read_text())["project"]["name"]
+        project["name"]
         for path in sorted(HERE.parent.glob("plugins/*/pyproject.toml"))
+        if "llmplug.providers"
+        in (project := tomllib.loads(path.read_text())["project"]).get("entry-points", {})
     ),
 )
 

@@ -1,6 +1,7 @@
 """Run the real ``llmplug`` command: in a subprocess, or at a pseudo-terminal.
 
-Every run gets its own config directory and key store (``XDG_CONFIG_HOME``), no API key
+Every run gets its own config directory and key store (``XDG_CONFIG_HOME``), its own
+data and cache directories (the call log and the response cache), no API key
 or llmplug setting from the developer's environment, and a ``site`` directory on
 ``PYTHONPATH`` where a test installs plugins of its own: a distribution there is a
 module plus a ``NAME-VERSION.dist-info`` with ``entry_points.txt``, which entry-point
@@ -176,6 +177,9 @@ def env(tmp_path: Path) -> Env:
         {
             **variables,
             "XDG_CONFIG_HOME": str(root / "config"),
+            # hook plugins' files (the call log, the response cache) stay in the test too
+            "XDG_DATA_HOME": str(root / "data"),
+            "XDG_CACHE_HOME": str(root / "cache"),
             "HOME": str(root / "home"),
             "PYTHONPATH": str(site),
             "REC_FILE": str(root / "records.jsonl"),

@@ -260,3 +260,67 @@ def test_usage_errors_exit_2(env: Env) -> None:
     assert env.run().code == 2
     assert env.run("frobnicate").code == 2
     assert env.run("chat", "-m", "mock", "hi", "--json", "--no-stream").code == 2
+
+
+# -- conversations: one id per run, continued through a plugin that keeps them ------------
+
+KEEPER = '''
+"""Keeps one conversation in a JSON file; records each call's conversation id."""
+import json, os
+import llmplug
+from llmplug import ChatMessage
+from llmplug.types import Conversation
+
+STORE = os.environ["KEEPER_FILE"]
+
+
+@llmplug.hookimpl
+def after_call(call, response):
+    kept = call.messages + [response.message]
+    data = {"id": call.conversation_id, "messages": [m.model_dump(mode="json") for m in kept]}
+    with open(STORE, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+
+
+@llmplug.hookimpl
+def resume_conversation(conversation_id):
+    if not os.path.exists(STORE):
+        return None
+    with open(STORE, encoding="utf-8") as f:
+        data = json.load(f)
+    if conversation_id not in (None, data["id"]):
+        return None
+    messages = [ChatMessage.model_validate(m) for m in data["messages"]]
+    return Conversation(data["id"], messages, "mock")
+'''
+
+
+def test_chat_c_continues_the_conversation_a_plugin_kept(env: Env) -> None:
+    env.vars["KEEPER_FILE"] = str(env.root / "kept.json")
+    env.vars["LLMPLUG_PLUGINS"] = "rec,keeper"  # no other plugin that keeps conversations
+    env.install("keeper", {"keeper.py": KEEPER}, {"llmplug": {"keeper": "keeper"}})
+    first = env.run("chat", "-m", "mock", "one")
+    assert first.code == 0, first.err
+    kept = json.loads((env.root / "kept.json").read_text())
+    assert len(kept["id"]) == 32  # a new conversation
+    second = env.run("chat", "-c", "two")  # the model comes from the conversation
+    assert second.code == 0, second.err
+    assert second.out == "two\n"
+    again = json.loads((env.root / "kept.json").read_text())
+    assert again["id"] == kept["id"]
+    texts = [m["blocks"][0]["text"] for m in again["messages"]]
+    assert texts == ["one", "one", "two", "two"]
+    third = env.run("chat", "--cid", kept["id"], "-s", "Be brief.", "three")
+    assert third.code == 0, third.err
+    latest = json.loads((env.root / "kept.json").read_text())
+    assert latest["messages"][0]["role"] == "system"
+    unknown = env.run("chat", "--cid", "nope", "x")
+    assert unknown.code == 2
+    assert "no conversation 'nope' to continue; nothing was sent" in unknown.err
+
+
+def test_chat_c_without_a_plugin_that_keeps_conversations_says_what_to_install(env: Env) -> None:
+    result = env.run("chat", "-c", "hello", LLMPLUG_MODEL="mock", LLMPLUG_PLUGINS="rec")
+    assert result.code == 2
+    assert "no installed plugin keeps conversations (llmplug-log does" in result.err
+    assert env.records == []

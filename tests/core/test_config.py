@@ -776,8 +776,14 @@ def test_config_file_not_utf8(reg: Registry, config_file: Callable[[str], Path])
     [
         pytest.param(
             'defualt = "mock"\n',
-            "unknown key(s) ['defualt']; valid keys: 'default', 'aliases'",
+            "unknown key(s) ['defualt']; valid keys: 'default', 'aliases', 'plugins'",
             id="unknown-key",
+        ),
+        pytest.param(
+            'plugins = "cache"\n', "[plugins] holds one table per plugin", id="plugins-str"
+        ),
+        pytest.param(
+            "[plugins]\ncache = 1\n", "[plugins] holds one table per plugin", id="plugin-not-table"
         ),
         pytest.param('[alias]\nx = "mock"\n', "unknown key(s) ['alias']", id="unknown-table"),
         pytest.param("default = 1\n", "'default' must be a string", id="default-not-str"),

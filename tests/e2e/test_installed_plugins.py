@@ -86,6 +86,9 @@ def fresh_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMPLUG_")}
     env["XDG_CONFIG_HOME"] = str(tmp_path)
+    # installed hook plugins (the call log, the cache) write here, not in the user's dirs
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     env.update(extra)
     return env
 

@@ -23,13 +23,17 @@ What happens when a hookimpl raises:
   response (or the original error).
 * ``register_commands``: the plugin's commands are not added; the ``llmplug`` command
   says so, naming the plugin, and every other command works.
+* ``resume_conversation``: the exception propagates to whoever asked
+  (``llmplug chat -c`` reports it as an error naming nothing sent).
 
 Lifecycle hooks are plain sync functions, called on the sync and the async paths alike;
 keep them fast and do not block. Hookimpls may accept any subset of a spec's arguments.
 Wrappers (``hookwrapper``/``wrapper``) are supported only on ``register_providers``.
 
 Versioning: :data:`PLUGIN_API_VERSION` is bumped only when a spec changes incompatibly;
-adding a hook (``register_commands`` came in llmplug 0.1) is compatible.
+adding a hook (``register_commands`` and ``resume_conversation`` came in llmplug 0.1), a
+``CallContext`` attribute (``cache_hit``, ``conversation_id``, ``plugins``, ``parent``)
+or a field with a default (``Usage.cost``) is compatible.
 A plugin module may declare ``LLMPLUG_PLUGIN_API = 1`` (an int, or a tuple of the
 versions it supports); a plugin built for another version is refused with a
 ``PluginLoadError`` that says which version it needs.
@@ -106,8 +110,10 @@ def answer_call(call: CallContext) -> Any:
 
     Return a :class:`~llmplug.ChatResponse` for chat endpoints or a
     :class:`~llmplug.CompletionResponse` for completion endpoints, or ``None`` to let
-    the provider answer. For streaming endpoints the answer is streamed as one chunk.
-    The first non-``None`` answer wins; ``after_call`` still fires.
+    the provider answer. For streaming endpoints the answer is streamed as one chunk,
+    or return a non-empty list of chunks (each with its ``delta``) to replay a stream
+    piece by piece. The first non-``None`` answer wins; ``after_call`` still fires. A
+    cache sets ``call.cache_hit = True`` before answering, so other hooks know.
     """
 
 
@@ -129,3 +135,15 @@ def on_stream_chunk(call: CallContext, chunk: Any) -> None:
 @hookspec
 def on_call_error(call: CallContext, error: BaseException) -> None:
     """Observe a failed call. The caller gets ``error`` after every observer ran."""
+
+
+@hookspec(firstresult=True)
+def resume_conversation(conversation_id: str | None) -> Any:
+    """Hand back a conversation this plugin kept, to be continued (``llmplug chat -c``).
+
+    ``conversation_id`` names the conversation (``llmplug chat --cid ID``); ``None``
+    asks for the most recent one. Return a :class:`~llmplug.types.Conversation` (its
+    id, its messages with the last reply, the model's config string), or ``None`` when
+    this plugin has no such conversation. The first non-``None`` answer wins. The calls
+    that continue it carry its id as ``call.conversation_id``.
+    """

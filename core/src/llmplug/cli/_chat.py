@@ -4,6 +4,10 @@ The positional argument is always the prompt; the model is ``-m``. Piped input i
 whole and sent after the prompt (or is the prompt). On a terminal with no prompt (or
 with ``-i``) it is a conversation: Ctrl-C stops an answer and returns to the prompt, a
 second Ctrl-C or Ctrl-D leaves.
+
+Every run is one conversation: its calls carry one ``conversation_id``. ``-c`` (the
+latest) and ``--cid ID`` continue a conversation that a plugin kept (the
+``resume_conversation`` hook; the call log plugin keeps them).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from llmplug.errors import ConfigError, InvalidOptionError, LLMError
 
 if TYPE_CHECKING:
     from llmplug.llm._base import LLM
+    from llmplug.types._conversation import Conversation
     from llmplug.types._messages import ChatMessage
+    from llmplug.types._responses import ChatResponse, ChatResponseGen
 
 __all__ = ["configure_chat", "option_argument", "run_chat", "schema_class"]
 
@@ -95,6 +101,15 @@ def configure_chat(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-i", "--interactive", action="store_true", help="chat turn by turn, even with PROMPT"
     )
+    resume = parser.add_mutually_exclusive_group()
+    resume.add_argument(
+        "-c",
+        "--continue",
+        dest="continue_latest",
+        action="store_true",
+        help="continue the most recent conversation (kept by a plugin, e.g. llmplug-log)",
+    )
+    resume.add_argument("--cid", metavar="ID", help="continue the conversation ID")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print each response as JSON")
     output.add_argument("--no-stream", action="store_true", help="print each reply at once")
@@ -237,10 +252,14 @@ def run_chat(args: argparse.Namespace, console: Console) -> int:
             'empty prompt: give PROMPT (llmplug chat "Hello") or pipe text to stdin '
             "(echo Hello | llmplug chat); nothing was sent"
         )
-    llm = load_model(args.model, dict(args.options))
-    history: list[ChatMessage] = []
+    resumed = _resume(args)
+    spec = args.model if args.model is not None or resumed is None else resumed.model
+    llm = _Conversing(load_model(spec, dict(args.options)), resumed)
+    history: list[ChatMessage] = list(resumed.messages) if resumed is not None else []
     if args.system is not None:
-        history.append(ChatMessage(role=MessageRole.SYSTEM, content=args.system))
+        if history and history[0].role == MessageRole.SYSTEM:
+            history.pop(0)  # -s replaces the system prompt of a conversation continued
+        history.insert(0, ChatMessage(role=MessageRole.SYSTEM, content=args.system))
     first = _user_message(text, attachments) if (text.strip() or attachments) else None
     mode = "json" if args.json else "block" if args.no_stream else "stream"
     if not session:
@@ -255,8 +274,60 @@ def run_chat(args: argparse.Namespace, console: Console) -> int:
     return _terminal_session(llm, history, first, mode, console)
 
 
-def _structured(llm: LLM, output_cls: Any, history: list[ChatMessage], console: Console) -> int:
-    response = llm.as_structured_llm(output_cls).chat(history)
+def _resume(args: argparse.Namespace) -> Conversation | None:
+    """The conversation ``-c``/``--cid`` asks to continue, from the plugins that keep them."""
+    if not args.continue_latest and args.cid is None:
+        return None
+    from llmplug.llm._plugin_host import keeps_conversations, resume_conversation
+    from llmplug.plugins._directory import install_hint, known_plugin
+
+    flag = "-c" if args.continue_latest else f"--cid {args.cid}"
+    if not keeps_conversations():
+        keeper = known_plugin("llmplug-log")
+        hint = f" (llmplug-log does: {install_hint(keeper)})" if keeper is not None else ""
+        raise ConfigError(
+            f"{flag}: no installed plugin keeps conversations{hint}; nothing was sent"
+        )
+    found = resume_conversation(args.cid)
+    if found is None:
+        what = "no conversation yet" if args.cid is None else f"no conversation {args.cid!r}"
+        raise ConfigError(f"{flag}: {what} to continue; nothing was sent")
+    if args.model is None and found.model is None:
+        raise ConfigError(
+            f"{flag}: the conversation does not say which model it was held with; name one with -m"
+        )
+    return found
+
+
+class _Conversing:
+    """An LLM whose chat calls all carry one conversation id (new, or the one resumed)."""
+
+    def __init__(self, llm: LLM, resumed: Conversation | None) -> None:
+        self.llm = llm
+        self.metadata = llm.metadata
+        self.conversation_id = resumed.id if resumed is not None else _new_conversation_id()
+
+    def chat(self, messages: list[ChatMessage]) -> ChatResponse:
+        return self.llm.chat(messages, conversation_id=self.conversation_id)
+
+    def stream_chat(self, messages: list[ChatMessage]) -> ChatResponseGen:
+        return self.llm.stream_chat(messages, conversation_id=self.conversation_id)
+
+    def structured_chat(self, output_cls: Any, messages: list[ChatMessage]) -> Any:
+        structured = self.llm.as_structured_llm(output_cls)
+        return structured.chat(messages, conversation_id=self.conversation_id)
+
+
+def _new_conversation_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+def _structured(
+    llm: _Conversing, output_cls: Any, history: list[ChatMessage], console: Console
+) -> int:
+    response = llm.structured_chat(output_cls, history)
     value: Any = response.raw  # the validated object (a list with --schema-multi)
     items = value if isinstance(value, list) else [value]
     dumped = [item.model_dump(mode="json", by_alias=True) for item in items]
@@ -265,7 +336,7 @@ def _structured(llm: LLM, output_cls: Any, history: list[ChatMessage], console: 
 
 
 def _turn(
-    llm: LLM, history: list[ChatMessage], mode: str, console: Console, *, stoppable: bool
+    llm: _Conversing, history: list[ChatMessage], mode: str, console: Console, *, stoppable: bool
 ) -> ChatMessage | None:
     """Send the conversation and print the reply; its message (``None`` if stopped empty).
 
@@ -308,7 +379,11 @@ def _turn(
 
 
 def _piped_session(
-    llm: LLM, history: list[ChatMessage], first: ChatMessage | None, mode: str, console: Console
+    llm: _Conversing,
+    history: list[ChatMessage],
+    first: ChatMessage | None,
+    mode: str,
+    console: Console,
 ) -> int:
     """``-i`` with piped stdin: each line is a turn; the first error ends the command."""
     from llmplug.types._messages import ChatMessage, MessageRole  # lazy: pydantic
@@ -332,7 +407,11 @@ def _piped_session(
 
 
 def _terminal_session(
-    llm: LLM, history: list[ChatMessage], first: ChatMessage | None, mode: str, console: Console
+    llm: _Conversing,
+    history: list[ChatMessage],
+    first: ChatMessage | None,
+    mode: str,
+    console: Console,
 ) -> int:
     """A conversation at a terminal: errors and Ctrl-C end a turn, not the session."""
     from llmplug.types._messages import ChatMessage, MessageRole  # lazy: pydantic

@@ -1,4 +1,4 @@
-"""The TOML config file: the default model and the aliases.
+"""The TOML config file: the default model, the aliases, and plugins' own settings.
 
 Found at ``$LLMPLUG_CONFIG``, else ``config.toml`` in the user's config directory
 (``$XDG_CONFIG_HOME/llmplug``, else ``~/.config/llmplug`` on Linux; platformdirs' choice
@@ -10,6 +10,11 @@ elsewhere)::
     [aliases.smart]
     spec = "anthropic:claude-sonnet-4-5"
     max_tokens = 2048
+    [plugins.cost.prices."openai:gpt-4o-mini"]   # a table per plugin, read by the plugin
+    input = 0.15
+
+A ``[plugins.NAME]`` table belongs to the plugin ``NAME``: llmplug checks only that it
+is a table and hands it over (:attr:`ConfigFile.plugins`).
 """
 
 from __future__ import annotations
@@ -36,11 +41,14 @@ class ConfigFile:
         path: Where it was read from (``None`` when there is no file).
         default: The default spec or alias, if set.
         aliases: Alias name -> (spec string, extra options).
+        plugins: Plugin name -> its ``[plugins.NAME]`` table, as written (each plugin
+            checks its own).
     """
 
     path: Path | None = None
     default: str | None = None
     aliases: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def config_path() -> Path:
@@ -96,9 +104,16 @@ def read_config(path: Path | None = None) -> ConfigFile:
 
 def _check_config(path: Path, data: dict[str, Any]) -> ConfigFile:
     where = f"config file {str(path)!r}"
-    unknown = sorted(set(data) - {"default", "aliases"})
+    unknown = sorted(set(data) - {"default", "aliases", "plugins"})
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: 'default', 'aliases'")
+        raise ConfigError(
+            f"{where}: unknown key(s) {unknown}; valid keys: 'default', 'aliases', 'plugins'"
+        )
+    plugins = data.get("plugins", {})
+    if not isinstance(plugins, dict) or not all(isinstance(v, dict) for v in plugins.values()):
+        raise ConfigError(
+            f"{where}: [plugins] holds one table per plugin, e.g. [plugins.cache] ttl = 3600"
+        )
     default = data.get("default")
     if default is not None and not isinstance(default, str):
         raise ConfigError(f"{where}: 'default' must be a string (a config string or an alias)")
@@ -123,4 +138,4 @@ def _check_config(path: Path, data: dict[str, Any]) -> ConfigFile:
                 f'string and options (e.g. [aliases.{name}] spec = "openai:gpt-4o" '
                 f"temperature = 0)"
             )
-    return ConfigFile(path=path, default=default, aliases=aliases)
+    return ConfigFile(path=path, default=default, aliases=aliases, plugins=plugins)

@@ -25,6 +25,8 @@ _LAZY: dict[str, str] = {
     "CallContext": "llmplug.llm._call",
     "current_call": "llmplug.llm._instrument",
     "flat_stream": "llmplug.llm._instrument",
+    "plugin_settings": "llmplug.llm._call",
+    "resume_conversation": "llmplug.llm._plugin_host",
     # LlamaIndex's endpoint decorators, accepted as no-ops
     "llm_chat_callback": "llmplug.llm._llamaindex",
     "llm_completion_callback": "llmplug.llm._llamaindex",
@@ -46,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from llmplug.llm._call import (
         CallContext as CallContext,
+        plugin_settings as plugin_settings,
     )
     from llmplug.llm._derived import (
         ChatLLM as ChatLLM,
@@ -58,4 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmplug.llm._llamaindex import (
         llm_chat_callback as llm_chat_callback,
         llm_completion_callback as llm_completion_callback,
+    )
+    from llmplug.llm._plugin_host import (
+        resume_conversation as resume_conversation,
     )

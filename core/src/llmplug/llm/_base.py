@@ -30,6 +30,7 @@ from pydantic import (
 from llmplug.errors import InvalidOptionError, UnsupportedFeatureError
 from llmplug.llm._batch_api import ProviderBatchMethods
 from llmplug.llm._bridges import aiter_in_thread, run_in_thread
+from llmplug.llm._call import plugin_settings
 from llmplug.llm._instrument import instrument_class
 from llmplug.llm._options import describe_errors, unknown_call_options
 from llmplug.llm._programs import ProgramMethods
@@ -99,6 +100,9 @@ if TYPE_CHECKING:
     QueryWrapperPrompt = BasePromptTemplate
 else:
     QueryWrapperPrompt = Annotated[Any, BeforeValidator(_query_wrapper_prompt)]
+
+#: A model's settings for plugins, read from a mapping or from a config string's text.
+PluginSettings = Annotated[dict[str, Any], BeforeValidator(plugin_settings)]
 
 
 TokenGen = Generator[str, None, None]
@@ -179,6 +183,10 @@ class LLM(ProgramMethods, ProviderBatchMethods, BaseModel, ABC):
             sent back to the model with the errors, before ``StructuredOutputError``.
         query_wrapper_prompt: A template with ``{query_str}`` wrapping completion
             prompts (after ``system_prompt``), e.g. a model's own instruction format.
+        plugins: Settings for hook plugins on this model's calls, by plugin name
+            (``"openai:gpt-4o?plugins=cache"``, ``?plugins=-log``): ``True`` (on),
+            ``False`` (off: its hooks are skipped) or a dict of the plugin's options.
+            A call's own ``plugins=`` settings win over these.
     """
 
     model_config = ConfigDict(
@@ -212,6 +220,11 @@ class LLM(ProgramMethods, ProviderBatchMethods, BaseModel, ABC):
         default=1, ge=0, le=10, description="Retries of structured output that does not validate."
     )
     query_wrapper_prompt: QueryWrapperPrompt | None = Field(default=None, exclude=True, repr=False)
+    plugins: PluginSettings = Field(
+        default_factory=dict,
+        description="Settings for hook plugins on this model's calls: 'cache' switches one "
+        "on, '-log' off, 'cache,-log' both; or JSON such as {\"cache\": {\"ttl\": 60}}.",
+    )
 
     _provider: str | None = PrivateAttr(default=None)
 

@@ -14,6 +14,11 @@ four wrappers below (sync/async x plain/stream). A wrapper:
    the provider, then ``on_stream_chunk`` per chunk and ``after_call`` or
    ``on_call_error``.
 
+The two reserved per-call keywords, ``plugins=`` and ``conversation_id=``, are taken out
+of the call's arguments before anything else (the provider never sees them) and become
+the :class:`CallContext`'s settings; a plugin set to ``False`` there has its hooks
+skipped for that call.
+
 With no lifecycle hookimpls registered the cost is one context-variable set and reset
 per call, and per chunk of a stream -- none per chunk for an implementation marked with
 :func:`flat_stream`, whose stream the caller then iterates directly.
@@ -35,6 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from llmplug.errors import CallRefusedError, HookError
 from llmplug.llm._call import CHAT_ENDPOINTS, CallContext
+from llmplug.llm._call_args import Binder, Settings, switched_off, take_settings
 from llmplug.llm._plugin_host import HookSet, plugin_host
 from llmplug.types._responses import ChatResponse, CompletionResponse
 
@@ -149,14 +155,22 @@ def _run_before(hooks: HookSet, call: CallContext) -> Any:
 
 def _check_answer(call: CallContext, answer: Any, plugin: str) -> None:
     expected = ChatResponse if call.is_chat else CompletionResponse
-    if not isinstance(answer, expected):
-        raise HookError(
-            f"plugin {plugin!r} answered {call.endpoint} with {type(answer).__name__}; "
-            f"answer_call must return a {expected.__name__} or None",
-            plugin=plugin,
-            hook="answer_call",
-            provider=call.provider,
-        )
+    if call.is_stream and isinstance(answer, list | tuple):
+        if answer and all(isinstance(chunk, expected) for chunk in answer):
+            return  # the chunks of a stream, replayed as they are
+        problem = "an empty list" if not answer else "a list holding other things"
+    elif isinstance(answer, expected):
+        return
+    else:
+        problem = type(answer).__name__
+    chunks = f", a list of {expected.__name__} chunks," if call.is_stream else ""
+    raise HookError(
+        f"plugin {plugin!r} answered {call.endpoint} with {problem}; "
+        f"answer_call must return a {expected.__name__}{chunks} or None",
+        plugin=plugin,
+        hook="answer_call",
+        provider=call.provider,
+    )
 
 
 def _finish(hooks: HookSet, call: CallContext, response: Any) -> None:
@@ -178,15 +192,42 @@ def _as_stream_chunk(answer: Any) -> Any:
     return answer
 
 
-def _context(llm: LLM, endpoint: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    call = CallContext(llm=llm, endpoint=endpoint, kwargs=kwargs, provider=llm.provider_label)
+def _context(
+    llm: LLM,
+    endpoint: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    settings: Settings | None,
+    hooks: HookSet,
+) -> tuple[CallContext, HookSet]:
+    """The call's context, and the hooks that run for it (some may be switched off)."""
+    parent = _CALL.get()
+    plugins: dict[str, Any] = {**llm.plugins} if llm.plugins else {}
+    conversation = None
+    if parent is not None:
+        plugins.update(parent.plugins)
+        conversation = parent.conversation_id
+    if settings is not None:
+        plugins.update(settings[0])
+        conversation = settings[1] or conversation
+    call = CallContext(
+        llm=llm,
+        endpoint=endpoint,
+        kwargs=kwargs,
+        provider=llm.provider_label,
+        plugins=plugins,
+        conversation_id=conversation,
+        parent=parent,
+    )
+    if plugins and False in plugins.values():
+        hooks = switched_off(hooks, plugins)
     if endpoint in CHAT_ENDPOINTS:
         # hooks may rewrite messages: give them copies, so the caller's history is never
         # changed (a block list is copied too; blocks themselves are shared, not mutated)
         call.messages = [m.model_copy(update={"blocks": list(m.blocks)}) for m in args[0]]
     else:
         call.prompt = args[0]
-    return call
+    return call, hooks
 
 
 def _call_args(call: CallContext, rest: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -228,7 +269,7 @@ def instrument(endpoint: str, impl: F) -> F:
 
     first = "messages" if is_chat else "prompt"
     # a stream's implementation runs on the first next(): bind its arguments at the call
-    binder = _Binder(endpoint, impl) if is_stream else None
+    binder = Binder(endpoint, impl) if is_stream else None
 
     def prepare(self: LLM, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         if not args and first not in kwargs:
@@ -257,11 +298,12 @@ def instrument(endpoint: str, impl: F) -> F:
                 return impl(self, *args, **kwargs)
             token = _ACTIVE.set(self)
             try:
+                settings = take_settings(self, kwargs) if kwargs else None
                 args = prepare(self, args, kwargs)
                 hooks = plugin_host().hookset()
                 if hooks is None:
                     return impl(self, *args, **kwargs)
-                call = _context(self, endpoint, args, kwargs)
+                call, hooks = _context(self, endpoint, args, kwargs, settings, hooks)
                 answer = _before(hooks, call)
                 try:
                     if answer is not None:
@@ -290,11 +332,12 @@ def instrument(endpoint: str, impl: F) -> F:
                 return await impl(self, *args, **kwargs)
             token = _ACTIVE.set(self)
             try:
+                settings = take_settings(self, kwargs) if kwargs else None
                 args = prepare(self, args, kwargs)
                 hooks = plugin_host().hookset()
                 if hooks is None:
                     return await impl(self, *args, **kwargs)
-                call = _context(self, endpoint, args, kwargs)
+                call, hooks = _context(self, endpoint, args, kwargs, settings, hooks)
                 answer = _before(hooks, call)
                 try:
                     if answer is not None:
@@ -323,6 +366,7 @@ def instrument(endpoint: str, impl: F) -> F:
                 return impl(self, *args, **kwargs)
             token = _ACTIVE.set(self)
             try:
+                settings = take_settings(self, kwargs) if kwargs else None
                 args = prepare(self, args, kwargs)  # bad input fails at the call
                 if flat and plugin_host().hookset() is None:
                     return impl(self, *args, **kwargs)  # the provider's stream, as it is
@@ -330,7 +374,7 @@ def instrument(endpoint: str, impl: F) -> F:
                 _ACTIVE.reset(token)
             # hooks and the provider start on the first next(): a stream never read
             # opens no call that would never end
-            return _watch(self, endpoint, impl, args, kwargs)
+            return _watch(self, endpoint, impl, args, kwargs, settings)
 
         wrapper = stream_call
 
@@ -342,46 +386,18 @@ def instrument(endpoint: str, impl: F) -> F:
                 return await _maybe_await(impl(self, *args, **kwargs))
             token = _ACTIVE.set(self)
             try:
+                settings = take_settings(self, kwargs) if kwargs else None
                 args = prepare(self, args, kwargs)
                 if flat and plugin_host().hookset() is None:
                     return await impl(self, *args, **kwargs)
             finally:
                 _ACTIVE.reset(token)
-            return _awatch(self, endpoint, impl, args, kwargs)
+            return _awatch(self, endpoint, impl, args, kwargs, settings)
 
         wrapper = astream_call
 
     wrapper.__llmplug_instrumented__ = True
     return wrapper  # type: ignore[no-any-return]
-
-
-class _Binder:
-    """Checks a call's arguments against the implementation's signature, as a call would.
-
-    The signature is read on the first call (``inspect.signature`` is slow) and kept.
-    """
-
-    __slots__ = ("endpoint", "impl", "read", "signature")
-
-    def __init__(self, endpoint: str, impl: Callable[..., Any]) -> None:
-        self.endpoint = endpoint
-        self.impl = impl
-        self.read = False
-        self.signature: inspect.Signature | None = None
-
-    def check(self, llm: LLM, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if not self.read:
-            try:
-                self.signature = inspect.signature(self.impl)
-            except (TypeError, ValueError):  # no signature to read: the call itself will say
-                self.signature = None
-            self.read = True
-        if self.signature is None:
-            return
-        try:
-            self.signature.bind(llm, *args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"{self.endpoint}(): {exc}") from None
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -392,8 +408,9 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
-async def _one(item: Any) -> AsyncIterator[Any]:
-    yield item
+async def _replay(chunks: list[Any]) -> AsyncIterator[Any]:
+    for chunk in chunks:
+        yield chunk
 
 
 class _StreamHooks:
@@ -408,10 +425,14 @@ class _StreamHooks:
 
     def chunk(self, chunk: Any) -> None:
         self.last = chunk
-        if self.hooks is not None and self.call is not None:
-            self.call.chunks += 1
-            values = {"call": self.call, "chunk": chunk}
-            _observe(self.hooks.on_stream_chunk, "on_stream_chunk", values)
+        call = self.call
+        if self.hooks is not None and call is not None:
+            call.chunks += 1
+            if call.chunks == 1:
+                call.first_chunk_at = time.perf_counter()
+            if self.hooks.on_stream_chunk:  # none: a plugin that only sees the end costs nothing
+                values = {"call": call, "chunk": chunk}
+                _observe(self.hooks.on_stream_chunk, "on_stream_chunk", values)
 
     def ended(self, *, cancelled: bool = False) -> None:
         if self.hooks is not None and self.call is not None:
@@ -424,7 +445,12 @@ class _StreamHooks:
 
 
 def _start(
-    llm: LLM, endpoint: str, impl: Callable[..., Any], args: Any, kwargs: dict[str, Any]
+    llm: LLM,
+    endpoint: str,
+    impl: Callable[..., Any],
+    args: Any,
+    kwargs: dict[str, Any],
+    settings: Settings | None,
 ) -> tuple[Any, HookSet | None, CallContext | None]:
     """Run the start hooks and call the provider: ``(its result, hooks, call)``.
 
@@ -433,11 +459,12 @@ def _start(
     hooks = plugin_host().hookset()
     if hooks is None:
         return impl(llm, *args, **kwargs), None, None
-    call = _context(llm, endpoint, args, kwargs)
+    call, hooks = _context(llm, endpoint, args, kwargs, settings, hooks)
     answer = _before(hooks, call)
     if answer is not None:
-        chunk = _as_stream_chunk(answer)
-        return (iter([chunk]) if not call.is_async else _one(chunk)), hooks, call
+        # a list is a stream's chunks, replayed one by one; one response is one chunk
+        chunks = list(answer) if isinstance(answer, list | tuple) else [_as_stream_chunk(answer)]
+        return (iter(chunks) if not call.is_async else _replay(chunks)), hooks, call
     current = _CALL.set(call)
     try:
         return impl(llm, *_call_args(call, args[1:]), **call.kwargs), hooks, call
@@ -449,12 +476,17 @@ def _start(
 
 
 def _watch(
-    llm: LLM, endpoint: str, impl: Callable[..., Any], args: Any, kwargs: dict[str, Any]
+    llm: LLM,
+    endpoint: str,
+    impl: Callable[..., Any],
+    args: Any,
+    kwargs: dict[str, Any],
+    settings: Settings | None,
 ) -> Iterator[Any]:
     """Start a provider's stream and re-yield it, marking nesting and firing the hooks."""
     token = _ACTIVE.set(llm)
     try:
-        gen, hooks, call = _start(llm, endpoint, impl, args, kwargs)
+        gen, hooks, call = _start(llm, endpoint, impl, args, kwargs, settings)
     finally:
         _ACTIVE.reset(token)
     watch = _StreamHooks(hooks, call)
@@ -486,7 +518,12 @@ def _watch(
 
 
 async def _awatch(
-    llm: LLM, endpoint: str, impl: Callable[..., Any], args: Any, kwargs: dict[str, Any]
+    llm: LLM,
+    endpoint: str,
+    impl: Callable[..., Any],
+    args: Any,
+    kwargs: dict[str, Any],
+    settings: Settings | None,
 ) -> AsyncIterator[Any]:
     """The async twin of :func:`_watch`; task cancellation counts as the consumer stopping.
 
@@ -494,7 +531,7 @@ async def _awatch(
     """
     token = _ACTIVE.set(llm)
     try:
-        started, hooks, call = _start(llm, endpoint, impl, args, kwargs)
+        started, hooks, call = _start(llm, endpoint, impl, args, kwargs, settings)
         current = _CALL.set(call)
         try:
             agen = await _maybe_await(started)

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
-from llmplug._secrets import REDACTED, is_secret_name, redact_options
+from llmplug._secrets import REDACTED, is_secret_name, redact_options, redact_url
 from llmplug._untrusted import shorten
 from llmplug.errors import InvalidOptionError
 
@@ -23,6 +23,7 @@ __all__ = [
     "describe_options",
     "is_secret_option",
     "secret_location",
+    "shown_options",
     "unknown_call_options",
     "valid_options",
 ]
@@ -46,6 +47,31 @@ def secret_location(cls: type[BaseModel], loc: tuple[Any, ...]) -> bool:
     return bool(loc) and (
         is_secret_option(cls, str(loc[0])) or any(is_secret_name(str(part)) for part in loc)
     )
+
+
+def shown_options(llm: BaseModel, extra: Mapping[str, Any] = {}) -> dict[str, Any]:
+    """``llm``'s options (its model, and those set explicitly), then ``extra``, redacted.
+
+    Values become what JSON holds (enums their value, models dicts, anything else
+    its text); secret options, secret-named keys at any depth and secrets in URLs are
+    ``"<redacted>"``. For showing or keeping a call's options (logs, traces).
+    """
+    from pydantic_core import to_jsonable_python  # lazy: only when options are shown
+
+    cls = type(llm)
+    names = [getattr(cls, "model_field", None), *sorted(llm.model_fields_set)]
+    values: dict[str, Any] = {}
+    for name in names:
+        info = cls.model_fields.get(name) if name else None
+        if name is None or info is None or info.exclude or name in values:
+            continue
+        values[name] = REDACTED if is_secret_option(cls, name) else getattr(llm, name)
+    values.update(extra)
+    shown = redact_options(to_jsonable_python(values, fallback=str))
+    return {
+        key: redact_url(value) if isinstance(value, str) and "://" in value else value
+        for key, value in shown.items()
+    }
 
 
 def _shown(value: Any) -> str:

@@ -29,12 +29,21 @@ from llmplug._entry_points import (
     installed_entry_points,
     registered_name,
 )
-from llmplug.errors import PluginLoadError
+from llmplug.errors import LLMError, PluginLoadError
 
 if TYPE_CHECKING:
     from pluggy import HookImpl
 
-__all__ = ["LIFECYCLE_HOOKS", "HookSet", "PluginHost", "plugin_host", "set_plugin_host"]
+    from llmplug.types._conversation import Conversation
+
+__all__ = [
+    "LIFECYCLE_HOOKS",
+    "HookSet",
+    "PluginHost",
+    "plugin_host",
+    "resume_conversation",
+    "set_plugin_host",
+]
 
 #: The hooks fired around every call, in the order :class:`HookSet` holds them.
 LIFECYCLE_HOOKS = ("before_call", "answer_call", "after_call", "on_stream_chunk", "on_call_error")
@@ -268,3 +277,37 @@ def set_plugin_host(new: PluginHost | None) -> PluginHost | None:
     global _host
     old, _host = _host, new
     return old
+
+
+def resume_conversation(conversation_id: str | None = None) -> Conversation | None:
+    """Ask the hook plugins for a conversation they kept (``llmplug chat -c``).
+
+    Args:
+        conversation_id: The conversation's id; ``None`` asks for the most recent one.
+
+    Returns:
+        The first plugin's answer (``resume_conversation`` hook), or ``None`` when no
+        plugin has it.
+
+    Raises:
+        LLMError: A plugin answered with something that is not a ``Conversation``.
+    """
+    # lazy for lightness: the type is needed only when a conversation is resumed
+    from llmplug.types._conversation import Conversation
+
+    host = plugin_host()
+    host.load_hook_plugins()
+    found = host.pm.hook.resume_conversation(conversation_id=conversation_id)
+    if found is not None and not isinstance(found, Conversation):
+        raise LLMError(
+            f"a plugin's resume_conversation returned a {type(found).__name__}, not a "
+            f"llmplug.types.Conversation"
+        )
+    return found
+
+
+def keeps_conversations() -> bool:
+    """Whether any loaded hook plugin implements ``resume_conversation``."""
+    host = plugin_host()
+    host.load_hook_plugins()
+    return bool(host.pm.hook.resume_conversation.get_hookimpls())

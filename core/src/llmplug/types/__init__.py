@@ -28,8 +28,9 @@ _LAZY: dict[str, str] = {
     # a file or URL as the block its content type calls for
     "Attachment": "llmplug.types._attachments",
     "attachment": "llmplug.types._attachments",
-    # messages
+    # messages, and a conversation a plugin kept
     "ChatMessage": "llmplug.types._messages",
+    "Conversation": "llmplug.types._conversation",
     "MessageRole": "llmplug.types._messages",
     # models, as providers list them
     "ModelInfo": "llmplug.types._model_info",
@@ -87,6 +88,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ThinkingBlock as ThinkingBlock,
         ToolCallBlock as ToolCallBlock,
         VideoBlock as VideoBlock,
+    )
+    from llmplug.types._conversation import (
+        Conversation as Conversation,
     )
     from llmplug.types._messages import (
         ChatMessage as ChatMessage,

@@ -58,12 +58,18 @@ class Usage(Model):
     ``total_tokens == input_tokens + output_tokens``. Usages add up with ``+`` and
     ``sum()``.
 
+    ``cost`` is what the call cost, in US dollars, when a plugin that knows prices
+    (``llmplug-cost``) is installed and knows the model's; ``None`` means "not known",
+    never "free". A sum's cost is known only when every part's is.
+
     Attributes:
         input_tokens: Prompt tokens, cached ones included.
         output_tokens: Generated tokens, reasoning included.
         cached_tokens: Prompt tokens read from the provider's cache.
         cache_creation_tokens: Prompt tokens written to the provider's cache.
         reasoning_tokens: Generated tokens spent on hidden reasoning.
+        cost: The call's cost in US dollars, if known (set by a cost plugin when the
+            call ends).
     """
 
     input_tokens: int = 0
@@ -71,6 +77,7 @@ class Usage(Model):
     cached_tokens: int = 0
     cache_creation_tokens: int = 0
     reasoning_tokens: int = 0
+    cost: float | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -87,6 +94,7 @@ class Usage(Model):
             cached_tokens=self.cached_tokens + other.cached_tokens,
             cache_creation_tokens=self.cache_creation_tokens + other.cache_creation_tokens,
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            cost=(None if self.cost is None or other.cost is None else self.cost + other.cost),
         )
 
     def __radd__(self, other: Any) -> Usage:
@@ -188,6 +196,7 @@ _USAGE_DEFAULTS = {
     "cached_tokens": 0,
     "cache_creation_tokens": 0,
     "reasoning_tokens": 0,
+    "cost": None,
 }
 
 
@@ -195,7 +204,8 @@ def trusted_usage(**counts: int) -> Usage:
     """``Usage(**counts)``, built without validation.
 
     Equal to the validated one (``==``, ``model_dump_json()``, ``model_fields_set``).
-    ``counts`` must be :class:`Usage` field names with ``int`` values: nothing is checked.
+    ``counts`` must be :class:`Usage` token-count field names with ``int`` values:
+    nothing is checked.
     """
     usage = _new(Usage)
     _set_dict(usage, {**_USAGE_DEFAULTS, **counts})
