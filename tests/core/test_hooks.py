@@ -383,6 +383,29 @@ def test_provider_module_hookimpls_are_active_once_loaded(recorder: HookRecorder
     assert registry().pm.has_plugin("llmplug.providers:mock")
 
 
+def test_observers_see_the_messages_sent_in_a_list_of_their_own(plugin: Any) -> None:
+    # with only observers (no before_call/answer_call), the messages are not copied: the
+    # call's list holds the caller's messages (the provider got them as they are)
+    seen: list[list[ChatMessage]] = []
+
+    class Observer:
+        @llmplug.hookimpl
+        def after_call(self, call: CallContext) -> None:
+            assert call.messages is not None
+            seen.append(call.messages)
+
+    plugin(Observer())
+    history = [user("original")]
+    scripted().chat(history)
+    asyncio.run(scripted().achat(history))
+    assert len(seen) == 2
+    for messages in seen:
+        assert messages is not history
+        assert messages[0] is history[0]
+        messages.append(user("appended by an observer"))
+    assert len(history) == 1
+
+
 def test_hook_editing_messages_never_changes_the_callers_history(plugin: Any) -> None:
     class Rewriter:
         @llmplug.hookimpl

@@ -107,6 +107,27 @@ def check_conversation_id(value: Any) -> str | None:
     )
 
 
+# the model name of each LLM seen lately, with the ``__dict__`` it was read from: an LLM
+# validating assignments (llmplug's do) gets a new ``__dict__`` on each one, so the name
+# is current while that dict is the LLM's. The dict kept cannot be freed, so its
+# identity cannot pass to another LLM's. Other LLMs are read every time.
+_model_names: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def model_name(llm: LLM) -> str:
+    """``llm.metadata.model_name``, kept per LLM while its fields are unchanged."""
+    values = llm.__dict__
+    kept = _model_names.get(id(llm))
+    if kept is not None and kept[0] is values:
+        return kept[1]
+    name = llm.metadata.model_name
+    if type(llm).model_config.get("validate_assignment"):
+        if len(_model_names) >= 256:
+            _model_names.clear()
+        _model_names[id(llm)] = (values, name)
+    return name
+
+
 class CallContext:
     """One call to an LLM endpoint, as the lifecycle hooks see it.
 
@@ -224,8 +245,13 @@ class CallContext:
 
     @property
     def model(self) -> str:
-        """The model name from the LLM's metadata."""
-        return self.llm.metadata.model_name
+        """The model name from the LLM's metadata (read once while its fields are the same).
+
+        Hooks read it on every call and ``metadata`` builds a new object on each read,
+        so the name is kept per LLM until a field of the LLM is assigned: a provider's
+        ``metadata.model_name`` follows from its fields, as every provider's does.
+        """
+        return model_name(self.llm)
 
     @property
     def latency(self) -> float | None:

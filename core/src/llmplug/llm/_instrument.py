@@ -100,7 +100,7 @@ def _observe(impls: tuple[HookImpl, ...], hook: str, values: dict[str, Any]) -> 
     """Run observer hooks; a failing observer is logged with its plugin's name."""
     for impl in impls:
         try:
-            impl.function(*_args(impl, values))
+            impl.function(*[values[name] for name in impl.argnames])
         except Exception:
             logging.getLogger("llmplug").exception(
                 "plugin %r raised in %s; the call's result is kept", impl.plugin_name, hook
@@ -113,6 +113,8 @@ def _before(hooks: HookSet, call: CallContext) -> Any:
     A refusal or a failing hook ends the call: ``on_call_error`` observers see it (so a
     span opened in ``before_call`` is closed), then the caller gets it.
     """
+    if not (hooks.before_call or hooks.answer_call):
+        return None
     try:
         return _run_before(hooks, call)
     except HookError as exc:
@@ -221,12 +223,15 @@ def _context(
     )
     if plugins and False in plugins.values():
         hooks = switched_off(hooks, plugins)
-    if endpoint in CHAT_ENDPOINTS:
-        # hooks may rewrite messages: give them copies, so the caller's history is never
-        # changed (a block list is copied too; blocks themselves are shared, not mutated)
+    if endpoint not in CHAT_ENDPOINTS:
+        call.prompt = args[0]
+    elif hooks.before_call or hooks.answer_call:
+        # these hooks may rewrite messages: give them copies, so the caller's history is
+        # never changed (a block list is copied too; blocks themselves are shared)
         call.messages = [m.model_copy(update={"blocks": list(m.blocks)}) for m in args[0]]
     else:
-        call.prompt = args[0]
+        # only observers run (after the call): they read the messages as sent
+        call.messages = list(args[0])
     return call, hooks
 
 
