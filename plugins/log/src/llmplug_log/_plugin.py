@@ -1,8 +1,8 @@
 """The call log as a hook plugin: :class:`CallLog`, whose hookimpls queue finished calls.
 
 ``after_call`` and ``on_call_error`` turn the finished call into its row (strings and
-numbers: the call's objects are not kept alive) and queue it; the writer thread writes
-batches. There is no ``on_stream_chunk``: time to first chunk is the core's
+numbers: the call's objects are not kept alive), pack it into bytes and queue it; the
+writer thread writes batches. There is no ``on_stream_chunk``: time to first chunk is the core's
 (``call.time_to_first_chunk``), so a stream costs the log nothing per chunk.
 """
 
@@ -20,6 +20,7 @@ import llmplug
 from llmplug import ChatMessage, MessageRole, TextBlock, ToolCallBlock
 from llmplug.types import Conversation
 from llmplug_log._records import DATA_FIELDS, row
+from llmplug_log._staging import pack_row
 from llmplug_log._store import LogStore
 from llmplug_log._writer import Writer
 
@@ -60,13 +61,13 @@ class CallLog:
     def after_call(self, call: CallContext, response: Any) -> None:
         """Queue the finished call (a stream's last chunk holds its text)."""
         if self.enabled:
-            self.writer.add(row(call, time.time(), response))
+            self.writer.add(pack_row(row(call, time.time(), response)))
 
     @llmplug.hookimpl
     def on_call_error(self, call: CallContext) -> None:
         """Queue the failed call with its error."""
         if self.enabled:
-            self.writer.add(row(call, time.time(), None))
+            self.writer.add(pack_row(row(call, time.time(), None)))
 
     @llmplug.hookimpl
     def resume_conversation(self, conversation_id: str | None) -> Conversation | None:

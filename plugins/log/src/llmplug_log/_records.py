@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from llmplug import ChatMessage, ChatResponse, TextBlock, ToolCallBlock
+from llmplug_log._json import encode_json
 
 if TYPE_CHECKING:
     from llmplug import CallContext
 
-__all__ = ["DATA_FIELDS", "STATE_KEY", "message_json", "new_id", "row"]
+__all__ = ["DATA_FIELDS", "STATE_KEY", "expand_message", "message_json", "new_id", "row"]
 
 #: Where this plugin keeps a call's log id in ``call.state``.
 STATE_KEY = "llmplug-log"
@@ -31,11 +32,13 @@ STATE_KEY = "llmplug-log"
 DATA_FIELDS = ("image", "audio", "video", "data")
 
 # a process's ids: 40 random bits, then a counter (a forked child draws new bits)
-_process: dict[str, Any] = {"prefix": os.urandom(5).hex(), "counter": itertools.count()}
+_prefix = os.urandom(5).hex()
+_counter = itertools.count()
 
 
 def _new_process() -> None:
-    _process.update(prefix=os.urandom(5).hex(), counter=itertools.count())
+    global _prefix, _counter
+    _prefix, _counter = os.urandom(5).hex(), itertools.count()
 
 
 os.register_at_fork(after_in_child=_new_process)
@@ -46,8 +49,7 @@ def new_id() -> str:
 
     Milliseconds since 1970, then this process's 40 random bits, then a counter.
     """
-    count = next(_process["counter"]) & 0xFFFFFF
-    return f"{time.time_ns() // 1_000_000:012x}{_process['prefix']}{count:06x}"
+    return f"{time.time_ns() // 1_000_000:012x}{_prefix}{next(_counter) & 0xFFFFFF:06x}"
 
 
 def _block(block: BaseModel) -> dict[str, Any]:
@@ -88,12 +90,34 @@ def _text(blocks: list[dict[str, Any]]) -> str | None:
     return "\n".join(texts) if texts else None
 
 
-def _prompt_text(messages: list[dict[str, Any]]) -> str | None:
-    """The last user message's text (what search looks in), from the kept messages."""
-    for message in reversed(messages):
-        if message["role"] == "user":
-            return _text(message["blocks"])
-    return None
+def _kept_messages(messages: list[ChatMessage]) -> tuple[list[Any], str | None]:
+    """The messages as a row keeps them, and the last user message's text (for search).
+
+    A message of one text block is kept as ``(role, text)``, which costs a call less; a
+    reader expands it (:func:`expand_message`). Any other as :func:`message_json`.
+    """
+    kept: list[Any] = []
+    prompt = text = None
+    for message in messages:
+        blocks = message.blocks
+        if len(blocks) == 1 and type(blocks[0]) is TextBlock and not message.additional_kwargs:
+            role: str = message.role._value_  # the enum's value, without its descriptor
+            text = blocks[0].text
+            kept.append((role, text))
+        else:
+            full = message_json(message)
+            kept.append(full)
+            role, text = full["role"], _text(full["blocks"])
+        if role == "user":
+            prompt = text
+    return kept, prompt
+
+
+def expand_message(kept: Any) -> Any:
+    """A message kept in its short form as :func:`message_json` writes it."""
+    if isinstance(kept, tuple) and len(kept) == 2:
+        return {"role": kept[0], "blocks": [{"block_type": "text", "text": kept[1]}]}
+    return kept
 
 
 def _structured(raw: Any) -> Any:
@@ -104,37 +128,27 @@ def _structured(raw: Any) -> Any:
     return None
 
 
-# what the log reads of each LLM seen lately, kept while the LLM's fields are unchanged:
-# its model name (``metadata`` may build a new object on each read) and its options
-# (pydantic and redaction cost more than the rest of a row)
-_llms: dict[int, tuple[type[Any], dict[str, Any], set[str], str, dict[str, Any] | None]] = {}
+# the options of each LLM seen lately as JSON text (pydantic and redaction cost more than
+# the rest of a row), kept while the LLM's fields are unchanged: an LLM validating
+# assignments (as llmplug's LLM does) gets a new ``__dict__`` on each assignment, so the
+# one kept is compared by identity (and, kept, cannot be freed and its identity reused
+# by another LLM); otherwise a copy is kept and compared by value
+_options: dict[int, tuple[dict[str, Any], str]] = {}
 
 
-def _model_and_options(call: CallContext) -> tuple[str, dict[str, Any]]:
+def _model_and_options(call: CallContext) -> tuple[str, dict[str, Any] | str]:
+    if call.kwargs:  # the call's own options over the model's: not kept
+        return call.model, call.options()
     llm = call.llm
     values = llm.__dict__
-    kept = _llms.get(id(llm))
-    if (
-        kept is None
-        or kept[0] is not type(llm)
-        or kept[1] != values
-        or kept[2] != llm.model_fields_set
-    ):
-        if len(_llms) >= 256:
-            _llms.clear()
-        kept = _llms[id(llm)] = (
-            type(llm),
-            dict(values),
-            set(llm.model_fields_set),
-            call.model,
-            None,
-        )
-    if call.kwargs:  # the call's own options over the model's: not kept
-        return kept[3], call.options()
-    if kept[4] is None:
-        kept = _llms[id(llm)] = (*kept[:4], call.options())
-    assert kept[4] is not None
-    return kept[3], kept[4]
+    kept = _options.get(id(llm))
+    replaces = type(llm).model_config.get("validate_assignment", False)
+    if kept is None or (kept[0] is not values if replaces else kept[0] != values):
+        if len(_options) >= 256:
+            _options.clear()
+        options = encode_json(call.options())  # packed as one string, stored as it is
+        kept = _options[id(llm)] = (values if replaces else dict(values), options)
+    return call.model, kept[1]
 
 
 def _log_id(call: CallContext) -> str:
@@ -170,25 +184,50 @@ def row(call: CallContext, ended: float, response: Any) -> tuple[Any, ...]:
 
     ``ended`` is the wall-clock time it ended; ``response`` is ``None`` for a failure, or
     a stream stopped before its first chunk. The JSON columns (options, messages, tool
-    calls, structured output) are left as Python values: the batch they are written in
-    is encoded once, and SQLite stores each as JSON text.
+    calls, structured output) are left as Python values: the writer packs the batch
+    they are in (:mod:`llmplug_log._staging`), and a reader stores each as JSON text.
     """
-    call_id = _log_id(call)
+    state = call.state
+    call_id = state.get(STATE_KEY)
+    if call_id is None:
+        call_id = state[STATE_KEY] = new_id()
     # a nested call (a route's model, a structured call's model) points at its parent,
     # whose id is made here if the parent has not ended yet (children end first)
-    parent_id = _log_id(call.parent) if call.parent is not None else None
+    parent = call.parent
+    parent_id = _log_id(parent) if parent is not None else None
     model, options = _model_and_options(call)
     if call.messages is not None:
-        kept = [message_json(m) for m in call.messages]
-        messages: list[dict[str, Any]] | None = kept
-        prompt = _prompt_text(kept)
+        messages, prompt = _kept_messages(call.messages)
     else:
         messages, prompt = None, call.prompt
-    text, tool_calls, structured = _reply(response)
+    text: str | None
+    if type(response) is ChatResponse:
+        blocks = response.message.blocks
+        raw = response.raw  # a structured answer's raw is its object(s), else the body
+        if len(blocks) == 1 and type(blocks[0]) is TextBlock and (raw is None or type(raw) is dict):
+            text, tool_calls, structured = blocks[0].text, None, None  # the common case
+        else:
+            text, tool_calls, structured = _reply(response)
+    else:
+        text, tool_calls, structured = _reply(response)
     usage = response.usage if response is not None else None
     error = call.error
-    latency = call.latency
+    started = call.started
+    ended_at = call.ended
+    latency = None if ended_at is None else ended_at - started
     first = call.first_chunk_at
+    endpoint = call.endpoint
+    if usage is None:
+        tokens: tuple[Any, ...] = (None, None, None, None, None, None)
+    else:
+        tokens = (
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cached_tokens,
+            usage.cache_creation_tokens,
+            usage.reasoning_tokens,
+            usage.cost,
+        )
     return (
         call_id,
         parent_id,
@@ -196,22 +235,17 @@ def row(call: CallContext, ended: float, response: Any) -> tuple[Any, ...]:
         ended - (latency or 0.0),
         call.provider,
         model,
-        call.endpoint,
+        endpoint,
         options,
         messages,
         prompt,
         text,
         tool_calls,
         structured,
-        usage.input_tokens if usage else None,
-        usage.output_tokens if usage else None,
-        usage.cached_tokens if usage else None,
-        usage.cache_creation_tokens if usage else None,
-        usage.reasoning_tokens if usage else None,
-        usage.cost if usage else None,
+        *tokens,
         latency,
-        None if first is None else first - call.started,
-        call.chunks if "stream" in call.endpoint else None,
+        None if first is None else first - started,
+        call.chunks if "stream" in endpoint else None,
         f"{type(error).__name__}: {error}" if error is not None else None,
         int(call.cancelled),
         int(call.cache_hit),

@@ -10,8 +10,9 @@ file up to date, each step in its own ``BEGIN IMMEDIATE`` transaction (two proce
 opening a new file at once migrate it once). A file newer than this plugin is refused.
 
 Writing is cheap, reading does the rest: a batch of calls is written as one row of the
-``staged`` table (the batch's rows as one JSON array, one ``INSERT``), and moved into
-``calls`` by whoever reads the log next (:meth:`LogStore.settle`, in one transaction).
+``staged`` table (the batch packed by :mod:`llmplug_log._staging`, one ``INSERT``), and
+moved into ``calls`` by whoever reads the log next (:meth:`LogStore.settle`, in one
+transaction).
 Likewise the FTS5 index over prompts and responses is brought up to date when a search
 runs (:meth:`LogStore.index`). A process that logs thus pays one insert per batch, not
 one per call with its indexes.
@@ -19,14 +20,15 @@ one per call with its indexes.
 
 from __future__ import annotations
 
-import json
+import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llmplug.errors import ConfigError
+from llmplug_log._staging import FORMAT, pack, unpack
 
 __all__ = ["COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "Filters", "LogStore", "connect"]
 
@@ -111,6 +113,14 @@ CREATE INDEX calls_model ON calls(provider, model);
 """
 
 
+# batches are packed (_staging.py), no longer JSON; those staged as JSON are still read
+_V3 = """
+ALTER TABLE staged ADD COLUMN format TEXT NOT NULL DEFAULT 'json';
+"""
+
+_log = logging.getLogger("llmplug_log")
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def migrate(db: sqlite3.Connection) -> None:
         for statement in _statements(sql):
@@ -130,12 +140,12 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-# a batch's JSON: SQLite's json_extract reads numbers, text and nulls back as such, and
-# the JSON columns (arrays, objects) as JSON text
-_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=str).encode
-
 #: ``MIGRATIONS[i]`` brings a version-``i`` file to version ``i + 1``.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_script(_V1), _script(_V2))
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _script(_V1),
+    _script(_V2),
+    _script(_V3),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 _BUSY_TIMEOUT_MS = 30_000
 
@@ -239,6 +249,16 @@ class Filters:
         return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
+_INSERT = f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+# a batch staged as JSON (schema version 2): json_extract reads numbers, text and nulls
+# back as such, and the JSON columns (arrays, objects) as JSON text
+_FROM_JSON = (
+    f"INSERT INTO calls ({', '.join(COLUMNS)}) SELECT "
+    + ", ".join(f"json_extract(r.value, '$[{i}]')" for i in range(len(COLUMNS)))
+    + " FROM staged AS s, json_each(s.rows) AS r WHERE s.n = ? ORDER BY r.key"
+)
+
+
 class LogStore:
     """Reading and writing one log file.
 
@@ -254,15 +274,15 @@ class LogStore:
         """Close the connection."""
         self.db.close()
 
-    def write(self, rows: Iterable[Sequence[Any]]) -> int:
-        """Write ``rows`` (values in :data:`COLUMNS` order) as one staged batch."""
+    def write(self, rows: Sequence[bytes]) -> int:
+        """Write ``rows`` (each packed by :func:`~llmplug_log._staging.pack_row`) as one batch."""
         rows = list(rows)
         if not rows:
             return 0
-        batch = _encode(rows)
+        batch = pack(rows)
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("INSERT INTO staged (rows) VALUES (?)", (batch,))
+            self.db.execute("INSERT INTO staged (rows, format) VALUES (?, ?)", (batch, FORMAT))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -270,24 +290,45 @@ class LogStore:
         return len(rows)
 
     def settle(self) -> int:
-        """Move the staged batches into ``calls``; how many calls were moved."""
+        """Move the staged batches into ``calls``, in the order written; how many calls.
+
+        A batch this llmplug-log cannot read (another program wrote the file) stays
+        staged, with a warning each time, and the others are moved.
+        """
         if self.db.execute("SELECT 1 FROM staged LIMIT 1").fetchone() is None:
             return 0
-        values = ", ".join(f"json_extract(r.value, '$[{i}]')" for i in range(len(COLUMNS)))
+        moved = 0
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            (last,) = self.db.execute("SELECT COALESCE(MAX(n), 0) FROM staged").fetchone()
-            moved = self.db.execute(
-                f"INSERT INTO calls ({', '.join(COLUMNS)}) SELECT {values} "
-                "FROM staged AS s, json_each(s.rows) AS r WHERE s.n <= ? ORDER BY s.n, r.key",
-                (last,),
-            ).rowcount
-            self.db.execute("DELETE FROM staged WHERE n <= ?", (last,))
+            batches = self.db.execute("SELECT n, format, rows FROM staged ORDER BY n").fetchall()
+            for n, form, batch in batches:
+                if form == "json":  # staged by schema version 2
+                    moved += self.db.execute(_FROM_JSON, (n,)).rowcount
+                elif form == FORMAT:
+                    try:
+                        rows = unpack(batch, len(COLUMNS))
+                    except ValueError as exc:
+                        _log.warning(
+                            "llmplug-log: %s: staged batch %d left unread: %s", self.path, n, exc
+                        )
+                        continue
+                    self.db.executemany(_INSERT, rows)
+                    moved += len(rows)
+                else:
+                    _log.warning(
+                        "llmplug-log: %s: staged batch %d is in format %r, unknown to this "
+                        "llmplug-log: left unread (upgrade llmplug-log)",
+                        self.path,
+                        n,
+                        form,
+                    )
+                    continue
+                self.db.execute("DELETE FROM staged WHERE n = ?", (n,))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        return int(moved)
+        return moved
 
     def index(self) -> int:
         """Bring the full-text index up to date; how many calls it took in."""

@@ -1,9 +1,9 @@
 """The background writer: calls are queued by the hooks and written in batches.
 
-A hook only appends the finished call's row to a deque (no lock, no I/O), so it never
-blocks an event loop, and a stream pays nothing per chunk. A daemon thread wakes every
-``interval`` seconds, or as soon as ``batch_size`` calls wait, and writes them as one
-batch in one transaction.
+A hook only appends the finished call's packed row (bytes) to a deque (no lock, no
+I/O), so it never blocks an event loop, and a stream pays nothing per chunk. A daemon
+thread wakes every ``interval`` seconds, or as soon as ``batch_size`` calls wait, and
+writes them as one batch in one transaction.
 
 Nothing is lost at a normal interpreter exit: an ``atexit`` handler writes what is
 still queued. A crash (``kill -9``, a power cut) loses the calls not yet written: at
@@ -22,7 +22,6 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from llmplug_log._store import LogStore
 
@@ -48,8 +47,8 @@ class Writer:
         self.path = path
         self.batch_size = batch_size
         self.interval = interval
-        self.queue: deque[tuple[Any, ...]] = deque()
-        self._failed: list[tuple[int, list[tuple[Any, ...]]]] = []
+        self.queue: deque[bytes] = deque()
+        self._failed: list[tuple[int, list[bytes]]] = []
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one flush at a time (the thread, atexit, flush())
         self._thread: threading.Thread | None = None
@@ -60,8 +59,8 @@ class Writer:
         ref = weakref.ref(self)  # a writer dropped (in tests) must not live on for fork's sake
         os.register_at_fork(after_in_child=lambda: _after_fork(ref))
 
-    def add(self, row: tuple[Any, ...]) -> None:
-        """Queue one finished call's row (from a hook: cheap, never blocks)."""
+    def add(self, row: bytes) -> None:
+        """Queue one finished call's packed row (from a hook: cheap, never blocks)."""
         self.queue.append(row)
         if self._stopping:  # after close (a call in an atexit handler): write it now
             self.flush()
@@ -87,7 +86,7 @@ class Writer:
     def flush(self) -> int:
         """Write every queued call now; how many were written."""
         with self._lock:
-            rows: list[tuple[Any, ...]] = []
+            rows: list[bytes] = []
             while self.queue:
                 rows.append(self.queue.popleft())
             pending = [*self._failed, (0, rows)] if rows else list(self._failed)
@@ -109,7 +108,7 @@ class Writer:
                         )
             return written
 
-    def _write(self, rows: list[tuple[Any, ...]]) -> int:
+    def _write(self, rows: list[bytes]) -> int:
         path = self.path()
         if self._store is None or self._store_path != path:
             if self._store is not None:
