@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ def priced_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     config.write_text("")
     monkeypatch.setenv("LLMPLUG_CONFIG", str(config))
     monkeypatch.setitem(llmplug_cost._overrides, "checked", -1.0)  # read the file anew
+    monkeypatch.setattr(llmplug_cost, "_resolved", {})  # and look the prices up anew
     with isolated_registry():
         name = llmplug.register_plugin(llmplug_cost, "cost")
         llmplug_cost.enable()
@@ -127,6 +129,36 @@ def test_the_config_file_sets_prices(priced_config: Path) -> None:
     assert llmplug_cost.cost_of("openai", "gpt-4o-mini", usage) == pytest.approx(1 + 0.5 + 2)
     proxied = llmplug_cost.cost_of("my-proxy", "gpt-4o", usage)
     assert proxied == pytest.approx(_genai(usage, "gpt-4o", "openai"))
+
+
+def test_a_changed_config_file_is_priced_within_a_second(
+    priced_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(llmplug_cost, "_clock", lambda: now[0])
+    usage = Usage(input_tokens=1_000_000, output_tokens=0)
+    priced_config.write_text('[plugins.cost.prices."acme:m"]\ninput = 1\noutput = 1\n')
+    assert llmplug_cost.cost_of("acme", "m", usage) == pytest.approx(1.0)
+    priced_config.write_text('[plugins.cost.prices."acme:m"]\ninput = 3\noutput = 1\n')
+    now[0] += 0.5  # the prices found are kept a second
+    assert llmplug_cost.cost_of("acme", "m", usage) == pytest.approx(1.0)
+    now[0] += 0.6
+    assert llmplug_cost.cost_of("acme", "m", usage) == pytest.approx(3.0)
+
+
+def test_a_bad_config_file_leaves_calls_unpriced_and_is_said_once(
+    priced_config: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    priced_config.write_text('[plugins.cost.prices."a:b"]\ninput = -1\noutput = 1\n')
+    llm = priced_mock()
+    with caplog.at_level(logging.ERROR, logger="llmplug_cost"):
+        for _ in range(3):
+            assert llm.complete("x").usage.cost is None
+    said = [r.getMessage() for r in caplog.records if r.name == "llmplug_cost"]
+    assert len(said) == 1
+    assert "not priced until the config file is fixed" in said[0]
+    assert "input must be a number >= 0" in said[0]
+    assert "raised in after_call" not in caplog.text  # not a plugin failure on every call
 
 
 @pytest.mark.parametrize(

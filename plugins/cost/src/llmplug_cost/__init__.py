@@ -24,6 +24,7 @@ nothing: its cost is 0. :func:`cost_of` prices a usage directly.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -31,7 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 import llmplug
 from llmplug.config import read_config
-from llmplug_cost._prices import PROVIDER_IDS, Rates, parse_overrides, rates_from_genai_prices
+from llmplug.errors import ConfigError
+from llmplug_cost._prices import (
+    PROVIDER_IDS,
+    Rates,
+    TieredRates,
+    parse_overrides,
+    rates_from_genai_prices,
+)
 
 if TYPE_CHECKING:
     from llmplug import CallContext, Usage
@@ -46,6 +54,7 @@ _state = {"on": os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "
 # the config file's [plugins.cost] table, re-read at most once a second
 _overrides: dict[str, Any] = {"checked": -1.0, "config": None, "rates": {}, "providers": {}}
 _overrides_lock = threading.Lock()
+_clock = time.monotonic
 
 
 def enable() -> None:
@@ -64,7 +73,7 @@ def enabled() -> bool:
 
 
 def _config_overrides() -> tuple[dict[str, Rates], dict[str, str]]:
-    now = time.monotonic()
+    now = _clock()
     if now - _overrides["checked"] < 1.0:
         return _overrides["rates"], _overrides["providers"]
     with _overrides_lock:
@@ -91,20 +100,47 @@ def cost_of(provider: str, model: str, usage: Usage) -> float | None:
     Raises:
         ConfigError: The config file's ``[plugins.cost]`` table is not valid.
     """
-    rates, providers = _config_overrides()
-    own = rates.get(f"{provider}:{model}") or rates.get(f"{provider}:*")
-    if own is not None:
-        return own.cost(usage)
-    provider_id = providers.get(provider) or PROVIDER_IDS.get(provider)
-    if provider_id is None or not model:
-        return None
-    found = rates_from_genai_prices(provider_id, model)
+    key = (provider, model)
+    now = _clock()
+    hit = _resolved.get(key)
+    if hit is None or now >= hit[0]:
+        hit = _resolve(key, now)
+    found = hit[1]
     return None if found is None else found.cost(usage)
+
+
+# the rates found for each (provider, model), kept a second: the config file is re-read
+# at most once a second anyway, and a call then costs a lookup and a few multiplications
+_resolved: dict[tuple[str, str], tuple[float, Rates | TieredRates | None]] = {}
+
+
+def _resolve(key: tuple[str, str], now: float) -> tuple[float, Rates | TieredRates | None]:
+    provider, model = key
+    rates, providers = _config_overrides()
+    found: Rates | TieredRates | None = rates.get(f"{provider}:{model}") or rates.get(
+        f"{provider}:*"
+    )
+    if found is None:
+        provider_id = providers.get(provider) or PROVIDER_IDS.get(provider)
+        if provider_id is not None and model:
+            found = rates_from_genai_prices(provider_id, model)
+    if len(_resolved) >= 1024:
+        _resolved.clear()
+    hit = _resolved[key] = (now + 1.0, found)
+    return hit
+
+
+# a bad [plugins.cost] table is said once per message, not on every call
+_said: set[str] = set()
 
 
 @llmplug.hookimpl(tryfirst=True)  # before the observers that read the cost (the call log)
 def after_call(call: CallContext, response: Any) -> None:
-    """Put the call's cost on its usage (``response.usage.cost``), when it is known."""
+    """Put the call's cost on its usage (``response.usage.cost``), when it is known.
+
+    A config file whose ``[plugins.cost]`` table is not valid leaves calls unpriced and
+    is reported once (on the ``llmplug_cost`` logger, with what to fix).
+    """
     if not _state["on"]:
         return
     usage = getattr(response, "usage", None)
@@ -113,4 +149,11 @@ def after_call(call: CallContext, response: Any) -> None:
     if call.cache_hit:
         usage.cost = 0.0  # answered from a cache: nothing was spent
     elif usage.cost is None:  # else priced already (a route's answer is its model's)
-        usage.cost = cost_of(call.provider, call.model, usage)
+        try:
+            usage.cost = cost_of(call.provider, call.model, usage)
+        except ConfigError as exc:
+            if str(exc) not in _said:
+                _said.add(str(exc))
+                logging.getLogger("llmplug_cost").error(
+                    "llmplug-cost: calls are not priced until the config file is fixed: %s", exc
+                )

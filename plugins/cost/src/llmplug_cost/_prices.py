@@ -20,7 +20,7 @@ from llmplug.errors import ConfigError
 if TYPE_CHECKING:
     from llmplug import Usage
 
-__all__ = ["PROVIDER_IDS", "Rates", "parse_overrides", "rates_from_genai_prices"]
+__all__ = ["PROVIDER_IDS", "Rates", "TieredRates", "parse_overrides", "rates_from_genai_prices"]
 
 #: llmplug provider names and the genai-prices provider each one is priced as. Providers
 #: not here (local servers, the mock, routes) have no price unless the config file
@@ -137,7 +137,7 @@ def parse_overrides(
     return rates, dict(providers)
 
 
-class _Tiered:
+class TieredRates:
     """A model whose price is tiered: genai-prices computes each call's cost."""
 
     def __init__(self, provider_id: str, model: str) -> None:
@@ -177,9 +177,9 @@ class _Lookup:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.found: dict[tuple[str, str], tuple[float, Rates | _Tiered | None]] = {}
+        self.found: dict[tuple[str, str], tuple[float, Rates | TieredRates | None]] = {}
 
-    def get(self, provider_id: str, model: str) -> Rates | _Tiered | None:
+    def get(self, provider_id: str, model: str) -> Rates | TieredRates | None:
         key = (provider_id, model)
         now = time.monotonic()
         hit = self.found.get(key)
@@ -191,7 +191,7 @@ class _Lookup:
         return value
 
     @staticmethod
-    def _read(provider_id: str, model: str) -> Rates | _Tiered | None:
+    def _read(provider_id: str, model: str) -> Rates | TieredRates | None:
         import genai_prices
         from genai_prices import types
 
@@ -202,7 +202,7 @@ class _Lookup:
         except LookupError:
             return None  # an unknown model has no price: never a guess
         if any(isinstance(v, types.TieredPrices) for v in vars(found.model_price).values()):
-            return _Tiered(provider_id, model)
+            return TieredRates(provider_id, model)
         m = _MILLION
         return Rates(
             input=float(found.total_price) / m,
@@ -216,6 +216,6 @@ class _Lookup:
 _lookup = _Lookup()
 
 
-def rates_from_genai_prices(provider_id: str, model: str) -> Rates | _Tiered | None:
+def rates_from_genai_prices(provider_id: str, model: str) -> Rates | TieredRates | None:
     """The rates of ``model`` at genai-prices' provider ``provider_id``, or ``None``."""
     return _lookup.get(provider_id, model)
