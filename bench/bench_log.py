@@ -53,9 +53,9 @@ from llmplug_log import CallLog
 
 HERE = Path(__file__).parent
 MODEL = "gpt-4o-mini"
-CALLS = 150
+CALLS = 300
 STREAMS = 12
-REPEATS = 9
+REPEATS = 15
 SHORT, LONG = 16, 256
 
 

@@ -121,11 +121,34 @@ def test_chat_c_continues_the_latest_conversation_from_the_log(home: Home) -> No
     assert len(home.calls("--cid", str(first["conversation_id"]))) == 3
 
 
+def test_chat_c_keeps_the_models_options_and_routes(home: Home) -> None:
+    home.ok("chat", "-m", "mock?max_tokens=2&system_prompt=be%20brief", "one two three four")
+    assert home.ok("chat", "-c", "five six seven") == "five six\n"  # max_tokens=2 kept
+    first, second = home.calls()
+    assert second["options"] == first["options"]
+    home.ok("chat", "-m", "fallback:mock,mock:other", "via a route")
+    home.ok("chat", "-c", "again")
+    *_, route_call = [c for c in home.calls() if c["parent_id"] is None]
+    assert route_call["provider"] == "fallback"
+    assert route_call["prompt"] == "again"
+
+
+def test_models_with_a_colon_in_their_name_are_found(home: Home) -> None:
+    home.ok("chat", "-m", "mock:llama3.2:1b", "a colon in the name")
+    assert len(home.calls("-m", "llama3.2:1b")) == 1
+    assert len(home.calls("-m", "mock:llama3.2:1b")) == 1
+    assert home.calls("-m", "llama3.2:2b") == []
+
+
 def test_a_bad_search_or_date_is_a_usage_error(home: Home) -> None:
     home.ok("chat", "-m", "mock", "hello")
     result = home.run("logs", "-q", '"unbalanced')
     assert result.code == 2
     assert "bad search" in result.err
+    result = home.run("logs", "-q", "gpt-4o")  # FTS5 reads "-4o" as a column
+    assert result.code == 2
+    assert "put it in double quotes" in result.err
+    assert home.calls("-q", '"hello"') != []
     result = home.run("logs", "--since", "last tuesday")
     assert result.code == 2
     assert "give an ISO date or time in UTC" in result.err

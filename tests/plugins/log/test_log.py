@@ -16,10 +16,10 @@ from pydantic import BaseModel
 
 import llmplug
 import llmplug_log
-from llmplug import CallContext, ChatMessage, ChatResponse, ImageBlock, TextBlock
+from llmplug import CallContext, ChatMessage, ChatResponse, ImageBlock, TextBlock, Usage
 from llmplug.errors import ConfigError
 from llmplug.testing import isolated_registry, scripted, tool_call
-from llmplug_log import CallLog, LogStore
+from llmplug_log import CallLog, LogStore, model_spec
 from llmplug_log._store import MIGRATIONS, SCHEMA_VERSION, connect
 
 CANARY = "sk-canary-0123456789abcdef"
@@ -177,6 +177,62 @@ def test_conversation_ids_parents_and_cache_hits(log: CallLog, path: Path) -> No
     assert member["parent_id"] == route["id"]
     assert route["parent_id"] is None
     assert (hit["cache_hit"], hit["answered_by"], hit["response"]) == (1, "hit", "cached")
+
+
+def test_cost_totals_count_nothing_spent_by_cache_hits(log: CallLog, path: Path) -> None:
+    class Hit:  # a cache that left the original call's cost on its answer
+        @llmplug.hookimpl(tryfirst=True)
+        def answer_call(self, call: CallContext) -> Any:
+            call.cache_hit = True
+            usage = Usage(input_tokens=3, output_tokens=3, cost=0.5)
+            return ChatResponse(message=ChatMessage(role="assistant", content="c"), usage=usage)
+
+    class Priced:
+        @llmplug.hookimpl(tryfirst=True)
+        def after_call(self, call: CallContext, response: Any) -> None:
+            if not call.cache_hit:
+                response.usage.cost = 0.5
+
+    priced = llmplug.register_plugin(Priced(), "priced")
+    llmplug.load("mock").chat(user("spent"))
+    llmplug.unregister_plugin(priced)
+    hit = llmplug.register_plugin(Hit(), "hit")
+    for _ in range(3):
+        llmplug.load("mock").chat(user("replayed"))
+    llmplug.unregister_plugin(hit)
+    log.flush()
+    store = LogStore(path)
+    try:
+        (total,) = store.totals(llmplug_log.Filters())
+    finally:
+        store.close()
+    assert (total["calls"], total["cache_hits"], total["unpriced"]) == (4, 3, 0)
+    assert total["cost"] == pytest.approx(0.5)
+    assert total["input_tokens"] == 1  # the mock's own call ("spent"); hits spent none
+
+
+@pytest.mark.parametrize(
+    ("options", "spec"),
+    [
+        pytest.param({"model": "m"}, "p:m", id="model-only"),
+        pytest.param({"model": "m", "temperature": 0.5, "stream": True, "stop": None},
+                     "p:m?temperature=0.5&stream=true", id="scalars"),
+        pytest.param({"model": "m", "api_key": "<redacted>",
+                      "base_url": "http://<redacted>@host/v1"}, "p:m", id="secrets-left-out"),
+        pytest.param({"model": "m", "system_prompt": "a&b c"}, "p:m?system_prompt=a%26b+c",
+                     id="quoted"),
+        pytest.param({"model": "m", "extra": {"nested": 1}}, "p:m", id="not-a-config-string-value"),
+        pytest.param({"models": [{"spec": "mock"}, {"spec": "openai:gpt-4o"}]},
+                     "p:mock,openai:gpt-4o", id="route"),
+    ],
+)  # fmt: skip
+def test_a_conversation_continues_with_the_models_config_string(
+    options: dict[str, Any], spec: str
+) -> None:
+    found = {"provider": "p", "model": "m", "options": json.dumps(options)}
+    assert model_spec(found) == spec
+    if spec.startswith("p:m?system_prompt"):  # what the config string parser reads back
+        assert llmplug.load("mock" + spec[3:]).system_prompt == "a&b c"
 
 
 @pytest.mark.parametrize(

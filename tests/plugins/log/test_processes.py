@@ -70,6 +70,32 @@ log.flush()
 """
 
 
+# calls made in multiprocessing children, which end with os._exit after their finalizers
+_CHILDREN = """
+import multiprocessing, sys
+import llmplug
+
+def work(tag):
+    llm = llmplug.load("mock")
+    for i in range(4):
+        llm.complete(f"{tag} call {i}")
+
+if __name__ == "__main__":
+    llmplug.load("mock").complete("parent")  # the log starts in the parent, then forks
+    context = multiprocessing.get_context(sys.argv[1])
+    children = [context.Process(target=work, args=(f"child{n}",)) for n in range(2)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+        assert child.exitcode == 0
+    pool = context.Pool(2)
+    pool.map(work, ["pooled0", "pooled1"])
+    pool.close()  # not terminate(): its workers end by a signal, losing what they queued
+    pool.join()
+"""
+
+
 def _run(script: str, *args: str, **env: str) -> subprocess.Popen[str]:
     environ = {**os.environ, "LLMPLUG_LOG": "0", **env}
     environ.pop("LLMPLUG_LOG_PATH", None)
@@ -137,3 +163,23 @@ def test_a_crash_mid_write_loses_only_the_batch_being_written(tmp_path: Path) ->
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert _count(path, "after%") == 5
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_calls_in_multiprocessing_children_are_written(tmp_path: Path, method: str) -> None:
+    path = tmp_path / "logs.db"
+    script = tmp_path / "children.py"  # spawn imports the main module: a file, not -c
+    script.write_text(textwrap.dedent(_CHILDREN))
+    environ = {**os.environ, "LLMPLUG_LOG": "1", "LLMPLUG_LOG_PATH": str(path)}
+    done = subprocess.run(
+        [sys.executable, str(script), method],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _count(path, "child%") == 8
+    assert _count(path, "pooled%") == 8
+    assert _count(path, "parent") == 1

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import llmplug
-from llmplug_log._plugin import CallLog, messages_from_row
+from llmplug_log._plugin import CallLog, messages_from_row, model_spec
 from llmplug_log._store import SCHEMA_VERSION, Filters, LogStore
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ __all__ = [
     "flush",
     "log_path",
     "messages_from_row",
+    "model_spec",
     "on_call_error",
     "register_commands",
     "resume_conversation",

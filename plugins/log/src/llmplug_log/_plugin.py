@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 
@@ -27,7 +28,10 @@ from llmplug_log._writer import Writer
 if TYPE_CHECKING:
     from llmplug import CallContext
 
-__all__ = ["CallLog", "messages_from_row"]
+__all__ = ["CallLog", "messages_from_row", "model_spec"]
+
+#: What ``CallContext.options()`` shows in place of a secret.
+REDACTED = "<redacted>"
 
 
 class CallLog:
@@ -83,11 +87,7 @@ class CallLog:
             store.close()
         if found is None:
             return None
-        return Conversation(
-            found["conversation_id"],
-            messages_from_row(found),
-            f"{found['provider']}:{found['model']}",
-        )
+        return Conversation(found["conversation_id"], messages_from_row(found), model_spec(found))
 
     def flush(self) -> int:
         """Write the queued calls now; how many were written."""
@@ -96,6 +96,33 @@ class CallLog:
     def close(self) -> None:
         """Write the queued calls and stop the writer thread."""
         self.writer.close()
+
+
+def model_spec(found: dict[str, Any]) -> str:
+    """The config string to continue a logged call's conversation with.
+
+    ``provider:model`` and the options the model was loaded with that a config string
+    can carry (text, numbers, true/false); a secret option (logged as ``<redacted>``) is
+    left for the key store or the environment to give, as at any load. A route's call
+    (its options name its models' config strings) gives the route of the same models.
+    """
+    provider, model = found["provider"], found["model"]
+    options = json.loads(found["options"] or "{}")
+    members = options.get("models") if isinstance(options, dict) else None
+    if isinstance(members, list) and members:
+        specs = [
+            m["spec"] for m in members if isinstance(m, dict) and isinstance(m.get("spec"), str)
+        ]
+        if len(specs) == len(members):
+            return f"{provider}:{','.join(specs)}"
+    query = {}
+    for name, value in options.items() if isinstance(options, dict) else ():
+        if name == "model" or not isinstance(value, str | int | float) or value is None:
+            continue
+        if isinstance(value, str) and REDACTED in value:
+            continue
+        query[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return f"{provider}:{model}" + (f"?{urlencode(query)}" if query else "")
 
 
 def _message(data: dict[str, Any]) -> ChatMessage:

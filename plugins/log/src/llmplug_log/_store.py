@@ -228,9 +228,9 @@ class Filters:
             params.append(self.search)
         if self.model:
             provider, colon, model = self.model.partition(":")
-            if colon:
-                where.append("calls.provider = ? AND calls.model = ?")
-                params += [provider, model]
+            if colon:  # provider:model, or a model whose name has a colon (llama3.2:1b)
+                where.append("((calls.provider = ? AND calls.model = ?) OR calls.model = ?)")
+                params += [provider, model, self.model]
             else:
                 where.append("calls.model = ?")
                 params.append(self.model)
@@ -364,7 +364,11 @@ class LogStore:
             cursor = self.db.execute(sql, params)
         except sqlite3.OperationalError as exc:
             if filters.search:  # FTS5 syntax errors come back here
-                raise ConfigError(f"bad search {filters.search!r}: {exc}") from exc
+                raise ConfigError(
+                    f"bad search {filters.search!r}: {exc}; to search for text as written, "
+                    f"put it in double quotes: -q '\"{filters.search}\"' (the search syntax "
+                    'is SQLite FTS5\'s: words, "phrases", AND, OR, NOT, prefix*)'
+                ) from exc
             raise
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in reversed(cursor.fetchall())]
@@ -386,8 +390,8 @@ class LogStore:
             "SELECT provider, model, COUNT(*) AS calls, "
             f"SUM({spent.format('input_tokens')}) AS input_tokens, "
             f"SUM({spent.format('output_tokens')}) AS output_tokens, "
-            "SUM(cost) AS cost, "
-            "SUM(CASE WHEN cost IS NULL THEN 1 ELSE 0 END) AS unpriced, "
+            "SUM(CASE WHEN calls.cache_hit THEN 0 ELSE calls.cost END) AS cost, "
+            "SUM(CASE WHEN cost IS NULL AND NOT cache_hit THEN 1 ELSE 0 END) AS unpriced, "
             "SUM(cache_hit) AS cache_hits, "
             "SUM(CASE WHEN error IS NULL THEN 0 ELSE 1 END) AS errors "
             f"FROM calls{where} GROUP BY provider, model ORDER BY cost DESC, calls DESC"

@@ -6,9 +6,12 @@ thread wakes every ``interval`` seconds, or as soon as ``batch_size`` calls wait
 writes them as one batch in one transaction.
 
 Nothing is lost at a normal interpreter exit: an ``atexit`` handler writes what is
-still queued. A crash (``kill -9``, a power cut) loses the calls not yet written: at
-most one ``interval`` worth, or one batch being written (SQLite rolls a transaction
-that did not commit back; the file stays consistent). After ``os.fork()`` the child
+still queued, and in a process forked by :mod:`multiprocessing` (which ends with
+``os._exit``) a multiprocessing finalizer does. A process ended by a signal (SIGTERM,
+as ``Pool.terminate()`` and a ``with Pool()`` block's end do) loses what is queued. A
+crash (``kill -9``, a power cut) loses the calls not yet written: at most one
+``interval`` worth, or one batch being written (SQLite rolls a transaction that did
+not commit back; the file stays consistent). After ``os.fork()`` the child
 starts with an empty queue and its own thread.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import weakref
 from collections import deque
@@ -51,6 +55,7 @@ class Writer:
         self._failed: list[tuple[int, list[bytes]]] = []
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one flush at a time (the thread, atexit, flush())
+        self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._store: LogStore | None = None
@@ -70,12 +75,18 @@ class Writer:
             self._wake.set()
 
     def _start(self) -> None:
-        with self._lock:
+        with self._start_lock:  # not the flush lock: a write in progress must not hold a call
             if self._thread is None and not self._stopping:
                 self._thread = threading.Thread(
                     target=self._run, name="llmplug-log-writer", daemon=True
                 )
                 self._thread.start()
+                # a multiprocessing child ends with os._exit (no atexit handlers), after
+                # multiprocessing's finalizers (registered after the fork, as here, since
+                # a child clears those of its parent): write what is queued then
+                util = sys.modules.get("multiprocessing.util")
+                if util is not None:
+                    util.Finalize(self, self.close, exitpriority=100)
 
     def _run(self) -> None:
         while not self._stopping:
@@ -138,6 +149,7 @@ class Writer:
         self._failed = []
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._thread = None
         self._store = None
 
