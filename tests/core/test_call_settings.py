@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,20 @@ def test_entry_point_plugins_are_switched_off_by_their_entry_point_name() -> Non
         assert plugin.calls == []
     finally:
         llmplug.unregister_plugin(name)
+
+
+def test_a_setting_for_a_plugin_not_there_is_said_once(
+    seen: Seen, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="llmplug"):
+        llmplug.load("mock?plugins=-seeen").complete("x")
+        assert len(seen.calls) == 1  # the typo switched nothing off
+        llmplug.load("mock?plugins=-seeen").complete("x")  # said once
+        asyncio.run(llmplug.load("mock").acomplete("x", plugins={"seen": False}))  # known
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1
+    assert "'seeen' names no installed or registered plugin" in said[0]
+    assert "seen" in said[0].split("known: ")[1]
 
 
 @pytest.mark.parametrize(

@@ -221,8 +221,10 @@ def _context(
         conversation_id=conversation,
         parent=parent,
     )
-    if plugins and False in plugins.values():
-        hooks = switched_off(hooks, plugins)
+    if plugins:
+        plugin_host().check_setting_names(plugins)
+        if False in plugins.values():
+            hooks = switched_off(hooks, plugins)
     if endpoint not in CHAT_ENDPOINTS:
         call.prompt = args[0]
     elif hooks.before_call or hooks.answer_call:

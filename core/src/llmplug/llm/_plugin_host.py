@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pluggy
@@ -96,6 +96,8 @@ class PluginHost:
         self._hook_plugin_errors: list[PluginLoadError] = []
         # entry point (group:name) -> "loaded", "failed", "blocked" or "disabled"
         self._hook_plugin_status: dict[str, str] = {}
+        # the names of plugin settings already checked (one unknown is said once)
+        self._checked_setting_names: set[str] = set()
         self._hookset: HookSet | None = None
         self._hookset_generation = -1
 
@@ -215,6 +217,33 @@ class PluginHost:
                 logging.getLogger("llmplug").error("hook plugin not loaded: %s", exc)
             else:
                 status[registered_name(ep)] = "loaded"
+
+    def known_plugin_names(self) -> set[str]:
+        """Names a per-call or per-model plugin setting may use.
+
+        Every registered plugin's name (an entry point's also without its ``llmplug:``
+        prefix) and every installed hook plugin's, loaded or not.
+        """
+        names = {name for name, _ in self.pm.list_name_plugin()}
+        names |= {name.removeprefix(f"{HOOKS_GROUP}:") for name in names}
+        names |= {ep.name for ep in self.group(HOOKS_GROUP)}
+        return names
+
+    def check_setting_names(self, plugins: Mapping[str, Any]) -> None:
+        """Warn, once per name, of a setting for a plugin that is not there (it does nothing)."""
+        if plugins.keys() <= self._checked_setting_names:
+            return
+        known = self.known_plugin_names()
+        shown = ", ".join(sorted(name for name in known if ":" not in name)) or "none"
+        for name in plugins.keys() - self._checked_setting_names:
+            self._checked_setting_names.add(name)
+            if name not in known:
+                logging.getLogger("llmplug").warning(
+                    "plugins setting %r names no installed or registered plugin, so it does "
+                    "nothing (known: %s); check its spelling, or install the plugin",
+                    name,
+                    shown,
+                )
 
     def hook_plugin_errors(self) -> list[PluginLoadError]:
         """The hook plugins that failed to load, each as a PluginLoadError."""
