@@ -7,7 +7,6 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,25 +23,6 @@ from llmplug_log._store import MIGRATIONS, SCHEMA_VERSION, connect
 
 CANARY = "sk-canary-0123456789abcdef"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "logs.db"
-
-
-@pytest.fixture
-def log(path: Path) -> Iterator[CallLog]:
-    """A CallLog on a temporary file, registered in an isolated registry; never on its own
-    schedule (interval of an hour): tests flush it."""
-    with isolated_registry(with_routes=True):
-        plugin = CallLog(path, interval=3600, batch_size=10_000)
-        name = llmplug.register_plugin(plugin, "log")
-        try:
-            yield plugin
-        finally:
-            llmplug.unregister_plugin(name)
-            plugin.close()
 
 
 def rows(path: Path) -> list[dict[str, Any]]:

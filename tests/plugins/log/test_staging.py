@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import marshal
-from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -16,30 +15,12 @@ from pydantic import ConfigDict
 import llmplug
 import llmplug_log
 from llmplug import ChatMessage, ImageBlock, MockLLM, TextBlock
-from llmplug.testing import isolated_registry
 from llmplug_log import CallLog, LogStore
 from llmplug_log._records import expand_message, message_json
 from llmplug_log._staging import FORMAT, pack, pack_row, unpack
 from llmplug_log._store import COLUMNS, MIGRATIONS, connect
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "logs.db"
-
-
-@pytest.fixture
-def log(path: Path) -> Iterator[CallLog]:
-    with isolated_registry():
-        plugin = CallLog(path, interval=3600, batch_size=10_000)
-        name = llmplug.register_plugin(plugin, "log")
-        try:
-            yield plugin
-        finally:
-            llmplug.unregister_plugin(name)
-            plugin.close()
 
 
 def rows(path: Path) -> list[dict[str, Any]]:
