@@ -12,8 +12,11 @@ Whoever reads the log next unpacks the batch, checks its shape, encodes the JSON
 Batches staged as JSON (schema version 2) are still read.
 
 The log file is the user's own, written by their processes, like the ``.pyc`` files
-Python loads from ``__pycache__``: unpacking does not run code, and a batch whose shape
-is not a log batch is left where it is, with a warning, rather than read.
+Python loads from ``__pycache__`` (the same format): unpacking builds strings, numbers
+and containers and runs no code, and a batch whose shape is not a log batch is left
+where it is, with a warning, rather than read. As for ``.pyc`` files, :mod:`marshal`
+does not defend against bytes crafted to break it: a file others can write to is no
+place for a log (nor for a ``__pycache__``).
 """
 
 from __future__ import annotations
