@@ -106,7 +106,13 @@ class ResponseCache:
         ttl = options.get("ttl", self.ttl)
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float)):
             raise ValueError(f"cache ttl must be a number of seconds, got {ttl!r}")
-        key = cache_key(call)
+        try:
+            key = cache_key(call)
+        except OSError as exc:
+            # an attachment's file cannot be read: the provider reports it, as it would
+            # without the cache (neither looked up nor kept)
+            _log.debug("llmplug-cache: call not cached: %s", exc)
+            return None
         call.state[self.key] = _Pending(key, ttl)
         if options.get("refresh"):
             return None  # ask the provider again, and keep its new answer
