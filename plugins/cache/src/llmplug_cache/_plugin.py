@@ -55,6 +55,10 @@ class ResponseCache:
         max_entries: The most answers kept.
         max_bytes: The most bytes of answers kept.
         name: The name calls opt in with (``plugins={name: True}``).
+
+    Raises:
+        ValueError: ``ttl`` is not a number of seconds > 0 (or ``None``), or a bound is
+            not a whole number > 0.
     """
 
     def __init__(
@@ -66,6 +70,13 @@ class ResponseCache:
         max_bytes: int = 256 * 1024 * 1024,
         name: str = NAME,
     ) -> None:
+        if ttl is not None and (
+            isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0
+        ):
+            raise ValueError(f"ttl must be a number of seconds > 0, or None; got {ttl!r}")
+        for bound, value in (("max_entries", max_entries), ("max_bytes", max_bytes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{bound} must be a whole number > 0, got {value!r}")
         self.path: Callable[[], Path] = path if callable(path) else (lambda: Path(path))
         self.ttl = ttl
         self.max_entries = max_entries
@@ -104,8 +115,10 @@ class ResponseCache:
         if options is None:
             return None
         ttl = options.get("ttl", self.ttl)
-        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float)):
-            raise ValueError(f"cache ttl must be a number of seconds, got {ttl!r}")
+        if ttl is not None and (
+            isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0
+        ):
+            raise ValueError(f"cache ttl must be a number of seconds > 0, got {ttl!r}")
         try:
             key = cache_key(call)
         except OSError as exc:
