@@ -366,11 +366,15 @@ def test_threads_share_the_cache(cache: ResponseCache) -> None:
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(ask, range(200)))
     assert answers == [f"q{i % 10}" for i in range(200)]
-    assert len(llm.calls) < 200  # most were hits; two threads may both miss at first
+    asked = len(llm.calls)
+    assert asked < 200  # most were hits; two threads may both miss at first
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(ask, range(100))) == [f"q{i % 10}" for i in range(100)]
+    assert len(llm.calls) == asked  # every answer from the cache now
     assert cache.store.stats()[0] == 10
 
 
-def test_tasks_share_the_cache(cache: ResponseCache) -> None:
+def test_tasks_share_the_cache(cache: ResponseCache, hits: Hits) -> None:
     llm = llmplug.load("mock?plugins=cache")
 
     async def many() -> list[str]:
@@ -378,7 +382,11 @@ def test_tasks_share_the_cache(cache: ResponseCache) -> None:
         return [r.text for r in done]
 
     assert asyncio.run(many()) == [f"q{i % 5}" for i in range(50)]
+    asked = len(llm.calls)
+    assert 5 <= asked <= 50  # tasks asking at once may each miss
     assert asyncio.run(many()) == [f"q{i % 5}" for i in range(50)]
+    assert len(llm.calls) == asked  # the second round: every answer from the cache
+    assert hits.seen[50:] == [True] * 50
     assert cache.store.stats()[0] == 5
 
 
