@@ -12,7 +12,8 @@ plugin makes a hit cost 0).
 The cache is ``responses.db`` in the user's cache directory (:func:`cache_path`);
 ``LLMPLUG_CACHE_PATH``, or the config file's ``[plugins.cache]`` table (``path``,
 ``ttl`` in seconds, ``max_entries``, ``max_bytes``), change that. Threads, tasks and
-processes may share it.
+processes may share it; the hooks only read it, on the caller's thread, and the cache's
+own thread writes the answers kept.
 """
 
 from __future__ import annotations

@@ -90,9 +90,13 @@ class ResponseCache:
     def store(self) -> CacheStore:
         """The cache file (opened on first use)."""
         path = self.path()
-        if self._store is None or self._store.path != path:
-            self._store = CacheStore(path, max_entries=self.max_entries, max_bytes=self.max_bytes)
-        return self._store
+        store = self._store
+        if store is None or store.path != path:
+            if store is not None:
+                store.close()  # the path changed (the env or config file said so)
+            store = CacheStore(path, max_entries=self.max_entries, max_bytes=self.max_bytes)
+            self._store = store
+        return store
 
     def _setting(self, call: CallContext) -> dict[str, Any] | None:
         setting = call.plugins.get(self.name)
@@ -163,6 +167,6 @@ class ResponseCache:
         return self.store.clear()
 
     def close(self) -> None:
-        """Close the cache file's connections."""
+        """Write the answers still queued and close the cache file's connections."""
         if self._store is not None:
             self._store.close()
