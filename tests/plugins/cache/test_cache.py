@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,42 +17,22 @@ from pydantic import BaseModel
 
 import llmplug
 import llmplug_cache
-from llmplug import CallContext, ChatMessage
+from llmplug import (
+    AudioBlock,
+    CallContext,
+    ChatMessage,
+    ChatResponse,
+    DocumentBlock,
+    ImageBlock,
+    TextBlock,
+)
 from llmplug.errors import HookError
+from llmplug.mock import MockChatLLM
 from llmplug.testing import isolated_registry, scripted
 from llmplug_cache import ResponseCache
 from llmplug_log import CallLog, Filters, LogStore
 
-
-@pytest.fixture
-def cache(tmp_path: Path) -> Iterator[ResponseCache]:
-    with isolated_registry(with_routes=True):
-        plugin = ResponseCache(tmp_path / "responses.db")
-        name = llmplug.register_plugin(plugin, "cache")
-        try:
-            yield plugin
-        finally:
-            llmplug.unregister_plugin(name)
-            plugin.close()
-
-
-class Hits:
-    """Another plugin, seeing whether calls were cache hits."""
-
-    def __init__(self) -> None:
-        self.seen: list[bool] = []
-
-    @llmplug.hookimpl
-    def after_call(self, call: CallContext) -> None:
-        self.seen.append(call.cache_hit)
-
-
-@pytest.fixture
-def hits(cache: ResponseCache) -> Iterator[Hits]:
-    plugin = Hits()
-    name = llmplug.register_plugin(plugin, "hits")
-    yield plugin
-    llmplug.unregister_plugin(name)
+from .conftest import Hits
 
 
 def user(text: str) -> list[ChatMessage]:
@@ -116,6 +96,44 @@ def test_a_stream_and_a_plain_call_answer_each_other(hits: Hits) -> None:
     assert hits.seen == [False, True, False, True]
 
 
+class Priced:
+    """A plugin pricing answers that carry no cost yet (as a cost plugin would)."""
+
+    @llmplug.hookimpl(tryfirst=True)
+    def after_call(self, call: CallContext, response: Any) -> None:
+        usage = getattr(response, "usage", None)
+        if usage is not None and usage.cost is None:
+            usage.cost = 0.5
+
+
+async def _alast(llm: Any, **kwargs: Any) -> Any:
+    return [c async for c in await llm.astream_chat(user("one two three"), **kwargs)][-1]
+
+
+FINAL = [
+    pytest.param(lambda llm: llm.chat(user("one two three")), id="chat"),
+    pytest.param(lambda llm: asyncio.run(llm.achat(user("one two three"))), id="achat"),
+    pytest.param(lambda llm: list(llm.stream_chat(user("one two three")))[-1], id="stream_chat"),
+    pytest.param(lambda llm: asyncio.run(_alast(llm)), id="astream_chat"),
+    pytest.param(lambda llm: llm.complete("one two three"), id="complete"),
+]
+
+
+@pytest.mark.parametrize("run", FINAL)
+def test_a_replayed_answer_cost_nothing(cache: ResponseCache, hits: Hits, run: Any) -> None:
+    name = llmplug.register_plugin(Priced(), "priced")
+    try:
+        llm = llmplug.load("mock?plugins=cache")
+        first = run(llm)
+        again = run(llm)
+    finally:
+        llmplug.unregister_plugin(name)
+    assert hits.seen == [False, True]
+    assert first.usage.cost == 0.5  # what the provider's answer cost, kept with it
+    assert again.usage.cost == 0.0
+    assert again.usage.output_tokens == first.usage.output_tokens  # the answer's own
+
+
 def test_a_replayed_stream_keeps_each_chunk_and_the_final_response(cache: ResponseCache) -> None:
     llm = llmplug.load("mock?plugins=cache")
     first = list(llm.stream_chat(user("alpha beta gamma")))
@@ -123,7 +141,7 @@ def test_a_replayed_stream_keeps_each_chunk_and_the_final_response(cache: Respon
     assert [(c.delta, c.message.content) for c in again] == [
         (c.delta, c.message.content) for c in first
     ]
-    assert again[-1].usage == first[-1].usage
+    assert again[-1].usage == first[-1].usage.model_copy(update={"cost": 0.0})
 
 
 @pytest.mark.parametrize(
@@ -162,6 +180,73 @@ def test_a_different_question_is_a_miss(cache: ResponseCache, change: Any) -> No
     llm, messages = change()
     llm.chat(messages, plugins="cache")
     assert len(llm.calls) == 1
+
+
+ATTACHMENTS = [
+    pytest.param(lambda path: ImageBlock(path=path), id="image"),
+    pytest.param(lambda path: AudioBlock(path=path), id="audio"),
+    pytest.param(lambda path: DocumentBlock(path=path), id="document"),
+]
+ASK = [
+    pytest.param(lambda llm, m: llm.chat(m, plugins="cache"), id="chat"),
+    pytest.param(lambda llm, m: asyncio.run(llm.achat(m, plugins="cache")), id="achat"),
+]
+
+
+def _with(block: Any) -> list[ChatMessage]:
+    return [ChatMessage(role="user", blocks=[TextBlock(text="what is this?"), block])]
+
+
+@pytest.mark.parametrize("ask", ASK)
+@pytest.mark.parametrize("attach", ATTACHMENTS)
+def test_an_attachment_by_path_is_keyed_by_its_files_bytes(
+    cache: ResponseCache, tmp_path: Path, attach: Any, ask: Any
+) -> None:
+    file = tmp_path / "attachment.bin"
+    file.write_bytes(b"first version")
+    llm = llmplug.load("mock")
+    ask(llm, _with(attach(file)))
+    ask(llm, _with(attach(file)))
+    assert len(llm.calls) == 1  # the same bytes: a hit
+    file.write_bytes(b"second version")
+    ask(llm, _with(attach(file)))
+    assert len(llm.calls) == 2  # the file changed: a new question
+    file.write_bytes(b"first version")
+    ask(llm, _with(attach(file)))
+    assert len(llm.calls) == 2  # its first bytes again: the first answer
+
+
+def test_an_attachment_by_url_is_keyed_by_its_url_only(cache: ResponseCache) -> None:
+    llm = llmplug.load("mock")
+    llm.chat(_with(ImageBlock(url="https://example.com/a.png")), plugins="cache")
+    llm.chat(_with(ImageBlock(url="https://example.com/a.png")), plugins="cache")
+    llm.chat(_with(ImageBlock(url="https://example.com/b.png")), plugins="cache")
+    assert len(llm.calls) == 2  # not fetched: the same URL is the same question
+
+
+class Reads(MockChatLLM):
+    """A provider reading its image attachments, as real ones do."""
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        for message in messages:
+            for block in message.blocks:
+                if isinstance(block, ImageBlock):
+                    block.resolve_image()
+        return super().chat(messages, **kwargs)
+
+
+@pytest.mark.parametrize("ask", ASK)
+def test_a_missing_attachment_is_the_providers_error(
+    cache: ResponseCache, tmp_path: Path, ask: Any
+) -> None:
+    missing = _with(ImageBlock(path=tmp_path / "gone.png"))
+    with pytest.raises(FileNotFoundError, match=r"gone\.png"):  # not a HookError of the cache
+        ask(Reads(), missing)
+    llm = llmplug.load("mock")  # a provider not reading it answers, and nothing is kept
+    ask(llm, missing)
+    ask(llm, missing)
+    assert len(llm.calls) == 2
+    assert cache.store.stats() == (0, 0)
 
 
 def test_entries_expire(cache: ResponseCache, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -281,11 +366,15 @@ def test_threads_share_the_cache(cache: ResponseCache) -> None:
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(ask, range(200)))
     assert answers == [f"q{i % 10}" for i in range(200)]
-    assert len(llm.calls) < 200  # most were hits; two threads may both miss at first
+    asked = len(llm.calls)
+    assert asked < 200  # most were hits; two threads may both miss at first
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(ask, range(100))) == [f"q{i % 10}" for i in range(100)]
+    assert len(llm.calls) == asked  # every answer from the cache now
     assert cache.store.stats()[0] == 10
 
 
-def test_tasks_share_the_cache(cache: ResponseCache) -> None:
+def test_tasks_share_the_cache(cache: ResponseCache, hits: Hits) -> None:
     llm = llmplug.load("mock?plugins=cache")
 
     async def many() -> list[str]:
@@ -293,7 +382,11 @@ def test_tasks_share_the_cache(cache: ResponseCache) -> None:
         return [r.text for r in done]
 
     assert asyncio.run(many()) == [f"q{i % 5}" for i in range(50)]
+    asked = len(llm.calls)
+    assert 5 <= asked <= 50  # tasks asking at once may each miss
     assert asyncio.run(many()) == [f"q{i % 5}" for i in range(50)]
+    assert len(llm.calls) == asked  # the second round: every answer from the cache
+    assert hits.seen[50:] == [True] * 50
     assert cache.store.stats()[0] == 5
 
 

@@ -4,70 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
 import llmplug
-import llmplug_otel
-from llmplug import ChatMessage, ChatResponse, MessageRole
+from llmplug import CallContext, ChatMessage, ChatResponse, MessageRole, Usage
+from llmplug.errors import CallRefusedError
 from llmplug.testing import isolated_registry, scripted
 from llmplug_otel import Tracing
 
-
-@dataclass
-class Telemetry:
-    spans: InMemorySpanExporter
-    metrics: InMemoryMetricReader
-    tracer_provider: TracerProvider
-    plugin: Tracing
-
-    def finished(self) -> list[ReadableSpan]:
-        return list(self.spans.get_finished_spans())
-
-    def points(self, name: str) -> list[Any]:
-        data = self.metrics.get_metrics_data()
-        assert data is not None
-        found = []
-        for resource in data.resource_metrics:
-            for scope in resource.scope_metrics:
-                for metric in scope.metrics:
-                    if metric.name == name:
-                        found += list(metric.data.data_points)
-        return found
-
-
-def _telemetry(**options: Any) -> Iterator[Telemetry]:
-    spans = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
-    reader = InMemoryMetricReader()
-    plugin = Tracing(tracer_provider, MeterProvider(metric_readers=[reader]), **options)
-    with isolated_registry(with_routes=True):
-        name = llmplug.register_plugin(plugin, "otel")
-        try:
-            yield Telemetry(spans, reader, tracer_provider, plugin)
-        finally:
-            llmplug.unregister_plugin(name)
-
-
-@pytest.fixture
-def otel() -> Iterator[Telemetry]:
-    yield from _telemetry()
-
-
-@pytest.fixture
-def otel_content() -> Iterator[Telemetry]:
-    yield from _telemetry(capture_content=True)
+from .conftest import Telemetry
 
 
 def user(text: str) -> list[ChatMessage]:
@@ -96,7 +51,7 @@ ENDPOINTS = [
 
 @pytest.mark.parametrize(("run", "operation"), ENDPOINTS)
 def test_every_call_is_a_span_with_the_conventions_attributes(
-    otel: Telemetry, run: Any, operation: str
+    otel: Telemetry, run: Any, operation: str, request: pytest.FixtureRequest
 ) -> None:
     llm = llmplug.load("mock:gpt-4o-mini?temperature=0.5&max_tokens=10")
     llm._provider = "openai"
@@ -111,6 +66,7 @@ def test_every_call_is_a_span_with_the_conventions_attributes(
     assert attributes["gen_ai.response.model"] == "gpt-4o-mini"
     assert attributes["gen_ai.request.temperature"] == 0.5
     assert attributes["gen_ai.request.max_tokens"] == 10
+    assert attributes["gen_ai.request.stream"] is ("stream" in request.node.callspec.id)
     assert attributes["gen_ai.usage.input_tokens"] == 3
     assert attributes["gen_ai.usage.output_tokens"] == 3
     assert "gen_ai.input.messages" not in attributes  # content only when asked
@@ -305,9 +261,65 @@ def test_without_an_sdk_nothing_is_recorded_and_nothing_breaks() -> None:
             llmplug.unregister_plugin(name)
 
 
-def test_the_module_plugin_uses_the_global_providers() -> None:
-    assert isinstance(llmplug_otel.Tracing(), Tracing)
-    assert llmplug_otel.PROVIDER_NAMES["anthropic"] == "anthropic"
+_MODULE = """
+import json, sys
+import llmplug
+
+llm = llmplug.load("mock:gpt-4o-mini")
+llm.complete("before the SDK")  # hook plugins load now, before the SDK is set up
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+exporter = InMemorySpanExporter()
+tracer_provider = TracerProvider()
+tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(tracer_provider)
+reader = InMemoryMetricReader()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+
+llm.complete("after")
+llm.complete("switched off for one call", plugins={"otel": False})
+data = reader.get_metrics_data()
+print(json.dumps({
+    "hooks": [getattr(p, "__name__", "?") for n, p in llmplug.plugin_manager().list_name_plugin()
+              if n.startswith("llmplug:")],
+    "spans": [[s.name, s.attributes["gen_ai.request.model"]]
+              for s in exporter.get_finished_spans()],
+    "metrics": sorted({m.name for r in (data.resource_metrics if data else [])
+                       for s in r.scope_metrics for m in s.metrics}),
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("switch", "spans"),
+    [
+        pytest.param(None, [["text_completion gpt-4o-mini", "gpt-4o-mini"]], id="on"),
+        pytest.param("0", [], id="LLMPLUG_OTEL=0"),
+    ],
+)
+def test_the_installed_plugin_records_with_the_global_providers(
+    switch: str | None, spans: list[Any]
+) -> None:
+    """The entry point's module, loaded as llmplug loads it, with the SDK set globally."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMPLUG_")}
+    env["LLMPLUG_PLUGINS"] = "otel"  # of the installed hook plugins, only this one
+    if switch is not None:
+        env["LLMPLUG_OTEL"] = switch
+    done = subprocess.run(
+        [sys.executable, "-c", _MODULE], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["hooks"] == ["llmplug_otel"]
+    assert seen["spans"] == spans
+    expected = ["gen_ai.client.operation.duration", "gen_ai.client.token.usage"]
+    assert seen["metrics"] == (expected if spans else [])
 
 
 def test_two_tracing_plugins_each_make_their_own_spans(otel: Telemetry) -> None:
@@ -321,3 +333,158 @@ def test_two_tracing_plugins_each_make_their_own_spans(otel: Telemetry) -> None:
         llmplug.unregister_plugin(name)
     assert len(otel.finished()) == 1
     assert len(other.get_finished_spans()) == 1
+
+
+# -- what was sent: after every before_call hook -----------------------------------------------
+
+
+class Redact:
+    """A plugin redacting card numbers and lowering the temperature (before_call)."""
+
+    @llmplug.hookimpl
+    def before_call(self, call: CallContext) -> None:
+        for message in call.messages or []:
+            message.content = (message.content or "").replace("4111-1111", "[CARD]")
+        call.kwargs["temperature"] = 0.0
+
+
+class Refuse:
+    """A guardrail refusing every call."""
+
+    @llmplug.hookimpl
+    def before_call(self, call: CallContext) -> None:
+        raise CallRefusedError("not today")
+
+
+async def _adeltas_of(llm: Any, text: str) -> list[str]:
+    return [c.delta async for c in await llm.astream_chat(user(text))]
+
+
+SENT = [
+    pytest.param(lambda llm, text: llm.chat(user(text)), id="chat"),
+    pytest.param(lambda llm, text: asyncio.run(llm.achat(user(text))), id="achat"),
+    pytest.param(lambda llm, text: list(llm.stream_chat(user(text))), id="stream_chat"),
+    pytest.param(lambda llm, text: asyncio.run(_adeltas_of(llm, text)), id="astream_chat"),
+]
+
+
+@pytest.mark.parametrize("run", SENT)
+def test_the_span_shows_what_the_provider_was_sent(run: Any) -> None:
+    """A redacting plugin registered before the tracing plugin: its before_call runs after."""
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    with isolated_registry():
+        llmplug.register_plugin(Redact(), "redact")
+        llmplug.register_plugin(Tracing(tracer_provider, capture_content=True), "otel")
+        llm = llmplug.load("mock?temperature=0.9")
+        run(llm, "my card 4111-1111")
+    assert llm.calls == [user("my card [CARD]")]
+    (span,) = spans.get_finished_spans()
+    attributes = dict(span.attributes or {})
+    assert "4111" not in json.dumps(attributes)
+    assert json.loads(attributes["gen_ai.input.messages"]) == [  # type: ignore[arg-type]
+        {"role": "user", "parts": [{"type": "text", "content": "my card [CARD]"}]}
+    ]
+    assert attributes["gen_ai.request.temperature"] == 0.0
+
+
+def test_a_refused_call_is_a_failed_span_without_the_unredacted_messages() -> None:
+    """The guardrail ran before the redacting plugin could: the messages are not shown."""
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    with isolated_registry():
+        # the hook registered last runs first: tracing, the guardrail, then the redaction
+        llmplug.register_plugin(Redact(), "redact")
+        llmplug.register_plugin(Refuse(), "guard")
+        llmplug.register_plugin(Tracing(tracer_provider, capture_content=True), "otel")
+        with pytest.raises(CallRefusedError):
+            llmplug.load("mock").chat(user("my card 4111-1111"))
+    (span,) = spans.get_finished_spans()
+    attributes = dict(span.attributes or {})
+    assert attributes["error.type"] == "CallRefusedError"
+    assert "gen_ai.input.messages" not in attributes
+    assert "4111" not in json.dumps(attributes)
+
+
+def test_a_failed_provider_call_shows_what_was_sent(otel_content: Telemetry) -> None:
+    with pytest.raises(ConnectionError):
+        openai_mock(ConnectionError("down"), temperature=0.3).chat(user("hello"))
+    (span,) = otel_content.finished()
+    attributes = dict(span.attributes or {})
+    assert attributes["gen_ai.request.temperature"] == 0.3
+    assert "hello" in attributes["gen_ai.input.messages"]  # type: ignore[operator]
+
+
+# -- the conventions' names for usage, response id, finish reasons ------------------------------
+
+
+def test_reasoning_tokens_have_the_conventions_name(otel: Telemetry) -> None:
+    usage = Usage(input_tokens=4, output_tokens=30, reasoning_tokens=20, cost=0.25)
+    reply = ChatResponse(message=ChatMessage(role="assistant", content="42"), usage=usage)
+    openai_mock(reply).chat(user("think"))
+    (span,) = otel.finished()
+    attributes = dict(span.attributes or {})
+    assert attributes["gen_ai.usage.reasoning.output_tokens"] == 20
+    assert attributes["gen_ai.usage.output_tokens"] == 30
+    assert attributes["llmplug.usage.cost"] == 0.25
+    assert not [key for key in attributes if "reasoning_tokens" in key]
+
+
+@pytest.mark.parametrize(
+    ("raw", "extra", "expected"),
+    [
+        pytest.param({"id": "chatcmpl-1", "model": "gpt-4o-mini"}, {}, "chatcmpl-1",
+                     id="openai-raw-id"),
+        pytest.param({"id": "msg_01", "type": "message"}, {"stop_reason": "end_turn"}, "msg_01",
+                     id="anthropic-raw-id"),
+        pytest.param({"responseId": "r-1"}, {"response_id": "r-1"}, "r-1", id="gemini"),
+        pytest.param({"stopReason": "end_turn"}, {"stop_reason": "end_turn"}, None,
+                     id="bedrock-none"),
+        pytest.param({"id": 7}, {}, None, id="not-text"),
+    ],
+)  # fmt: skip
+def test_the_response_id_is_the_providers(
+    otel: Telemetry, raw: dict[str, Any], extra: dict[str, Any], expected: str | None
+) -> None:
+    reply = ChatResponse(
+        message=ChatMessage(role="assistant", content="hi"), raw=raw, additional_kwargs=extra
+    )
+    openai_mock(reply).chat(user("hi"))
+    (span,) = otel.finished()
+    assert (span.attributes or {}).get("gen_ai.response.id") == expected
+
+
+def test_a_streams_response_id_comes_from_its_last_chunk(otel: Telemetry) -> None:
+    reply = ChatResponse(
+        message=ChatMessage(role="assistant", content="a b"), raw={"id": "chatcmpl-9"}
+    )
+    assert [c.delta for c in openai_mock(reply).stream_chat(user("hi"))] == ["a", " b"]
+    (span,) = otel.finished()
+    assert span.attributes["gen_ai.response.id"] == "chatcmpl-9"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("extra", "reasons", "in_message"),
+    [
+        pytest.param({"stop_reason": "end_turn"}, ("end_turn",), "end_turn", id="anthropic"),
+        pytest.param({"finish_reason": "MAX_TOKENS"}, ("MAX_TOKENS",), "MAX_TOKENS",
+                     id="gemini"),
+        pytest.param({"finish_reason": "pause_turn"}, ("pause_turn",), "pause_turn",
+                     id="unknown-value-kept"),
+        pytest.param({}, None, None, id="none-given"),
+    ],
+)  # fmt: skip
+def test_the_finish_reason_is_the_providers_own_and_never_made_up(
+    otel_content: Telemetry, extra: dict[str, Any], reasons: Any, in_message: str | None
+) -> None:
+    reply = ChatResponse(
+        message=ChatMessage(role="assistant", content="hi"), additional_kwargs=extra
+    )
+    openai_mock(reply).chat(user("hi"))
+    (span,) = otel_content.finished()
+    attributes = dict(span.attributes or {})
+    assert attributes.get("gen_ai.response.finish_reasons") == reasons
+    (output,) = json.loads(attributes["gen_ai.output.messages"])  # type: ignore[arg-type]
+    assert output.get("finish_reason") == in_message

@@ -12,7 +12,8 @@ plugin makes a hit cost 0).
 The cache is ``responses.db`` in the user's cache directory (:func:`cache_path`);
 ``LLMPLUG_CACHE_PATH``, or the config file's ``[plugins.cache]`` table (``path``,
 ``ttl`` in seconds, ``max_entries``, ``max_bytes``), change that. Threads, tasks and
-processes may share it.
+processes may share it; the hooks only read it, on the caller's thread, and the cache's
+own thread writes the answers kept.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import llmplug
+from llmplug.errors import ConfigError
 from llmplug_cache._keys import IGNORED_OPTIONS, cache_key
 from llmplug_cache._plugin import NAME, ResponseCache
 from llmplug_cache._store import CacheStore
@@ -50,10 +52,51 @@ LLMPLUG_PLUGIN_API = 1
 PATH_ENV = "LLMPLUG_CACHE_PATH"
 
 
+# the config file's [plugins.cache] keys: what a valid value is, and an example
+_CONFIG_KEYS = {
+    "path": ("a file path", 'path = "~/llm-cache.db"'),
+    "ttl": ("a number of seconds > 0", "ttl = 86400 (one day)"),
+    "max_entries": ("a whole number > 0", "max_entries = 10000"),
+    "max_bytes": ("a whole number of bytes > 0", "max_bytes = 268435456 (256 MB)"),
+}
+# the table last checked, by the config file it came from (read_config keeps one object
+# per file while it is unchanged): checked once, not on every call
+_checked: list[Any] = [None, {}]
+
+
+def _valid(key: str, value: Any) -> bool:
+    if key == "path":
+        return isinstance(value, str) and bool(value.strip())
+    if isinstance(value, bool):
+        return False
+    if key == "ttl":
+        return isinstance(value, int | float) and value > 0
+    return isinstance(value, int) and value > 0
+
+
 def _settings() -> dict[str, Any]:
+    """The config file's ``[plugins.cache]`` table, checked.
+
+    Raises:
+        ConfigError: An unknown key, or a value of the wrong kind (naming the file, the
+            key and what a valid value looks like).
+    """
     from llmplug.config import read_config
 
-    return read_config().plugins.get("cache", {})
+    config = read_config()
+    if config is _checked[0]:
+        return dict(_checked[1])
+    table = config.plugins.get(NAME, {})
+    where = f"config file {str(config.path)!r}: [plugins.{NAME}]"
+    unknown = sorted(set(table) - set(_CONFIG_KEYS))
+    if unknown:
+        raise ConfigError(f"{where} has unknown key(s) {unknown}; valid: {', '.join(_CONFIG_KEYS)}")
+    for key, value in table.items():
+        if not _valid(key, value):
+            kind, example = _CONFIG_KEYS[key]
+            raise ConfigError(f"{where} {key} must be {kind}, e.g. {example}; got {value!r}")
+    _checked[:] = [config, dict(table)]
+    return dict(table)
 
 
 def cache_path() -> Path:
@@ -62,6 +105,9 @@ def cache_path() -> Path:
     ``$LLMPLUG_CACHE_PATH``, else ``path`` in the config file's ``[plugins.cache]``,
     else ``responses.db`` in platformdirs' ``user_cache_dir("llmplug")``
     (``~/.cache/llmplug`` on Linux, honouring ``$XDG_CACHE_HOME``).
+
+    Raises:
+        ConfigError: The config file's ``[plugins.cache]`` table is not valid.
     """
     explicit = os.environ.get(PATH_ENV)
     if explicit:
@@ -78,7 +124,12 @@ _default: ResponseCache | None = None
 
 
 def default_cache() -> ResponseCache:
-    """The cache this module's hooks use, set up from the config file on first use."""
+    """The cache this module's hooks use, set up from the config file on first use.
+
+    Raises:
+        ConfigError: The config file's ``[plugins.cache]`` table is not valid (raised
+            again on each use until it is fixed: nothing is cached meanwhile).
+    """
     global _default
     if _default is None:
         settings = _settings()
@@ -124,6 +175,7 @@ def _configure(parser: Any) -> None:
 
 
 def _command(args: Any) -> int:
+    _settings()  # a bad [plugins.cache] table is an error here too (exit 2, naming the key)
     path = cache_path()
     if args.path:
         print(path)

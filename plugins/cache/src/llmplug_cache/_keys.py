@@ -4,6 +4,11 @@ Two calls are the same when they go to the same provider and model, are both cha
 both completion calls, send the same messages (or prompt) and the same options that
 change the answer. Timeouts, retries, keys and plugin settings do not change it. Whether
 a call streams does not either: a stream's answer can answer a plain call and back.
+
+An attachment is keyed by what the provider will send: its bytes when the block holds
+them, the SHA-256 of its file's bytes when it names a file (read when the key is made),
+its URL when it names one (what the URL serves is not fetched: a URL whose content
+changes keeps answering with the first answer, until the entry expires).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = ["IGNORED_OPTIONS", "answer_from", "cache_key", "kept_answer"]
 
+# the field holding an attachment block's own bytes (image, audio, video, document)
+_DATA_FIELDS = ("image", "audio", "video", "data")
+
 #: Options that never change the answer, left out of the key (and any option whose name
 #: holds one of these words: ``connect_timeout``, ``max_retries``...).
 IGNORED_OPTIONS = ("timeout", "retries", "retry", "plugins", "api_key", "headers")
@@ -28,15 +36,27 @@ def _changes_answer(name: str) -> bool:
     return not any(word in name for word in IGNORED_OPTIONS)
 
 
+def _block(block: Any) -> dict[str, Any]:
+    dumped: dict[str, Any] = block.model_dump(mode="json", exclude_none=True)
+    path = dumped.get("path")
+    if path is not None and not any(dumped.get(name) for name in _DATA_FIELDS):
+        # the block names a file, read when the provider resolves it: key its bytes
+        with open(path, "rb") as file:
+            dumped["path_sha256"] = hashlib.file_digest(file, "sha256").hexdigest()
+    return dumped
+
+
 def cache_key(call: CallContext) -> str:
-    """The SHA-256 of the call's normalised question."""
+    """The SHA-256 of the call's normalised question.
+
+    Raises:
+        OSError: An attachment names a file that cannot be read (the cache then leaves
+            the call to the provider, which reports it as it would without the cache).
+    """
     options = {k: v for k, v in call.options().items() if _changes_answer(k)}
     if call.is_chat:
         sent: Any = [
-            {
-                "role": m.role.value,
-                "blocks": [b.model_dump(mode="json", exclude_none=True) for b in m.blocks],
-            }
+            {"role": m.role.value, "blocks": [_block(b) for b in m.blocks]}
             for m in call.messages or []
         ]
     else:
@@ -67,10 +87,14 @@ def answer_from(call: CallContext, kept: str) -> ChatResponse | CompletionRespon
     """The answer for ``call`` from what was kept: a response, or a stream's chunks.
 
     A stream replays the kept deltas, each chunk holding the text so far, and ends with
-    the kept final response (its usage, tool calls...) carrying the last delta.
+    the kept final response (its usage, tool calls...) carrying the last delta. The
+    usage's ``cost`` is 0: a replayed answer spent nothing (the kept one may carry what
+    the first call cost).
     """
     data = json.loads(kept)
     final = (ChatResponse if call.is_chat else CompletionResponse).model_validate(data["final"])
+    if final.usage is not None:
+        final.usage.cost = 0.0
     deltas = data["deltas"]
     if not call.is_stream:
         return final

@@ -55,6 +55,10 @@ class ResponseCache:
         max_entries: The most answers kept.
         max_bytes: The most bytes of answers kept.
         name: The name calls opt in with (``plugins={name: True}``).
+
+    Raises:
+        ValueError: ``ttl`` is not a number of seconds > 0 (or ``None``), or a bound is
+            not a whole number > 0.
     """
 
     def __init__(
@@ -66,6 +70,13 @@ class ResponseCache:
         max_bytes: int = 256 * 1024 * 1024,
         name: str = NAME,
     ) -> None:
+        if ttl is not None and (
+            isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0
+        ):
+            raise ValueError(f"ttl must be a number of seconds > 0, or None; got {ttl!r}")
+        for bound, value in (("max_entries", max_entries), ("max_bytes", max_bytes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{bound} must be a whole number > 0, got {value!r}")
         self.path: Callable[[], Path] = path if callable(path) else (lambda: Path(path))
         self.ttl = ttl
         self.max_entries = max_entries
@@ -79,9 +90,13 @@ class ResponseCache:
     def store(self) -> CacheStore:
         """The cache file (opened on first use)."""
         path = self.path()
-        if self._store is None or self._store.path != path:
-            self._store = CacheStore(path, max_entries=self.max_entries, max_bytes=self.max_bytes)
-        return self._store
+        store = self._store
+        if store is None or store.path != path:
+            if store is not None:
+                store.close()  # the path changed (the env or config file said so)
+            store = CacheStore(path, max_entries=self.max_entries, max_bytes=self.max_bytes)
+            self._store = store
+        return store
 
     def _setting(self, call: CallContext) -> dict[str, Any] | None:
         setting = call.plugins.get(self.name)
@@ -104,9 +119,17 @@ class ResponseCache:
         if options is None:
             return None
         ttl = options.get("ttl", self.ttl)
-        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float)):
-            raise ValueError(f"cache ttl must be a number of seconds, got {ttl!r}")
-        key = cache_key(call)
+        if ttl is not None and (
+            isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0
+        ):
+            raise ValueError(f"cache ttl must be a number of seconds > 0, got {ttl!r}")
+        try:
+            key = cache_key(call)
+        except OSError as exc:
+            # an attachment's file cannot be read: the provider reports it, as it would
+            # without the cache (neither looked up nor kept)
+            _log.debug("llmplug-cache: call not cached: %s", exc)
+            return None
         call.state[self.key] = _Pending(key, ttl)
         if options.get("refresh"):
             return None  # ask the provider again, and keep its new answer
@@ -144,6 +167,6 @@ class ResponseCache:
         return self.store.clear()
 
     def close(self) -> None:
-        """Close the cache file's connections."""
+        """Write the answers still queued and close the cache file's connections."""
         if self._store is not None:
             self._store.close()

@@ -3,12 +3,15 @@
 Follows the OpenTelemetry GenAI semantic conventions: a ``CLIENT`` span named
 ``{operation} {model}`` (``chat gpt-4o-mini``) with ``gen_ai.operation.name``,
 ``gen_ai.provider.name``, ``gen_ai.request.model`` (and the request's temperature,
-max tokens...), ``gen_ai.response.model``, ``gen_ai.response.finish_reasons``,
-``gen_ai.usage.input_tokens`` and ``gen_ai.usage.output_tokens``,
-``gen_ai.conversation.id``; a failed call has ``error.type``, the exception and an error
-status. Metrics: ``gen_ai.client.token.usage``, ``gen_ai.client.operation.duration``
-and, for streams, ``gen_ai.client.operation.time_to_first_chunk``. A stream is one span
-from the call to its last chunk, with a ``gen_ai.first_chunk`` event.
+max tokens..., ``gen_ai.request.stream``), ``gen_ai.response.model``,
+``gen_ai.response.id``, ``gen_ai.response.finish_reasons``,
+``gen_ai.usage.input_tokens`` and ``gen_ai.usage.output_tokens`` (and the cache-read,
+cache-creation and reasoning counts), ``gen_ai.conversation.id``; a failed call has
+``error.type``, the exception and an error status. Metrics:
+``gen_ai.client.token.usage``, ``gen_ai.client.operation.duration`` and, for streams,
+``gen_ai.client.operation.time_to_first_chunk``. A stream is one span from the call to
+its last chunk, with a ``gen_ai.first_chunk`` event. While a plain call runs, its span
+is the current OpenTelemetry span (the provider's own spans are its children).
 
 Message content (``gen_ai.input.messages``, ``gen_ai.output.messages``,
 ``gen_ai.system_instructions``) is recorded only when asked:

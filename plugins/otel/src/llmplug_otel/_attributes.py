@@ -24,6 +24,7 @@ __all__ = [
     "output_messages",
     "provider_name",
     "request_attributes",
+    "response_id",
     "response_model",
 ]
 
@@ -94,6 +95,21 @@ def response_model(call: CallContext, response: Any) -> str:
     return call.model
 
 
+def response_id(response: Any) -> str | None:
+    """``gen_ai.response.id``: the id the provider gave its reply, if it gave one.
+
+    Where the providers put it: ``additional_kwargs["response_id"]`` (Gemini's
+    ``responseId``), else the raw reply's ``id`` (OpenAI and compatible APIs, Anthropic;
+    a stream's chunks each carry it on OpenAI's API). Bedrock and Ollama give none.
+    """
+    extra = getattr(response, "additional_kwargs", None)
+    found = extra.get("response_id") if isinstance(extra, dict) else None
+    if not (isinstance(found, str) and found):
+        raw = getattr(response, "raw", None)
+        found = raw.get("id") if isinstance(raw, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
 def finish_reason(response: Any) -> str | None:
     """Why the model stopped, as its provider said (``stop``, ``end_turn``...)."""
     extra = getattr(response, "additional_kwargs", None)
@@ -140,10 +156,16 @@ def input_messages(call: CallContext) -> tuple[str | None, str]:
 
 
 def output_messages(response: Any, reason: str | None) -> str:
-    """``gen_ai.output.messages`` as JSON text."""
+    """``gen_ai.output.messages`` as JSON text.
+
+    The message's ``finish_reason`` is the provider's own (``reason``); when it gave none
+    (a mock, a stream stopped early) the message has no ``finish_reason``: none is made up.
+    """
     if isinstance(response, ChatResponse):
         parts = _parts(response.message)
     else:
         parts = [{"type": "text", "content": getattr(response, "text", "")}]
-    message = {"role": "assistant", "parts": parts, "finish_reason": reason or "stop"}
+    message: dict[str, Any] = {"role": "assistant", "parts": parts}
+    if reason is not None:
+        message["finish_reason"] = reason
     return json.dumps([message], ensure_ascii=False, default=str)
