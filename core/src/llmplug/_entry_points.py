@@ -45,7 +45,7 @@ _CORE_DIST = "llmplug"
 
 
 class EntryPointLike(Protocol):
-    """What the registry needs of an entry point (``importlib_metadata.EntryPoint``)."""
+    """What the registry needs of an entry point (``importlib.metadata.EntryPoint``)."""
 
     @property
     def name(self) -> str: ...
@@ -59,9 +59,28 @@ class EntryPointLike(Protocol):
 
 
 def installed_entry_points(group: str) -> list[EntryPointLike]:
-    import importlib_metadata  # lazy: ~20 ms, paid only when a plugin is looked up
+    """The entry points of ``group`` in the installed distributions (first of a name wins).
 
-    return list(importlib_metadata.entry_points(group=group))
+    What ``importlib.metadata.entry_points(group=group)`` returns, for a fraction of its
+    cost at start-up: only the distributions whose ``entry_points.txt`` names the group
+    are parsed (parsing every distribution's entry points is most of that function's
+    work), and the standard library's module is the one pydantic imports anyway.
+    """
+    import importlib.metadata  # lazy: paid only when a plugin is looked up
+
+    header = f"[{group}]"
+    seen: set[str] = set()
+    found: list[EntryPointLike] = []
+    for dist in importlib.metadata.distributions():
+        # a distribution found twice on sys.path counts once, as entry_points() does
+        name = getattr(dist, "_normalized_name", None) or canonical(dist.metadata["Name"] or "")
+        if name in seen:
+            continue
+        seen.add(name)
+        text = dist.read_text("entry_points.txt")
+        if text and header in text:
+            found.extend(dist.entry_points.select(group=group))
+    return found
 
 
 def dist_label(ep: EntryPointLike) -> tuple[str | None, str | None]:
