@@ -29,7 +29,8 @@ from pydantic import Field, PrivateAttr
 
 from llmplug.hookspecs import hookimpl
 from llmplug.llm._base import Capabilities
-from llmplug.llm._derived import ChatLLM, CustomLLM
+from llmplug.llm._custom import CustomLLM
+from llmplug.llm._derived import ChatLLM
 from llmplug.tools._function_calling import (
     FunctionCallingLLM,
     resolve_tool_choice,
@@ -145,7 +146,7 @@ class MockChatLLM(ChatLLM, FunctionCallingLLM):
     )
 
     model: str = "mock-echo"
-    responses: list[Any] = Field(default_factory=list)
+    responses: list[Any] = Field(default=[])  # copied per instance (see ChatMessage.blocks)
     echo: bool = True
     max_tokens: int | None = Field(default=None, ge=0)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)

@@ -31,7 +31,6 @@ from llmplug.http._base import MAX_RETRIES, HTTPChatLLMBase
 from llmplug.http._config import DEFAULT_LIMITS, DEFAULT_RETRY_POLICY, Limits, RetryPolicy, Timeout
 from llmplug.http._contract import HTTPRequest, has_dot_segment
 from llmplug.http._errors import build_error
-from llmplug.http._retry import SYSTEM_CLOCK, Clock
 from llmplug.llm._base import Capabilities
 from llmplug.llm._instrument import flat_stream
 from llmplug.types._messages import ChatMessage
@@ -39,6 +38,7 @@ from llmplug.types._responses import ChatResponse, ChatResponseAsyncGen, ChatRes
 
 if TYPE_CHECKING:
     from llmplug.http._exchange import Call
+    from llmplug.http._retry import Clock
 
 __all__ = ["HTTPChatLLM"]
 
@@ -46,6 +46,14 @@ __all__ = ["HTTPChatLLM"]
 TRANSPORT_OPTIONS = frozenset({"timeout", "max_retries"})
 _loops: dict[str, Any] = {}
 _NO_CLIENTS: dict[str, Any] = {"_client": None, "_alast": None}
+
+
+def _system_clock() -> Clock:
+    # lazy for lightness: the retry machinery (its clock, its failure records) loads on
+    # the first call, not when a provider class is defined
+    from llmplug.http._retry import SYSTEM_CLOCK
+
+    return SYSTEM_CLOCK
 
 
 def _loop(name: str) -> Any:
@@ -233,7 +241,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
             secrets=(*self._secrets(), *recent_secrets()),
             refine=self.error_class,
             key_env=self.key_env,
-            now=(self.clock or SYSTEM_CLOCK).time(),
+            now=(self.clock or _system_clock()).time(),
             type_statuses=self.error_type_statuses,
             auth_hint=self.auth_hint,
         )
@@ -303,7 +311,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
         json_events: bool = False,
     ) -> Call:
         self._check_key()  # a missing key fails here, before any request
-        clock: Clock = self.clock or SYSTEM_CLOCK
+        clock: Clock = self.clock or _system_clock()
         url = self.url_for(request.path)
         headers = self.headers(request, stream=stream)
         secrets = self._secrets()

@@ -63,7 +63,7 @@ __all__ = [
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # a class registered lazily, by import path: "package.module:ClassName"
-_CLASS_PATH_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_CLASS_PATH_RE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"  # compiled on first use
 
 
 def _llm_base() -> type[LLM]:
@@ -440,7 +440,7 @@ class Registry:
                     plugin=spec.plugin,
                 )
         if isinstance(spec.cls, str):
-            if not _CLASS_PATH_RE.match(spec.cls):
+            if not re.match(_CLASS_PATH_RE, spec.cls):
                 raise PluginLoadError(
                     f"plugin {spec.plugin!r} registered {spec.name!r} with the class path "
                     f"{spec.cls!r}; write it as 'package.module:ClassName'.",

@@ -32,7 +32,6 @@ from llmplug_anthropic._listing import (
 )
 from llmplug_anthropic._models import ModelInfo, default_max_tokens, model_info
 from llmplug_anthropic._parse import StreamState, parse_event_data, parse_message
-from llmplug_anthropic._schema import output_format
 from llmplug_anthropic._tools import tool_choice_to_wire, tool_definition, tool_definitions
 from llmplug_anthropic._wire import messages_to_wire
 
@@ -123,9 +122,9 @@ _PER_CALL = (
 )
 _SAMPLING = ("temperature", "top_p", "top_k")
 
-_CONTEXT_OVERFLOW = re.compile(
-    r"prompt is too long|exceeds? (the )?(model'?s? )?context|context (window|limit|length)",
-    re.IGNORECASE,
+# compiled on first use (and cached by re), so importing stays cheap
+_CONTEXT_OVERFLOW = (
+    r"(?i)prompt is too long|exceeds? (the )?(model'?s? )?context|context (window|limit|length)"
 )
 
 
@@ -203,7 +202,9 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
     tool_choice: ToolChoice = None
     user_id: str | None = None
     anthropic_version: str = ANTHROPIC_VERSION
-    betas: Betas = Field(default_factory=list)
+    # copied per instance; default_factory=list would cost ~2 ms at load (pydantic reads
+    # the factory's signature, and list's is parsed by the tokenize module)
+    betas: Betas = Field(default=[])
     extra_body: dict[str, Any] = Field(default_factory=dict)
     context_window: int | None = Field(default=None, gt=0)
 
@@ -332,6 +333,9 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
         """
         if not model_info(self.model).structured_outputs:
             return None
+        # lazy for lightness: the schema conversion loads with the first structured call
+        from llmplug_anthropic._schema import output_format
+
         fmt = output_format(schema.strict_json_schema()[0])
         return None if fmt is None else {"output_format": fmt}
 
@@ -466,7 +470,7 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
         The API says so only in the message of a 400 ``invalid_request_error``
         (``prompt is too long: 210000 tokens > 200000 maximum``).
         """
-        if status in (None, 400, 413) and _CONTEXT_OVERFLOW.search(message):
+        if status in (None, 400, 413) and re.search(_CONTEXT_OVERFLOW, message):
             return ContextWindowExceededError
         return None
 

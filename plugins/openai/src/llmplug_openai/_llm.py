@@ -100,7 +100,8 @@ _PLAIN = (
     "user",
 )
 
-_TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+# patterns as text: compiled on first use (and cached by re), so importing stays cheap
+_TOOL_NAME = r"[a-zA-Z0-9_-]{1,64}"
 
 
 def _no_tool_options(tool_choice: Any, parallel_tool_calls: Any, provider: str) -> None:
@@ -122,9 +123,8 @@ def _no_tool_options(tool_choice: Any, parallel_tool_calls: Any, provider: str) 
         )
 
 
-_CONTEXT_OVERFLOW = re.compile(
-    r"context[ _-]?(length|window|size)|maximum context|exceeds? the (available )?context",
-    re.IGNORECASE,
+_CONTEXT_OVERFLOW = (
+    r"(?i)context[ _-]?(length|window|size)|maximum context|exceeds? the (available )?context"
 )
 # the error codes of a prompt refused by a content filter: Azure's, then OpenAI's
 _CONTENT_POLICY_CODES = frozenset({"content_filter", "content_policy_violation"})
@@ -329,7 +329,7 @@ class OpenAILLM(OpenAIBatchAPI, FunctionCallingLLM):
         limit on descriptions).
         """
         name = tool.metadata.get_name()
-        if not _TOOL_NAME.fullmatch(name):
+        if not re.fullmatch(_TOOL_NAME, name):
             raise InvalidOptionError(
                 f"tool name {name!r} is not one {self.provider_label} takes: up to 64 "
                 f"letters, digits, '_' or '-'; rename it (FunctionTool.from_defaults(fn, "
@@ -508,7 +508,7 @@ class OpenAILLM(OpenAIBatchAPI, FunctionCallingLLM):
             message = f"{inner} {message}" if isinstance(inner, str) else message
         elif isinstance(error, str):
             message = f"{error} {message}"
-        if status in (None, 400, 413) and _CONTEXT_OVERFLOW.search(message):
+        if status in (None, 400, 413) and re.search(_CONTEXT_OVERFLOW, message):
             return ContextWindowExceededError
         return None
 
