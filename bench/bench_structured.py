@@ -100,8 +100,7 @@ def string_value(size: int) -> dict[str, Any]:
     return {"title": "A long article", "body": body}
 
 
-def wide_value(size: int) -> dict[str, Any]:
-    per_field = max(1, size // 64)
+def _wide(per_field: int) -> dict[str, Any]:
     value: dict[str, Any] = {}
     for i in range(64):
         kind = WIDE_TYPES[i % len(WIDE_TYPES)]
@@ -116,6 +115,13 @@ def wide_value(size: int) -> dict[str, Any]:
         else:
             value[f"field_{i:02d}"] = ["tag"] * max(1, per_field // 7)
     return value
+
+
+def wide_value(size: int) -> dict[str, Any]:
+    # the strings and lists grow with the size; scaled once to land near it
+    per_field = max(1, size // 64)
+    actual = len(Wide.model_validate(_wide(per_field)).model_dump_json())
+    return _wide(max(1, per_field * size // actual))
 
 
 def _chain(depth: int, n: int) -> dict[str, Any]:
