@@ -64,7 +64,8 @@ def installed_entry_points(group: str) -> list[EntryPointLike]:
     What ``importlib.metadata.entry_points(group=group)`` returns, for a fraction of its
     cost at start-up: only the distributions whose ``entry_points.txt`` names the group
     are parsed (parsing every distribution's entry points is most of that function's
-    work), and the standard library's module is the one pydantic imports anyway.
+    work), files in a directory are read without pathlib, and the standard library's
+    module is the one pydantic imports anyway.
     """
     import importlib.metadata  # lazy: paid only when a plugin is looked up
 
@@ -73,14 +74,50 @@ def installed_entry_points(group: str) -> list[EntryPointLike]:
     found: list[EntryPointLike] = []
     for dist in importlib.metadata.distributions():
         # a distribution found twice on sys.path counts once, as entry_points() does
-        name = getattr(dist, "_normalized_name", None) or canonical(dist.metadata["Name"] or "")
-        if name in seen:
+        key = _dist_key(dist)
+        if key in seen:
             continue
-        seen.add(name)
-        text = dist.read_text("entry_points.txt")
+        seen.add(key)
+        text = _entry_points_text(dist)
         if text and header in text:
             found.extend(dist.entry_points.select(group=group))
     return found
+
+
+def _dist_key(dist: Any) -> str:
+    """The name ``importlib.metadata`` tells distributions apart by (``_normalized_name``).
+
+    The name part of a ``.dist-info``/``.egg-info`` directory, else the metadata's
+    ``Name``; PEP 503-normalized with ``_`` for each run of ``-``, ``_`` and ``.``
+    (string operations: a regular expression per distribution costs more).
+    """
+    path = getattr(dist, "_path", None)
+    name = ""
+    if path is not None:
+        base, ext = os.path.splitext(os.path.basename(str(path)))
+        if ext in (".dist-info", ".egg-info"):
+            name = base.partition("-")[0]
+    if not name:
+        name = dist.metadata["Name"] or ""
+    key: str = name.lower().replace("-", "_").replace(".", "_")
+    while "__" in key:
+        key = key.replace("__", "_")
+    return key
+
+
+def _entry_points_text(dist: Any) -> str | None:
+    """``dist.read_text("entry_points.txt")``, read with ``open`` for a directory on disk."""
+    from pathlib import PurePath  # lazy as importlib.metadata (which imports it anyway)
+
+    path = getattr(dist, "_path", None)
+    if not isinstance(path, PurePath):  # a zip, or another finder's distribution
+        text: str | None = dist.read_text("entry_points.txt")
+        return text
+    try:
+        with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as handle:
+            return handle.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+        return None
 
 
 def dist_label(ep: EntryPointLike) -> tuple[str | None, str | None]:
