@@ -38,7 +38,6 @@ from llmplug.tools._function_calling import (
 )
 from llmplug.types._blocks import TextBlock, ToolCallBlock
 from llmplug.types._messages import ChatMessage, MessageRole
-from llmplug.types._model_info import ModelInfo
 from llmplug.types._responses import (
     ChatResponse,
     ChatResponseGen,
@@ -51,6 +50,7 @@ from llmplug.types._responses import (
 if TYPE_CHECKING:
     from llmplug.structured._output_schema import OutputSchema
     from llmplug.tools._types import BaseTool
+    from llmplug.types._model_info import ModelInfo
 
 __all__ = ["MockChatLLM", "MockLLM", "register_providers"]
 
@@ -164,6 +164,9 @@ class MockChatLLM(ChatLLM, FunctionCallingLLM):
     @classmethod
     def known_models(cls) -> list[ModelInfo]:
         """The default model name; any other name is taken as it is."""
+        # lazy for lightness: the listing type loads when models are listed, not at load()
+        from llmplug.types._model_info import ModelInfo
+
         return [
             ModelInfo(
                 id="mock-echo",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
-from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata, ModelInfo as ListedModel
+from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata
 from llmplug.errors import ContextWindowExceededError, InvalidOptionError
 from llmplug.http import (
     STREAM_END,
@@ -24,18 +24,13 @@ from llmplug.http import (
 )
 from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
 from llmplug_anthropic._batches import AnthropicBatchAPI
-from llmplug_anthropic._listing import (
-    MAX_PAGES,
-    known_claude_models,
-    models_page_request,
-    parse_models_page,
-)
 from llmplug_anthropic._models import ModelInfo, default_max_tokens, model_info
 from llmplug_anthropic._parse import StreamState, parse_event_data, parse_message
 from llmplug_anthropic._tools import tool_choice_to_wire, tool_definition, tool_definitions
 from llmplug_anthropic._wire import messages_to_wire
 
 if TYPE_CHECKING:
+    from llmplug import ModelInfo as ListedModel
     from llmplug.structured import OutputSchema
     from llmplug.tools import BaseTool
 
@@ -239,6 +234,9 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
     @classmethod
     def known_models(cls) -> list[ListedModel]:
         """Claude models from the built-in table (families: ``claude-sonnet-4-5``...)."""
+        # lazy for lightness: the listing code loads when models are listed, not at load()
+        from llmplug_anthropic._listing import known_claude_models
+
         return known_claude_models()
 
     def list_models(self) -> list[ListedModel]:
@@ -248,6 +246,9 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
             MissingKeyError: No API key is set.
             APIError: The request failed, or the answer is not a page of models.
         """
+        # lazy for lightness: the listing code loads when models are listed, not at load()
+        from llmplug_anthropic._listing import MAX_PAGES, models_page_request, parse_models_page
+
         found: list[ListedModel] = []
         after: str | None = None
         for _ in range(MAX_PAGES):
@@ -260,6 +261,9 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
 
     async def alist_models(self) -> list[ListedModel]:
         """Async :meth:`list_models`."""
+        # lazy for lightness: the listing code loads when models are listed, not at load()
+        from llmplug_anthropic._listing import MAX_PAGES, models_page_request, parse_models_page
+
         found: list[ListedModel] = []
         after: str | None = None
         for _ in range(MAX_PAGES):
