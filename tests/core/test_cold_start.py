@@ -123,6 +123,50 @@ def test_lazy_http_names_all_resolve() -> None:
         _ = http.Nope
 
 
+# -- the config directory on Linux, without platformdirs ------------------------------------
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the shortcut is for Linux only")
+@pytest.mark.parametrize("xdg", [None, "", "/x/cfg", "/x/cfg/", "relative", " "])
+@pytest.mark.parametrize("home", [None, "/home/u", "/home/u/", "/", "relative"])
+def test_the_linux_config_dir_is_the_one_platformdirs_names(
+    monkeypatch: pytest.MonkeyPatch, xdg: str | None, home: str | None
+) -> None:
+    import platformdirs
+
+    from llmplug.config._user_files import APP_NAME, _linux_config_dir, user_config_dir
+
+    for name, value in (("XDG_CONFIG_HOME", xdg), ("HOME", home)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    theirs = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False, roaming=True))
+    assert user_config_dir() == theirs
+    ours = _linux_config_dir()
+    # the shortcut answers only where every platformdirs version agrees; else it defers
+    assert ours in (None, theirs)
+    assert (ours is not None) == (
+        (xdg or "").startswith("/") or (not xdg and (home or "").startswith("/"))
+    )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the shortcut is for Linux only")
+def test_a_cold_load_reads_the_config_without_platformdirs(tmp_path: Path) -> None:
+    probe = (
+        "import sys, llmplug\nllmplug.load('mock')\n"
+        "print('platformdirs' in sys.modules, llmplug.config.config_path())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"LLMPLUG_DISABLE_PLUGIN_AUTOLOAD": "1", "PATH": "", "HOME": str(tmp_path)},
+    )
+    assert out.stdout.split() == ["False", str(tmp_path / ".config" / "llmplug" / "config.toml")]
+
+
 # -- list defaults are not shared between objects ---------------------------------------------
 
 

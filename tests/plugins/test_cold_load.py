@@ -12,7 +12,8 @@ import sys
 import pytest
 
 #: loaded only when used: the completion base, stream decoders, retries, the HTTP client,
-#: the completion-first base, model listings, the entry-point backport
+#: the completion-first base, model listings, batch types, the entry-point backport, and
+#: the standard library's modules that only error paths or rare inputs use
 NOT_AT_LOAD = (
     "httpx2",
     "importlib_metadata",
@@ -21,11 +22,22 @@ NOT_AT_LOAD = (
     "llmplug.http._retry",
     "llmplug.llm._custom",
     "llmplug.types._model_info",
+    "llmplug.types._batch",
     "llmplug.structured",
+    "logging",
+    "mimetypes",
+    "traceback",
 )
 PLUGIN_MODULES_NOT_AT_LOAD = {
-    "openai:gpt-4o-mini?api_key=k": ("llmplug_openai._models", "llmplug_openai._presets"),
-    "anthropic:claude-sonnet-4-5?api_key=k": ("llmplug_anthropic._schema",),
+    "openai:gpt-4o-mini?api_key=k": (
+        "llmplug_openai._models",
+        "llmplug_openai._presets",
+        "llmplug_openai._listing",
+    ),
+    "anthropic:claude-sonnet-4-5?api_key=k": (
+        "llmplug_anthropic._schema",
+        "llmplug_anthropic._listing",
+    ),
     "local": ("xllamacpp",),
 }
 

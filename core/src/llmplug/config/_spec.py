@@ -23,8 +23,10 @@ from llmplug.errors import ConfigError
 __all__ = ["NAME_RE", "ModelSpec", "parse_spec"]
 
 #: A provider or alias name: what may stand before the ``:`` of a config string.
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# patterns as text: compiled on first use (and cached by re), so importing stays cheap
+#: What a provider or alias name may be (``re.match(NAME_RE, name)``).
+NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
+_KEY_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _EXAMPLE = "e.g. 'openai:gpt-4o-mini?temperature=0'"
 
 
@@ -70,7 +72,7 @@ def parse_spec(text: str) -> ModelSpec:
         raise ConfigError(f"empty config string; expected provider[:model][?options], {_EXAMPLE}")
     head, sep, query = text.partition("?")
     provider, colon, model = head.partition(":")
-    if not NAME_RE.match(provider):
+    if not re.match(NAME_RE, provider):
         raise ConfigError(
             f"bad provider name {shorten(provider)} in config string {raw}: use lower-case "
             f"letters, digits, '.', '_' or '-', then ':model', {_EXAMPLE}"
@@ -87,7 +89,7 @@ def parse_spec(text: str) -> ModelSpec:
         for part in query.split("&"):
             key, eq, value = part.partition("=")
             key = unquote_plus(key)
-            if not eq or not _KEY_RE.match(key):
+            if not eq or not re.match(_KEY_RE, key):
                 raise ConfigError(
                     f"bad option {shorten(redact_query('&' + part)[1:])} in config string {raw}: "
                     f"options are key=value "

@@ -25,7 +25,6 @@ from llmplug.http._contract import (
     StreamDecoder,
     StreamEnd,
 )
-from llmplug.http._sse import NDJSONDecoder, SSEDecoder
 from llmplug.llm._derived import ChatLLM
 from llmplug.types._messages import ChatMessage
 from llmplug.types._responses import ChatResponse
@@ -265,6 +264,9 @@ class HTTPChatLLMBase(ChatLLM):
             TypeError: :attr:`stream_format` names a framing the core does not decode
                 and this method is not overridden.
         """
+        # lazy for lightness: the decoders load with the first stream, not at load()
+        from llmplug.http._sse import NDJSONDecoder, SSEDecoder
+
         if self.stream_format == "sse":
             return SSEDecoder()
         if self.stream_format == "ndjson":

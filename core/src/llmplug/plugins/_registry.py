@@ -60,8 +60,9 @@ __all__ = [
     "unregister_plugin",
 ]
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# compiled on first use (and cached by re), so importing stays cheap
+_NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
+_ENV_NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # a class registered lazily, by import path: "package.module:ClassName"
 _CLASS_PATH_RE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"  # compiled on first use
 
@@ -212,7 +213,7 @@ class Registry:
         return {
             ep.name: ep.value.strip()
             for ep in self._group(KEY_ENV_GROUP)
-            if _ENV_NAME_RE.match(ep.value.strip())
+            if re.match(_ENV_NAME_RE, ep.value.strip())
         }
 
     def names(self) -> list[str]:
@@ -433,7 +434,7 @@ class Registry:
             DuplicateProviderError: Another plugin already registered the name.
         """
         for name in (spec.name, *spec.aliases):
-            if not isinstance(name, str) or not _NAME_RE.match(name):
+            if not isinstance(name, str) or not re.match(_NAME_RE, name):
                 raise PluginLoadError(
                     f"plugin {spec.plugin!r} registered the provider name {name!r}; names "
                     f"are lower-case letters, digits, '.', '_' or '-'.",
