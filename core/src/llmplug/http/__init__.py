@@ -24,7 +24,7 @@ _LAZY: dict[str, str] = {
     "Timeout": "llmplug.http._config",
     "STREAM_END": "llmplug.http._contract",
     "HTTPRequest": "llmplug.http._contract",
-    "OutgoingRequest": "llmplug.http._contract",
+    "OutgoingRequest": "llmplug.http._signing",
     "ServerEvent": "llmplug.http._contract",
     "StreamDecoder": "llmplug.http._contract",
     "StreamEnd": "llmplug.http._contract",
@@ -63,7 +63,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmplug.http._contract import (
         STREAM_END as STREAM_END,
         HTTPRequest as HTTPRequest,
-        OutgoingRequest as OutgoingRequest,
         ServerEvent as ServerEvent,
         StreamDecoder as StreamDecoder,
         StreamEnd as StreamEnd,
@@ -80,6 +79,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from llmplug.http._runtime import (
         HTTPChatLLM as HTTPChatLLM,
+    )
+    from llmplug.http._signing import (
+        OutgoingRequest as OutgoingRequest,
     )
     from llmplug.http._sse import (
         NDJSONDecoder as NDJSONDecoder,

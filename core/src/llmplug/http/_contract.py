@@ -33,7 +33,6 @@ from llmplug._untrusted import MAX_JSON_DEPTH, JSONDepthError, check_json_depth,
 __all__ = [
     "STREAM_END",
     "HTTPRequest",
-    "OutgoingRequest",
     "ServerEvent",
     "StreamDecoder",
     "StreamEnd",
@@ -131,29 +130,6 @@ def _form_token(text: str) -> str:
             f"or line breaks: {text[:60]!r}"
         )
     return text
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingRequest:
-    """One attempt of a request, exactly as it goes on the wire: what a signature covers.
-
-    Handed to :meth:`~llmplug.http.HTTPChatLLM.sign_request` before every attempt (a
-    retry is signed again, so a timestamp in the signature is fresh).
-
-    Attributes:
-        method: The HTTP method (``"POST"``).
-        url: The absolute URL, its path percent-encoded and its query included, as sent.
-        headers: The request's own headers (``User-Agent``, ``Content-Type``, the
-            provider's and the request's). The HTTP client adds ``Host`` (from
-            :attr:`url`), ``Content-Length``, and ``Accept``, ``Accept-Encoding`` and
-            ``Connection`` unless given here: sign those only if you set them here.
-        body: The body bytes sent (``b""`` for none).
-    """
-
-    method: str
-    url: str
-    headers: Mapping[str, str]
-    body: bytes
 
 
 class StreamDecoder(Protocol):

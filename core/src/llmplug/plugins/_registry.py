@@ -37,7 +37,6 @@ from llmplug._entry_points import (
 from llmplug.errors import DuplicateProviderError, PluginLoadError, UnknownProviderError
 from llmplug.hookspecs import hookimpl
 from llmplug.llm._plugin_host import HookSet, PluginHost, plugin_host, set_plugin_host
-from llmplug.plugins._directory import unknown_provider
 
 if TYPE_CHECKING:
     from llmplug.llm._base import LLM
@@ -346,6 +345,9 @@ class Registry:
         return None
 
     def _unknown(self, name: str) -> UnknownProviderError:
+        # lazy for lightness: the directory of known plugins is read only on this error path
+        from llmplug.plugins._directory import unknown_provider
+
         return unknown_provider(name, self.names())
 
     @staticmethod
