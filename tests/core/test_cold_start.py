@@ -181,3 +181,26 @@ def test_list_defaults_are_per_object() -> None:
     one, two = MockChatLLM(), MockChatLLM()
     one.responses.append("x")
     assert two.responses == []
+
+
+# -- transport settings read on first use --------------------------------------------------
+
+
+def test_transport_defaults_read_through_classes_and_instances() -> None:
+    from typing import ClassVar
+
+    from llmplug.http import DEFAULT_LIMITS, DEFAULT_RETRY_POLICY, HTTPChatLLM, Limits
+
+    class Pooled(HTTPChatLLM):
+        limits: ClassVar[Limits] = Limits(max_connections=3)
+
+    assert HTTPChatLLM.limits is DEFAULT_LIMITS
+    assert HTTPChatLLM.retry_policy is DEFAULT_RETRY_POLICY
+    assert Pooled.limits == Limits(max_connections=3)
+    assert Pooled.retry_policy is DEFAULT_RETRY_POLICY
+    pytest.importorskip("llmplug_openai")
+    import llmplug
+
+    llm = llmplug.load("openai:gpt-4o-mini", api_key="sk-test")
+    assert llm.limits is DEFAULT_LIMITS  # type: ignore[attr-defined]
+    assert llm.retry_policy is DEFAULT_RETRY_POLICY  # type: ignore[attr-defined]
