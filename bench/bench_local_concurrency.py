@@ -16,7 +16,8 @@ it). The table gives min and median over the rounds, and llmplug's rate as a rat
 the direct rate in the same round (target, issue 23: within 5%).
 
 ``--grid`` measures the ``n_parallel`` x threads grid behind the guidance in
-docs/local.md (llmplug only).
+docs/local.md (llmplug only): every configuration is loaded first, and each round runs
+all of them in turn (the order rotated), so the machine's drift hits them alike.
 
     python bench/bench_local_concurrency.py [--rounds 5] [--max-tokens 48] [--threads 1]
     python bench/bench_local_concurrency.py --grid [--rounds 3]
@@ -42,6 +43,9 @@ from llmplug import ChatMessage
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_local import PROMPT, SYSTEM, direct_server
+
+# measure llmplug, not whatever hook plugins happen to be installed (a call log, say)
+os.environ.setdefault("LLMPLUG_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 # one caller's run: (seconds from the round's start to its first token, to its last, tokens)
 Run = tuple[float, float, int]
@@ -173,24 +177,38 @@ def compare(args: argparse.Namespace) -> None:
 
 
 def grid(args: argparse.Namespace) -> None:
+    configs = [(t, p) for t in args.grid_threads for p in args.grid_parallel]
+    llms = {config: load(*config, args.max_tokens) for config in configs}
+    for llm in llms.values():
+        llmplug_round(llm, 1, args.max_tokens)  # warm up
     print(
         f"llmplug astream_chat, max_tokens={args.max_tokens}, fresh prompts, {args.rounds} "
-        f"rounds, medians; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+        f"rounds, every configuration in each round (rotated order); min / median; load "
+        f"average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
-    print(f"{'n_threads':>9} {'n_parallel':>10} {'callers':>7} {'tok/s':>7} {'TTFT ms':>8}")
-    for threads in args.grid_threads:
-        for parallel in args.grid_parallel:
-            llm = load(threads, parallel, args.max_tokens)
-            llmplug_round(llm, 1, args.max_tokens)  # warm up
+    runs: dict[tuple[int, int, int], list[Round]] = {
+        (*config, k): [] for config in configs for k in args.callers
+    }
+    for i in range(args.rounds):
+        shift = i % len(configs)
+        for config in configs[shift:] + configs[:shift]:
             for callers in args.callers:
-                runs = [llmplug_round(llm, callers, args.max_tokens) for _ in range(args.rounds)]
-                rates = [rate(r) for r in runs]
-                ttft = [t for r in runs for t in ttfts(r)]
-                print(
-                    f"{threads:9d} {parallel:10d} {callers:7d} {statistics.median(rates):7.1f} "
-                    f"{statistics.median(ttft) * 1000:8.0f}"
-                )
-            llm.engine().close()
+                round_ = llmplug_round(llms[config], callers, args.max_tokens)
+                runs[(*config, callers)].append(round_)
+    print(
+        f"{'n_threads':>9} {'n_parallel':>10} {'callers':>7} | {'tok/s min':>9} {'median':>7} | "
+        f"{'TTFT ms med':>11} {'max':>7}"
+    )
+    for (threads, parallel, callers), rounds in runs.items():
+        rates = [rate(r) for r in rounds]
+        ttft = [t for r in rounds for t in ttfts(r)]
+        print(
+            f"{threads:9d} {parallel:10d} {callers:7d} | {min(rates):9.1f} "
+            f"{statistics.median(rates):7.1f} | {statistics.median(ttft) * 1000:11.0f} "
+            f"{max(ttft) * 1000:7.0f}"
+        )
+    for llm in llms.values():
+        llm.engine().close()
 
 
 def main() -> None:
