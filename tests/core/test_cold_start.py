@@ -85,6 +85,23 @@ def test_the_scan_reads_only_entry_points_files(installed: list[FakeDistribution
     assert installed[1].reads.count("entry_points.txt") == 1  # read, not parsed
 
 
+def test_dist_info_files_are_read_as_read_text_reads_them(tmp_path: Path) -> None:
+    from llmplug._entry_points import _dist_key, _read_file
+
+    good = tmp_path / "Good.Name-1.0.dist-info"
+    good.mkdir()
+    (good / "entry_points.txt").write_text(PROVIDERS + "# é\n", encoding="utf-8")
+    odd = tmp_path / "odd-1.0.dist-info"
+    (odd / "entry_points.txt").mkdir(parents=True)  # a directory where the file should be
+    bare = tmp_path / "bare-1.0.dist-info"
+    bare.mkdir()
+    for path in (good, odd, bare):
+        dist = importlib.metadata.PathDistribution(path)
+        text = dist.read_text("entry_points.txt")
+        assert _read_file(str(path / "entry_points.txt")) == (text or "").encode("utf-8")
+        assert _dist_key(dist, str(path)) == dist._normalized_name  # type: ignore[attr-defined]
+
+
 def test_the_scan_of_the_real_environment_matches_entry_points() -> None:
     for group in ("llmplug.providers", "llmplug"):
         found = sorted((ep.name, ep.value) for ep in installed_entry_points(group))

@@ -64,37 +64,46 @@ def installed_entry_points(group: str) -> list[EntryPointLike]:
     What ``importlib.metadata.entry_points(group=group)`` returns, for a fraction of its
     cost at start-up: only the distributions whose ``entry_points.txt`` names the group
     are parsed (parsing every distribution's entry points is most of that function's
-    work), files in a directory are read without pathlib, and the standard library's
+    work), files in a directory on disk are read with ``os.read`` (a buffered text file
+    object per distribution costs more than the reading), and the standard library's
     module is the one pydantic imports anyway.
     """
-    import importlib.metadata  # lazy: paid only when a plugin is looked up
+    # lazy: paid only when a plugin is looked up (pathlib comes with importlib.metadata)
+    import importlib.metadata
+    from pathlib import PurePath
 
     header = f"[{group}]"
+    raw_header = header.encode("utf-8")
     seen: set[str] = set()
     found: list[EntryPointLike] = []
     for dist in importlib.metadata.distributions():
+        path = getattr(dist, "_path", None)
+        where = str(path) if isinstance(path, PurePath) else None  # else a zip, or a finder's
         # a distribution found twice on sys.path counts once, as entry_points() does
-        key = _dist_key(dist)
+        key = _dist_key(dist, where)
         if key in seen:
             continue
         seen.add(key)
-        text = _entry_points_text(dist)
-        if text and header in text:
+        if where is None:
+            text = dist.read_text("entry_points.txt")
+            names_group = bool(text) and header in text
+        else:
+            names_group = raw_header in _read_file(os.path.join(where, "entry_points.txt"))
+        if names_group:
             found.extend(dist.entry_points.select(group=group))
     return found
 
 
-def _dist_key(dist: Any) -> str:
+def _dist_key(dist: Any, where: str | None) -> str:
     """The name ``importlib.metadata`` tells distributions apart by (``_normalized_name``).
 
-    The name part of a ``.dist-info``/``.egg-info`` directory, else the metadata's
-    ``Name``; PEP 503-normalized with ``_`` for each run of ``-``, ``_`` and ``.``
-    (string operations: a regular expression per distribution costs more).
+    The name part of a ``.dist-info``/``.egg-info`` directory (``where``), else the
+    metadata's ``Name``; PEP 503-normalized with ``_`` for each run of ``-``, ``_`` and
+    ``.`` (string operations: a regular expression per distribution costs more).
     """
-    path = getattr(dist, "_path", None)
     name = ""
-    if path is not None:
-        base, ext = os.path.splitext(os.path.basename(str(path)))
+    if where is not None:
+        base, ext = os.path.splitext(os.path.basename(where))
         if ext in (".dist-info", ".egg-info"):
             name = base.partition("-")[0]
     if not name:
@@ -105,19 +114,21 @@ def _dist_key(dist: Any) -> str:
     return key
 
 
-def _entry_points_text(dist: Any) -> str | None:
-    """``dist.read_text("entry_points.txt")``, read with ``open`` for a directory on disk."""
-    from pathlib import PurePath  # lazy as importlib.metadata (which imports it anyway)
-
-    path = getattr(dist, "_path", None)
-    if not isinstance(path, PurePath):  # a zip, or another finder's distribution
-        text: str | None = dist.read_text("entry_points.txt")
-        return text
+def _read_file(path: str) -> bytes:
+    """The bytes of the file at ``path``; ``b""`` if there is none (as ``read_text``'s None)."""
     try:
-        with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as handle:
-            return handle.read()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
-        return None
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return b""
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    except IsADirectoryError:
+        return b""
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 def dist_label(ep: EntryPointLike) -> tuple[str | None, str | None]:

@@ -123,6 +123,8 @@ def header_text_problem(text: str) -> str | None:
 
     The answer never quotes ``text``, which may be a secret.
     """
+    if text.isascii() and text.replace("\t", " ").isprintable():
+        return None  # the usual case, without a pattern: ASCII from space to "~", and tabs
     found = re.search(_BAD_HEADER_CHAR, text)
     if found is None:
         return None

@@ -58,6 +58,11 @@ class ModelSpec:
         )
 
 
+def _shown(text: str) -> str:
+    """A config string as an error quotes it: secret option values redacted, shortened."""
+    return shorten(redact_query(text), 200)
+
+
 def parse_spec(text: str) -> ModelSpec:
     """Parse ``provider[:model][?key=value&...]``.
 
@@ -66,7 +71,7 @@ def parse_spec(text: str) -> ModelSpec:
     """
     if not isinstance(text, str):
         raise ConfigError(f"a config string must be a str, got {type(text).__name__}; {_EXAMPLE}")
-    raw = shorten(redact_query(text), 200)  # only ever shown in errors, quoted
+    original = text
     text = text.strip()
     if not text:
         raise ConfigError(f"empty config string; expected provider[:model][?options], {_EXAMPLE}")
@@ -74,28 +79,29 @@ def parse_spec(text: str) -> ModelSpec:
     provider, colon, model = head.partition(":")
     if not re.match(NAME_RE, provider):
         raise ConfigError(
-            f"bad provider name {shorten(provider)} in config string {raw}: use lower-case "
-            f"letters, digits, '.', '_' or '-', then ':model', {_EXAMPLE}"
+            f"bad provider name {shorten(provider)} in config string {_shown(original)}: use "
+            f"lower-case letters, digits, '.', '_' or '-', then ':model', {_EXAMPLE}"
         )
     if colon and not model:
         raise ConfigError(
-            f"config string {raw} has ':' but no model after it; drop the ':' to use the "
-            f"provider's default model, or name one ({_EXAMPLE})"
+            f"config string {_shown(original)} has ':' but no model after it; drop the ':' to "
+            f"use the provider's default model, or name one ({_EXAMPLE})"
         )
     options: dict[str, Any] = {}
     if sep:
         if not query:
-            raise ConfigError(f"config string {raw} ends with '?' but gives no option")
+            raise ConfigError(f"config string {_shown(original)} ends with '?' but gives no option")
         for part in query.split("&"):
             key, eq, value = part.partition("=")
             key = unquote_plus(key)
             if not eq or not re.match(_KEY_RE, key):
                 raise ConfigError(
-                    f"bad option {shorten(redact_query('&' + part)[1:])} in config string {raw}: "
-                    f"options are key=value "
-                    f"pairs joined by '&' ({_EXAMPLE})"
+                    f"bad option {shorten(redact_query('&' + part)[1:])} in config string "
+                    f"{_shown(original)}: options are key=value pairs joined by '&' ({_EXAMPLE})"
                 )
             if key in options:
-                raise ConfigError(f"option {shorten(key)} is given twice in config string {raw}")
+                raise ConfigError(
+                    f"option {shorten(key)} is given twice in config string {_shown(original)}"
+                )
             options[key] = unquote_plus(value)
     return ModelSpec(provider=provider, model=model or None, options=options)
