@@ -67,12 +67,15 @@ class _ConfigDefault:
 
     def __init__(self, name: str) -> None:
         self._name = name
+        self._value: Any = None
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
-        # lazy for lightness: the transport's settings load with the first request
-        from llmplug.http import _config
+        if self._value is None:  # read on every call: looked up once
+            # lazy for lightness: the transport's settings load with the first request
+            from llmplug.http import _config
 
-        return getattr(_config, self._name)
+            self._value = getattr(_config, self._name)
+        return self._value
 
 
 def _loop(name: str) -> Any:
