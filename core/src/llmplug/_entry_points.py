@@ -85,8 +85,8 @@ def installed_entry_points(group: str) -> list[EntryPointLike]:
             continue
         seen.add(key)
         if where is None:
-            text = dist.read_text("entry_points.txt")
-            names_group = bool(text) and header in text
+            text: str | None = dist.read_text("entry_points.txt")
+            names_group = text is not None and header in text
         else:
             names_group = raw_header in _read_file(os.path.join(where, "entry_points.txt"))
         if names_group:
