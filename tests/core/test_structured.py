@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from enum import StrEnum
 from typing import Any
@@ -458,11 +459,14 @@ async def test_partials_fill_in_as_the_answer_streams(form: str, path: str) -> N
     assert last.pets == ["cat"]
 
 
-def test_a_string_grows_character_by_character() -> None:
+def test_a_string_grows_as_it_streams() -> None:
     llm = text_llm(json_reply({"name": "Ada Lovelace", "age": 36}), stream_unit="char")
     partials = list(llm.stream_structured_predict(Person, PROMPT, who="Ada"))[:-1]
     names = [p.name for p in partials if p.name is not None]
-    assert names[:3] == ["", "A", "Ad"]
+    # partials are paced (a small object gets one every chunk or two): prefixes that grow
+    assert len(set(names)) >= 5
+    assert all(b.startswith(a) for a, b in itertools.pairwise(names))
+    assert len(names[0]) <= 1
     assert names[-1] == "Ada Lovelace"
 
 

@@ -49,7 +49,7 @@ _LAZY: dict[str, str] = {
     # the LLM interface
     "LLM": "llmplug.llm._base",
     "ChatLLM": "llmplug.llm._derived",
-    "CustomLLM": "llmplug.llm._derived",
+    "CustomLLM": "llmplug.llm._custom",
     "Capabilities": "llmplug.llm._base",
     "PydanticProgramMode": "llmplug.llm._base",
     "CallContext": "llmplug.llm._call",
@@ -105,9 +105,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmplug.llm._call import (
         CallContext as CallContext,
     )
+    from llmplug.llm._custom import (
+        CustomLLM as CustomLLM,
+    )
     from llmplug.llm._derived import (
         ChatLLM as ChatLLM,
-        CustomLLM as CustomLLM,
     )
     from llmplug.mock import (
         MockLLM as MockLLM,

@@ -42,9 +42,10 @@ _HINTS = (
     "credentials",
     "cookie",
 )
-_WORDS = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+# patterns as text: compiled on first use (and cached by re), so importing stays cheap
+_WORDS = r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])"
 # ``?api_key=sk-...`` / ``&token=...`` inside a config string or URL
-_QUERY_PAIR = re.compile(r"(?P<key>[?&][\w.-]+)=[^&\s'\"]*")
+_QUERY_PAIR = r"(?P<key>[?&][\w.-]+)=[^&\s'\"]*"
 
 
 @lru_cache(maxsize=1024)
@@ -54,7 +55,7 @@ def is_secret_name(name: str) -> bool:
     ``api_key``, ``apiKey``, ``access_token``, ``client_secret``, ``key``: yes;
     ``max_tokens``, ``top_k``: no (whole words are compared, not substrings).
     """
-    words = _WORDS.split(name)
+    words = re.split(_WORDS, name)
     return any(word.lower().endswith(hint) for word in words if word for hint in _HINTS)
 
 
@@ -80,8 +81,10 @@ def redact_options(value: Any) -> Any:
 
 def redact_query(text: str) -> str:
     """Replace the values of secret-named ``?key=value`` pairs in ``text``."""
-    return _QUERY_PAIR.sub(
-        lambda m: f"{m['key']}={REDACTED}" if is_secret_name(m["key"][1:]) else m[0], text
+    return re.sub(
+        _QUERY_PAIR,
+        lambda m: f"{m['key']}={REDACTED}" if is_secret_name(m["key"][1:]) else m[0],
+        text,
     )
 
 
@@ -100,9 +103,9 @@ SECRET_HEADERS = frozenset(
     }
 )
 # ``https://user:password@host`` -> the userinfo part
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s'\"]+@")
+_USERINFO = r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s'\"]+@"
 # ``Bearer <token>`` anywhere in text (an echoed header, a proxy's error page)
-_BEARER = re.compile(r"(?i)\b(?P<scheme>bearer)\s+[A-Za-z0-9._~+/=-]{4,}")
+_BEARER = r"(?i)\b(?P<scheme>bearer)\s+[A-Za-z0-9._~+/=-]{4,}"
 
 
 @lru_cache(maxsize=512)
@@ -112,7 +115,7 @@ def is_secret_header(name: str) -> bool:
 
 
 # what a header may hold as httpx2 sends it (ASCII, no control character but tab)
-_BAD_HEADER_CHAR = re.compile(r"[^\t\x20-\x7e]")
+_BAD_HEADER_CHAR = r"[^\t\x20-\x7e]"
 
 
 def header_text_problem(text: str) -> str | None:
@@ -120,7 +123,9 @@ def header_text_problem(text: str) -> str | None:
 
     The answer never quotes ``text``, which may be a secret.
     """
-    found = _BAD_HEADER_CHAR.search(text)
+    if text.isascii() and text.replace("\t", " ").isprintable():
+        return None  # the usual case, without a pattern: ASCII from space to "~", and tabs
+    found = re.search(_BAD_HEADER_CHAR, text)
     if found is None:
         return None
     char = found[0]
@@ -132,14 +137,16 @@ def header_text_problem(text: str) -> str | None:
 
 
 # ``(b'Set-Cookie', b'id=...')``: headers as httpcore2's debug log prints them
-_HEADER_PAIR = re.compile(
-    r"""\((?P<q1>b?['"])(?P<name>[^'"]{1,100})['"],\s*(?P<q2>b?['"])(?P<value>(?:\\.|[^'"\\])*)['"]\)"""
+_HEADER_PAIR = (
+    r"""\((?P<q1>b?['"])(?P<name>[^'"]{1,100})['"],\s*"""
+    r"""(?P<q2>b?['"])(?P<value>(?:\\.|[^'"\\])*)['"]\)"""
 )
 
 
 def redact_header_pairs(text: str) -> str:
     """``text`` with the values of secret headers printed as ``(name, value)`` redacted."""
-    return _HEADER_PAIR.sub(
+    return re.sub(
+        _HEADER_PAIR,
         lambda m: (
             f"({m['q1']}{m['name']}{m['q1'][-1]}, {m['q2']}{REDACTED}{m['q2'][-1]})"
             if is_secret_header(m["name"])
@@ -161,7 +168,7 @@ def redact_url(url: object) -> str:
     ``https://user:pw@host/v1?key=abc&alt=sse`` becomes
     ``https://<redacted>@host/v1?key=<redacted>&alt=sse``.
     """
-    return redact_query(_USERINFO.sub(rf"\g<scheme>{REDACTED}@", str(url)))
+    return redact_query(re.sub(_USERINFO, rf"\g<scheme>{REDACTED}@", str(url)))
 
 
 def secret_forms(secret: str) -> tuple[str, ...]:
@@ -187,7 +194,7 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
             for form in secret_forms(secret):
                 if form in text:
                     text = text.replace(form, REDACTED)
-    text = _BEARER.sub(rf"\g<scheme> {REDACTED}", text)
+    text = re.sub(_BEARER, rf"\g<scheme> {REDACTED}", text)
     return redact_url(text)
 
 

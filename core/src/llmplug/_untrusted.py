@@ -25,8 +25,9 @@ __all__ = ["MAX_JSON_DEPTH", "JSONDepthError", "check_json_depth", "loads_json",
 #: (redaction, a provider's parser, ``repr``) recurses once per level.
 MAX_JSON_DEPTH = 128
 
-_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+# compiled on first use (and cached by re), so importing stays cheap
+_STRINGS = r'(?s)"[^"\\]*(?:\\.[^"\\]*)*"'
+_NOT_BRACKETS = r"[^\[\]{}]+"
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
@@ -47,7 +48,7 @@ def check_json_depth(text: str | bytes) -> None:
     elif text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
         return
     # brackets inside strings do not nest: drop the strings, then keep only brackets
-    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    brackets = re.sub(_NOT_BRACKETS, "", re.sub(_STRINGS, "", text))
     if brackets and max(accumulate(map(_STEP.__getitem__, brackets))) > MAX_JSON_DEPTH:
         raise JSONDepthError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
 

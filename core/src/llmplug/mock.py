@@ -29,7 +29,8 @@ from pydantic import Field, PrivateAttr
 
 from llmplug.hookspecs import hookimpl
 from llmplug.llm._base import Capabilities
-from llmplug.llm._derived import ChatLLM, CustomLLM
+from llmplug.llm._custom import CustomLLM
+from llmplug.llm._derived import ChatLLM
 from llmplug.tools._function_calling import (
     FunctionCallingLLM,
     resolve_tool_choice,
@@ -37,7 +38,6 @@ from llmplug.tools._function_calling import (
 )
 from llmplug.types._blocks import TextBlock, ToolCallBlock
 from llmplug.types._messages import ChatMessage, MessageRole
-from llmplug.types._model_info import ModelInfo
 from llmplug.types._responses import (
     ChatResponse,
     ChatResponseGen,
@@ -50,6 +50,7 @@ from llmplug.types._responses import (
 if TYPE_CHECKING:
     from llmplug.structured._output_schema import OutputSchema
     from llmplug.tools._types import BaseTool
+    from llmplug.types._model_info import ModelInfo
 
 __all__ = ["MockChatLLM", "MockLLM", "register_providers"]
 
@@ -145,7 +146,7 @@ class MockChatLLM(ChatLLM, FunctionCallingLLM):
     )
 
     model: str = "mock-echo"
-    responses: list[Any] = Field(default_factory=list)
+    responses: list[Any] = Field(default=[])  # copied per instance (see ChatMessage.blocks)
     echo: bool = True
     max_tokens: int | None = Field(default=None, ge=0)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
@@ -163,6 +164,9 @@ class MockChatLLM(ChatLLM, FunctionCallingLLM):
     @classmethod
     def known_models(cls) -> list[ModelInfo]:
         """The default model name; any other name is taken as it is."""
+        # lazy for lightness: the listing type loads when models are listed, not at load()
+        from llmplug.types._model_info import ModelInfo
+
         return [
             ModelInfo(
                 id="mock-echo",

@@ -299,6 +299,45 @@ async def test_two_tasks_at_once(llm: LocalLLM) -> None:
     assert answers[1].text
 
 
+# more callers than slots (n_parallel=2): the rest wait in llama.cpp's queue, and every
+# stream still gets its own whole answer (what bench/bench_local_concurrency.py times)
+CALLERS = [
+    [ChatMessage(role="user", content=f"Count from {n} to {n + 5}.")] for n in (1, 10, 20, 30)
+]
+
+
+def _whole(chunks: list[Any]) -> str:
+    text = "".join(c.delta or "" for c in chunks)
+    assert text == chunks[-1].message.content
+    assert chunks[-1].additional_kwargs["finish_reason"] in ("stop", "length")
+    return text
+
+
+def test_more_threads_streaming_than_slots(llm: LocalLLM, engine: Engine) -> None:
+    assert engine.options.n_parallel < len(CALLERS)
+    barrier = threading.Barrier(len(CALLERS))
+
+    def stream(messages: list[ChatMessage]) -> str:
+        barrier.wait()
+        return _whole(list(llm.stream_chat(messages)))
+
+    with ThreadPoolExecutor(len(CALLERS)) as pool:
+        answers = list(pool.map(stream, CALLERS))
+    assert all(answers)
+    assert engine.wait_idle(timeout=30)
+
+
+async def test_more_tasks_streaming_than_slots(llm: LocalLLM, engine: Engine) -> None:
+    assert engine.options.n_parallel < len(CALLERS)
+
+    async def stream(messages: list[ChatMessage]) -> str:
+        return _whole([chunk async for chunk in await llm.astream_chat(messages)])
+
+    answers = await asyncio.gather(*(stream(messages) for messages in CALLERS))
+    assert all(answers)
+    assert engine.wait_idle(timeout=30)
+
+
 def test_model_is_loaded_once_and_shared(llm: LocalLLM) -> None:
     other = llmplug.load("local:smollm2-135m?temperature=0.7&max_tokens=4&seed=1")
     assert isinstance(other, LocalLLM)

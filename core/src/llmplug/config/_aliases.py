@@ -8,6 +8,7 @@ checked as ``load()`` would read it before it replaces the old one, atomically.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -70,7 +71,7 @@ def set_alias(name: str, spec: str, path: Path | None = None) -> Alias | None:
             (before or after the change: nothing is written then).
         OSError: The file cannot be written.
     """
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not re.match(NAME_RE, name):
         raise ConfigError(
             f"alias name {name!r} cannot be used in a config string; use lower-case "
             f"letters, digits, '.', '_' or '-'"

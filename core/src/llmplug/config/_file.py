@@ -20,6 +20,7 @@ is a table and hands it over (:attr:`ConfigFile.plugins`).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,7 @@ def _check_config(path: Path, data: dict[str, Any]) -> ConfigFile:
         raise ConfigError(f"{where}: [aliases] must be a table")
     aliases: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, value in raw_aliases.items():
-        if not NAME_RE.match(name):
+        if not re.match(NAME_RE, name):
             raise ConfigError(
                 f"{where}: alias name {name!r} cannot be used in a config string; use "
                 f"lower-case letters, digits, '.', '_' or '-'"

@@ -20,7 +20,6 @@ from llmplug.config._spec import ModelSpec, parse_spec
 from llmplug.errors import ConfigError, InvalidOptionError, UnknownProviderError
 from llmplug.llm._base import LLM
 from llmplug.llm._options import describe_errors, secret_location, valid_options
-from llmplug.plugins._directory import install_hint, known_plugin
 from llmplug.plugins._registry import registry
 
 __all__ = ["DEFAULT_PROVIDER", "MODEL_ENV", "load"]
@@ -86,6 +85,9 @@ def load(spec: str | ModelSpec | None = None, /, **options: Any) -> LLM:
     except UnknownProviderError as exc:
         if not embedded:
             raise
+        # lazy for lightness: the directory of known plugins is read only on this error path
+        from llmplug.plugins._directory import install_hint, known_plugin
+
         local = known_plugin("llmplug-local")
         assert local is not None  # the embedded default is in the directory
         raise ConfigError(

@@ -23,8 +23,10 @@ from llmplug.errors import ConfigError
 __all__ = ["NAME_RE", "ModelSpec", "parse_spec"]
 
 #: A provider or alias name: what may stand before the ``:`` of a config string.
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# patterns as text: compiled on first use (and cached by re), so importing stays cheap
+#: What a provider or alias name may be (``re.match(NAME_RE, name)``).
+NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
+_KEY_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _EXAMPLE = "e.g. 'openai:gpt-4o-mini?temperature=0'"
 
 
@@ -56,6 +58,11 @@ class ModelSpec:
         )
 
 
+def _shown(text: str) -> str:
+    """A config string as an error quotes it: secret option values redacted, shortened."""
+    return shorten(redact_query(text), 200)
+
+
 def parse_spec(text: str) -> ModelSpec:
     """Parse ``provider[:model][?key=value&...]``.
 
@@ -64,36 +71,37 @@ def parse_spec(text: str) -> ModelSpec:
     """
     if not isinstance(text, str):
         raise ConfigError(f"a config string must be a str, got {type(text).__name__}; {_EXAMPLE}")
-    raw = shorten(redact_query(text), 200)  # only ever shown in errors, quoted
+    original = text
     text = text.strip()
     if not text:
         raise ConfigError(f"empty config string; expected provider[:model][?options], {_EXAMPLE}")
     head, sep, query = text.partition("?")
     provider, colon, model = head.partition(":")
-    if not NAME_RE.match(provider):
+    if not re.match(NAME_RE, provider):
         raise ConfigError(
-            f"bad provider name {shorten(provider)} in config string {raw}: use lower-case "
-            f"letters, digits, '.', '_' or '-', then ':model', {_EXAMPLE}"
+            f"bad provider name {shorten(provider)} in config string {_shown(original)}: use "
+            f"lower-case letters, digits, '.', '_' or '-', then ':model', {_EXAMPLE}"
         )
     if colon and not model:
         raise ConfigError(
-            f"config string {raw} has ':' but no model after it; drop the ':' to use the "
-            f"provider's default model, or name one ({_EXAMPLE})"
+            f"config string {_shown(original)} has ':' but no model after it; drop the ':' to "
+            f"use the provider's default model, or name one ({_EXAMPLE})"
         )
     options: dict[str, Any] = {}
     if sep:
         if not query:
-            raise ConfigError(f"config string {raw} ends with '?' but gives no option")
+            raise ConfigError(f"config string {_shown(original)} ends with '?' but gives no option")
         for part in query.split("&"):
             key, eq, value = part.partition("=")
             key = unquote_plus(key)
-            if not eq or not _KEY_RE.match(key):
+            if not eq or not re.match(_KEY_RE, key):
                 raise ConfigError(
-                    f"bad option {shorten(redact_query('&' + part)[1:])} in config string {raw}: "
-                    f"options are key=value "
-                    f"pairs joined by '&' ({_EXAMPLE})"
+                    f"bad option {shorten(redact_query('&' + part)[1:])} in config string "
+                    f"{_shown(original)}: options are key=value pairs joined by '&' ({_EXAMPLE})"
                 )
             if key in options:
-                raise ConfigError(f"option {shorten(key)} is given twice in config string {raw}")
+                raise ConfigError(
+                    f"option {shorten(key)} is given twice in config string {_shown(original)}"
+                )
             options[key] = unquote_plus(value)
     return ModelSpec(provider=provider, model=model or None, options=options)

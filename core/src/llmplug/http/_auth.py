@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 # an HTTP header name: a token (RFC 9110)
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# compiled on first use (and cached by re), so importing stays cheap
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 
 
 def checked_key(value: Any, provider: str, option: str = "api_key") -> SecretStr | None:
@@ -86,10 +87,11 @@ def check_headers(headers: Mapping[str, str], provider: str, where: str) -> None
         InvalidOptionError: A bad name (shown, cut short) or value (never shown).
     """
     # one search over everything first: the per-call cost of a well-formed request
-    if _TOKEN.fullmatch("".join(headers)) and not header_text_problem("".join(headers.values())):
+    names, values = "".join(headers), "".join(headers.values())
+    if re.fullmatch(_TOKEN, names) and not header_text_problem(values):
         return
     for name, value in headers.items():
-        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        if not isinstance(name, str) or not re.fullmatch(_TOKEN, name):
             raise InvalidOptionError(
                 f"{where}: {shorten(name)} is not a header name (letters, digits and "
                 f"!#$%&'*+-.^_`|~ only)",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
@@ -20,15 +20,16 @@ from llmplug.errors import InvalidOptionError, MissingKeyError
 from llmplug.http._auth import authorization_conflict, check_headers, checked_key
 from llmplug.http._contract import (
     HTTPRequest,
-    OutgoingRequest,
     ServerEvent,
     StreamDecoder,
     StreamEnd,
 )
-from llmplug.http._sse import NDJSONDecoder, SSEDecoder
 from llmplug.llm._derived import ChatLLM
 from llmplug.types._messages import ChatMessage
 from llmplug.types._responses import ChatResponse
+
+if TYPE_CHECKING:
+    from llmplug.http._signing import OutgoingRequest
 
 __all__ = ["MAX_RETRIES", "ChunkResult", "HTTPChatLLMBase"]
 
@@ -265,6 +266,9 @@ class HTTPChatLLMBase(ChatLLM):
             TypeError: :attr:`stream_format` names a framing the core does not decode
                 and this method is not overridden.
         """
+        # lazy for lightness: the decoders load with the first stream, not at load()
+        from llmplug.http._sse import NDJSONDecoder, SSEDecoder
+
         if self.stream_format == "sse":
             return SSEDecoder()
         if self.stream_format == "ndjson":

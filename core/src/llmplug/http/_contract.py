@@ -33,7 +33,6 @@ from llmplug._untrusted import MAX_JSON_DEPTH, JSONDepthError, check_json_depth,
 __all__ = [
     "STREAM_END",
     "HTTPRequest",
-    "OutgoingRequest",
     "ServerEvent",
     "StreamDecoder",
     "StreamEnd",
@@ -133,29 +132,6 @@ def _form_token(text: str) -> str:
     return text
 
 
-@dataclass(frozen=True, slots=True)
-class OutgoingRequest:
-    """One attempt of a request, exactly as it goes on the wire: what a signature covers.
-
-    Handed to :meth:`~llmplug.http.HTTPChatLLM.sign_request` before every attempt (a
-    retry is signed again, so a timestamp in the signature is fresh).
-
-    Attributes:
-        method: The HTTP method (``"POST"``).
-        url: The absolute URL, its path percent-encoded and its query included, as sent.
-        headers: The request's own headers (``User-Agent``, ``Content-Type``, the
-            provider's and the request's). The HTTP client adds ``Host`` (from
-            :attr:`url`), ``Content-Length``, and ``Accept``, ``Accept-Encoding`` and
-            ``Connection`` unless given here: sign those only if you set them here.
-        body: The body bytes sent (``b""`` for none).
-    """
-
-    method: str
-    url: str
-    headers: Mapping[str, str]
-    body: bytes
-
-
 class StreamDecoder(Protocol):
     """Turns a stream's body bytes into events, incrementally (a framing).
 
@@ -220,7 +196,8 @@ def json_from_text(value: Any) -> Any:
     return value
 
 
-_DOT_SEGMENT = re.compile(r"(?:^|/)(?:\.|%2e){1,2}(?:$|[/?#])", re.IGNORECASE)
+# compiled on first use (and cached by re), so importing stays cheap
+_DOT_SEGMENT = r"(?i)(?:^|/)(?:\.|%2e){1,2}(?:$|[/?#])"
 
 
 def path_segment(value: str) -> str:
@@ -252,7 +229,7 @@ def has_dot_segment(path: str) -> bool:
     Such a segment moves the request elsewhere on the server (httpx2 resolves ``..``
     before sending, and servers decode ``%2e%2e``); the runtime refuses the request.
     """
-    return _DOT_SEGMENT.search(path) is not None
+    return re.search(_DOT_SEGMENT, path) is not None
 
 
 class ServerEvent(NamedTuple):

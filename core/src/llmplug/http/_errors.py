@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -397,6 +396,8 @@ def _scrub_one(exc: BaseException, secrets: tuple[str, ...]) -> bool:
     """Redact ``exc``'s own text in place; whether it is clean now."""
     if not isinstance(exc, LLMError):
         # the locals of a native exception's finished frames (the headers sent) go
+        import traceback  # lazy for lightness: only when an error is scrubbed
+
         traceback.clear_frames(exc.__traceback__)
     if isinstance(exc, LLMError):
         exc.message = redact_text(exc.message, secrets)

@@ -28,17 +28,17 @@ from llmplug.http._auth import (
     split_credentials,
 )
 from llmplug.http._base import MAX_RETRIES, HTTPChatLLMBase
-from llmplug.http._config import DEFAULT_LIMITS, DEFAULT_RETRY_POLICY, Limits, RetryPolicy, Timeout
 from llmplug.http._contract import HTTPRequest, has_dot_segment
 from llmplug.http._errors import build_error
-from llmplug.http._retry import SYSTEM_CLOCK, Clock
 from llmplug.llm._base import Capabilities
 from llmplug.llm._instrument import flat_stream
 from llmplug.types._messages import ChatMessage
 from llmplug.types._responses import ChatResponse, ChatResponseAsyncGen, ChatResponseGen
 
 if TYPE_CHECKING:
+    from llmplug.http._config import Limits, RetryPolicy, Timeout
     from llmplug.http._exchange import Call
+    from llmplug.http._retry import Clock
 
 __all__ = ["HTTPChatLLM"]
 
@@ -46,6 +46,36 @@ __all__ = ["HTTPChatLLM"]
 TRANSPORT_OPTIONS = frozenset({"timeout", "max_retries"})
 _loops: dict[str, Any] = {}
 _NO_CLIENTS: dict[str, Any] = {"_client": None, "_alast": None}
+
+
+def _system_clock() -> Clock:
+    # lazy for lightness: the retry machinery (its clock, its failure records) loads on
+    # the first call, not when a provider class is defined
+    from llmplug.http._retry import SYSTEM_CLOCK
+
+    return SYSTEM_CLOCK
+
+
+class _ConfigDefault:
+    """A class attribute whose value is one of ``llmplug.http._config``'s defaults.
+
+    Read through the class or an instance, it is the default itself; a subclass sets
+    its own value as usual (``limits = Limits(max_connections=10)``). The module (three
+    frozen dataclasses) is imported on the first read, in practice the first request,
+    so that defining and loading a provider does not build them.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._value: Any = None
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if self._value is None:  # read on every call: looked up once
+            # lazy for lightness: the transport's settings load with the first request
+            from llmplug.http import _config
+
+            self._value = getattr(_config, self._name)
+        return self._value
 
 
 def _loop(name: str) -> Any:
@@ -114,10 +144,10 @@ class HTTPChatLLM(HTTPChatLLMBase):
     """
 
     capabilities: ClassVar[Capabilities] = Capabilities(native_async=True)
-    #: The connection pool of each instance (per client).
-    limits: ClassVar[Limits] = DEFAULT_LIMITS
-    #: How long to wait between attempts.
-    retry_policy: ClassVar[RetryPolicy] = DEFAULT_RETRY_POLICY
+    #: The connection pool of each instance (per client); ``DEFAULT_LIMITS`` unless set.
+    limits: ClassVar[Limits] = _ConfigDefault("DEFAULT_LIMITS")  # type: ignore[assignment]
+    #: How long to wait between attempts; ``DEFAULT_RETRY_POLICY`` unless set.
+    retry_policy: ClassVar[RetryPolicy] = _ConfigDefault("DEFAULT_RETRY_POLICY")  # type: ignore[assignment]
 
     clock: Any = Field(default=None, exclude=True, repr=False)
 
@@ -128,6 +158,8 @@ class HTTPChatLLM(HTTPChatLLMBase):
     @field_validator("timeout", mode="before")
     @classmethod
     def _coerce_timeout(cls, value: Any) -> Timeout:
+        from llmplug.http._config import Timeout  # lazy for lightness (see _ConfigDefault)
+
         try:
             return Timeout.coerce(value)
         except TypeError as exc:  # pydantic reports ValueError, not TypeError
@@ -233,7 +265,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
             secrets=(*self._secrets(), *recent_secrets()),
             refine=self.error_class,
             key_env=self.key_env,
-            now=(self.clock or SYSTEM_CLOCK).time(),
+            now=(self.clock or _system_clock()).time(),
             type_statuses=self.error_type_statuses,
             auth_hint=self.auth_hint,
         )
@@ -269,6 +301,8 @@ class HTTPChatLLM(HTTPChatLLMBase):
 
     def _transport_options(self, options: dict[str, Any]) -> tuple[Timeout, int]:
         """Pop ``timeout`` and ``max_retries`` from a call's options, checked."""
+        from llmplug.http._config import Timeout  # lazy for lightness (see _ConfigDefault)
+
         timeout = Timeout.coerce(self.timeout)
         if "timeout" in options:
             try:
@@ -303,7 +337,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
         json_events: bool = False,
     ) -> Call:
         self._check_key()  # a missing key fails here, before any request
-        clock: Clock = self.clock or SYSTEM_CLOCK
+        clock: Clock = self.clock or _system_clock()
         url = self.url_for(request.path)
         headers = self.headers(request, stream=stream)
         secrets = self._secrets()

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from llmplug.http._base import HTTPChatLLMBase
-from llmplug.http._contract import OutgoingRequest
 
 if TYPE_CHECKING:
     from llmplug.http._exchange import Call
 
 __all__ = [
     "JSON_CONTENT_TYPE",
+    "OutgoingRequest",
     "asign",
     "encode_json",
     "outgoing",
@@ -28,6 +29,30 @@ __all__ = [
     "signs_requests",
     "with_signature",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingRequest:
+    """One attempt of a request, exactly as it goes on the wire: what a signature covers.
+
+    Handed to :meth:`~llmplug.http.HTTPChatLLM.sign_request` before every attempt (a
+    retry is signed again, so a timestamp in the signature is fresh).
+
+    Attributes:
+        method: The HTTP method (``"POST"``).
+        url: The absolute URL, its path percent-encoded and its query included, as sent.
+        headers: The request's own headers (``User-Agent``, ``Content-Type``, the
+            provider's and the request's). The HTTP client adds ``Host`` (from
+            :attr:`url`), ``Content-Length``, and ``Accept``, ``Accept-Encoding`` and
+            ``Connection`` unless given here: sign those only if you set them here.
+        body: The body bytes sent (``b""`` for none).
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
 
 JSON_CONTENT_TYPE = "application/json"
 

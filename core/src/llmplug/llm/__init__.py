@@ -20,7 +20,7 @@ _LAZY: dict[str, str] = {
     "TokenGen": "llmplug.llm._base",
     "TokenAsyncGen": "llmplug.llm._base",
     "ChatLLM": "llmplug.llm._derived",
-    "CustomLLM": "llmplug.llm._derived",
+    "CustomLLM": "llmplug.llm._custom",
     # calls and their hooks
     "CallContext": "llmplug.llm._call",
     "current_call": "llmplug.llm._instrument",
@@ -50,9 +50,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         CallContext as CallContext,
         plugin_settings as plugin_settings,
     )
+    from llmplug.llm._custom import (
+        CustomLLM as CustomLLM,
+    )
     from llmplug.llm._derived import (
         ChatLLM as ChatLLM,
-        CustomLLM as CustomLLM,
     )
     from llmplug.llm._instrument import (
         current_call as current_call,

@@ -40,7 +40,6 @@ from llmplug.prompts._formatting import (
 )
 from llmplug.prompts._output_parsers import BaseOutputParser
 from llmplug.types._messages import ChatMessage, MessageRole
-from llmplug.types._model_info import ModelInfo
 from llmplug.types._responses import (
     ChatResponse,
     ChatResponseAsyncGen,
@@ -53,6 +52,7 @@ from llmplug.types._responses import (
 
 if TYPE_CHECKING:
     from llmplug.prompts._templates import BasePromptTemplate
+    from llmplug.types._model_info import ModelInfo  # built by providers that list models
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -35,7 +35,8 @@ PLUGINS_KEYWORD = "plugins"
 #: The per-call keyword naming the conversation a call belongs to.
 CONVERSATION_KEYWORD = "conversation_id"
 
-_PLUGIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+# compiled on first use (and cached by re), so importing stays cheap
+_PLUGIN_NAME = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 _SETTINGS_EXAMPLE = (
     "e.g. plugins='cache' (on), '-log' (off), 'cache,-log', or a mapping "
     "{'cache': {'ttl': 60}, 'log': False}"
@@ -78,7 +79,7 @@ def plugin_settings(value: Any) -> dict[str, Any]:
         raise ValueError(f"plugin settings must be a mapping or text, {_SETTINGS_EXAMPLE}")
     settings: dict[str, Any] = {}
     for name, setting in value.items():
-        if not isinstance(name, str) or not _PLUGIN_NAME.match(name):
+        if not isinstance(name, str) or not re.match(_PLUGIN_NAME, name):
             shown = repr(name)[:60]
             raise ValueError(f"bad plugin name {shown} in plugin settings, {_SETTINGS_EXAMPLE}")
         if isinstance(setting, Mapping) and all(isinstance(key, str) for key in setting):

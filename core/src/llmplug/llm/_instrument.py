@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
@@ -102,6 +101,8 @@ def _observe(impls: tuple[HookImpl, ...], hook: str, values: dict[str, Any]) -> 
         try:
             impl.function(*[values[name] for name in impl.argnames])
         except Exception:
+            import logging  # lazy for lightness: only when an observer fails
+
             logging.getLogger("llmplug").exception(
                 "plugin %r raised in %s; the call's result is kept", impl.plugin_name, hook
             )

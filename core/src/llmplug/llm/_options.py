@@ -204,7 +204,8 @@ def describe_options(cls: type[BaseModel]) -> list[OptionInfo]:
 
 
 # "    name: text" in a Google-style Attributes section, then deeper-indented continuations
-_SECTION = re.compile(r"^(?P<indent>[ \t]*)Attributes:[ \t]*$", re.MULTILINE)
+# compiled on first use (and cached by re), so importing stays cheap
+_SECTION = r"(?m)^(?P<indent>[ \t]*)Attributes:[ \t]*$"
 
 
 def _attribute_docs(cls: type) -> dict[str, str]:
@@ -214,7 +215,7 @@ def _attribute_docs(cls: type) -> dict[str, str]:
     found: dict[str, str] = {}
     for klass in cls.__mro__:
         doc = inspect.cleandoc(vars(klass).get("__doc__") or "")
-        match = _SECTION.search(doc)
+        match = re.search(_SECTION, doc)
         if match is None:
             continue
         indent = len(match["indent"])
@@ -239,15 +240,15 @@ def _attribute_docs(cls: type) -> dict[str, str]:
     return found
 
 
-_ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]*\.)?([^`.]+)`")
+_ROLE = r":[a-z]+:`~?(?:[\w.]*\.)?([^`.]+)`"
 
 
 def _plain(text: str) -> str:
     """Docstring markup as plain text: ``x`` becomes `x`, :class:`~a.B` becomes B."""
-    return " ".join(_ROLE.sub(r"\1", text).replace("``", "`").split())
+    return " ".join(re.sub(_ROLE, r"\1", text).replace("``", "`").split())
 
 
-_MODULE_PREFIX = re.compile(r"\b(?:[a-z_][a-z0-9_]*\.)+(?=[A-Za-z_])")
+_MODULE_PREFIX = r"\b(?:[a-z_][a-z0-9_]*\.)+(?=[A-Za-z_])"
 
 
 def _type_text(annotation: Any) -> str:
@@ -256,7 +257,7 @@ def _type_text(annotation: Any) -> str:
     if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
         return annotation.__name__
     text = repr(annotation).replace("NoneType", "None")
-    return _MODULE_PREFIX.sub("", text)
+    return re.sub(_MODULE_PREFIX, "", text)
 
 
 _BOUNDS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))

@@ -8,7 +8,6 @@ same manager by the provider registry (``llmplug.plugins``), which sits above th
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -214,6 +213,8 @@ class PluginHost:
             except PluginLoadError as exc:
                 status[registered_name(ep)] = "failed"
                 self._hook_plugin_errors.append(exc)
+                import logging  # lazy for lightness: only when a hook plugin fails to load
+
                 logging.getLogger("llmplug").error("hook plugin not loaded: %s", exc)
             else:
                 status[registered_name(ep)] = "loaded"

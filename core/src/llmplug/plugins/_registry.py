@@ -37,7 +37,6 @@ from llmplug._entry_points import (
 from llmplug.errors import DuplicateProviderError, PluginLoadError, UnknownProviderError
 from llmplug.hookspecs import hookimpl
 from llmplug.llm._plugin_host import HookSet, PluginHost, plugin_host, set_plugin_host
-from llmplug.plugins._directory import unknown_provider
 
 if TYPE_CHECKING:
     from llmplug.llm._base import LLM
@@ -60,10 +59,11 @@ __all__ = [
     "unregister_plugin",
 ]
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# compiled on first use (and cached by re), so importing stays cheap
+_NAME_RE = r"^[a-z0-9][a-z0-9._-]*$"
+_ENV_NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # a class registered lazily, by import path: "package.module:ClassName"
-_CLASS_PATH_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_CLASS_PATH_RE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"  # compiled on first use
 
 
 def _llm_base() -> type[LLM]:
@@ -212,7 +212,7 @@ class Registry:
         return {
             ep.name: ep.value.strip()
             for ep in self._group(KEY_ENV_GROUP)
-            if _ENV_NAME_RE.match(ep.value.strip())
+            if re.match(_ENV_NAME_RE, ep.value.strip())
         }
 
     def names(self) -> list[str]:
@@ -345,6 +345,9 @@ class Registry:
         return None
 
     def _unknown(self, name: str) -> UnknownProviderError:
+        # lazy for lightness: the directory of known plugins is read only on this error path
+        from llmplug.plugins._directory import unknown_provider
+
         return unknown_provider(name, self.names())
 
     @staticmethod
@@ -433,14 +436,14 @@ class Registry:
             DuplicateProviderError: Another plugin already registered the name.
         """
         for name in (spec.name, *spec.aliases):
-            if not isinstance(name, str) or not _NAME_RE.match(name):
+            if not isinstance(name, str) or not re.match(_NAME_RE, name):
                 raise PluginLoadError(
                     f"plugin {spec.plugin!r} registered the provider name {name!r}; names "
                     f"are lower-case letters, digits, '.', '_' or '-'.",
                     plugin=spec.plugin,
                 )
         if isinstance(spec.cls, str):
-            if not _CLASS_PATH_RE.match(spec.cls):
+            if not re.match(_CLASS_PATH_RE, spec.cls):
                 raise PluginLoadError(
                     f"plugin {spec.plugin!r} registered {spec.name!r} with the class path "
                     f"{spec.cls!r}; write it as 'package.module:ClassName'.",

@@ -30,8 +30,9 @@ __all__ = [
 
 # What gets replaced: any brace pair without braces inside. What counts as a template
 # variable: an identifier, optionally dotted. Both as in LlamaIndex's SafeFormatter.
-_FIELD = re.compile(r"\{([^{}]+)\}")
-_VARIABLE = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*(?:\.[a-zA-Z_][a-zA-Z0-9_]*)*)\}")
+# Compiled on first use (and cached by re), so importing stays cheap.
+_FIELD = r"\{([^{}]+)\}"
+_VARIABLE = r"\{([a-zA-Z_][a-zA-Z0-9_]*(?:\.[a-zA-Z_][a-zA-Z0-9_]*)*)\}"
 
 
 def get_template_vars(template: str) -> list[str]:
@@ -46,7 +47,7 @@ def get_template_vars(template: str) -> list[str]:
     Returns:
         The variable names.
     """
-    return _VARIABLE.findall(template)
+    return re.findall(_VARIABLE, template)
 
 
 def format_string(template: str, /, **kwargs: Any) -> str:
@@ -70,7 +71,7 @@ def format_string(template: str, /, **kwargs: Any) -> str:
             return match.group(0)
         return _to_text(kwargs[key])
 
-    return _FIELD.sub(replace, template)
+    return re.sub(_FIELD, replace, template)
 
 
 def _to_text(value: Any) -> str:

@@ -9,6 +9,11 @@ The value is built as it is read, in plain dicts and lists. A string still arriv
 shown as far as it has come; a number or ``true``/``false``/``null`` appears once it is
 complete; a key appears once its value has started. Text before the value (prose, a
 ```` ```json ```` fence) and after it is skipped.
+
+:meth:`PartialJSONParser.open_extent` says, in constant time, how much of the value is
+still open (nesting depth, entries of open objects and arrays, characters of an open
+string): what a view of the value costs to copy, so that a reader can decide how often
+to take one (:class:`~llmplug.structured.PartialBuilder` copies exactly the open part).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import Any
 __all__ = ["PartialJSONError", "PartialJSONParser"]
 
 _SPACE = re.compile(r"[ \t\r\n]*")
+_BLANKS = " \t\r\n"
+_KEY_COLON = re.compile(r'"([^"\\]*)"[ \t\r\n]*:')
 _STRING_RUN = re.compile(r'[^"\\]*')
 _NUMBER_RUN = re.compile(r"[-+0-9.eE]*")
 _WORD_RUN = re.compile(r"[a-zA-Z]*")
@@ -81,6 +88,10 @@ class PartialJSONParser:
         version: Grows whenever :attr:`value` changes (compare it to skip repaints).
         closed: The ``id()`` of every object and array that is complete: they never
             change again, so what is built from one may be cached.
+
+    Objects and arrays only grow at their end: every entry but the last is complete. A
+    key seen twice keeps its last value (as :func:`json.loads` does) and moves to the
+    end of its object.
     """
 
     def __init__(self, start: str = "{[", max_depth: int | None = None) -> None:
@@ -99,6 +110,10 @@ class PartialJSONParser:
         self._escape = ""  # an escape sequence cut by the end of a piece
         self._high_surrogate = ""
         self._scalar: str | None = None
+        # what is open, kept as the text is read (see open_extent)
+        self._open_entries = 0  # entries of open objects
+        self._open_items = 0  # items of open arrays
+        self._string_length = 0  # characters of the string value still arriving
 
     @property
     def started(self) -> bool:
@@ -115,6 +130,18 @@ class PartialJSONParser:
         if self._string is not None and not self._string_is_key and self._stack:
             self._show_string()
         return None if self._root is _MISSING else self._root
+
+    def open_extent(self) -> tuple[int, int, int, int]:
+        """How much of the value is still open, in constant time.
+
+        Returns:
+            ``(depth, entries, items, characters)``: open objects and arrays (the path
+            from the root to where the text stops), the entries of those objects, the
+            items of those arrays, and the characters of a string value still arriving.
+            A view that copies the open part of the value costs about that much.
+        """
+        string = self._string_length if self._string is not None and not self._string_is_key else 0
+        return len(self._stack), self._open_entries, self._open_items, string
 
     def feed(self, text: str) -> None:
         """Read the next piece of the text.
@@ -160,16 +187,19 @@ class PartialJSONParser:
     # -- structure -------------------------------------------------------------------------
 
     def _read_structure(self, text: str, i: int) -> int:
-        i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
-        if i >= len(text):
-            return i
         ch = text[i]
+        if ch in _BLANKS:
+            i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
+            if i >= len(text):
+                return i
+            ch = text[i]
         frame = self._stack[-1]
         expect = frame.expect
         if expect == _VALUE:
             if ch == '"':
                 self._string = []
                 self._string_is_key = False
+                self._string_length = 0
                 self._place("")
                 return i + 1
             if ch in "{[":
@@ -187,6 +217,11 @@ class PartialJSONParser:
             raise self._fail(f"unexpected {ch!r} where a value should be", i)
         if expect == _KEY:
             if ch == '"':
+                whole = _KEY_COLON.match(text, i)
+                if whole is not None:  # the usual case: the key and its colon in this piece
+                    frame.key = whole.group(1)
+                    frame.expect = _VALUE
+                    return whole.end()
                 self._string = []
                 self._string_is_key = True
                 return i + 1
@@ -207,13 +242,19 @@ class PartialJSONParser:
         raise self._fail(f"expected ',' or the container's end, got {ch!r}", i)
 
     def _place(self, value: Any) -> None:
-        """Put a value (or a string's start) into the open container."""
+        """Put a value (or a string's start) at the end of the open container."""
         frame = self._stack[-1]
         container = frame.container
         if isinstance(container, dict):
-            container[frame.key] = value  # type: ignore[index]
+            key: str = frame.key  # type: ignore[assignment]
+            if key in container:
+                del container[key]  # the last value wins, at the end: earlier entries stay complete
+            else:
+                self._open_entries += 1
+            container[key] = value
         else:
             container.append(value)
+            self._open_items += 1
         frame.expect = _COMMA
         self.version += 1
 
@@ -227,7 +268,12 @@ class PartialJSONParser:
 
     def _close(self, i: int) -> int:
         frame = self._stack.pop()
-        self.closed.add(id(frame.container))  # its contents were counted as they came
+        container = frame.container
+        self.closed.add(id(container))  # its contents were counted as they came
+        if isinstance(container, dict):
+            self._open_entries -= len(container)
+        else:
+            self._open_items -= len(container)
         if not self._stack:
             self.done = True
         return i + 1
@@ -237,6 +283,14 @@ class PartialJSONParser:
     def _read_string(self, text: str, i: int) -> int:
         parts = self._string
         assert parts is not None
+        if not parts and not self._escape and not self._high_surrogate:
+            # the usual key or short value: the whole string in this piece, no escapes
+            end = text.find('"', i)
+            if end >= 0 and text.find("\\", i, end) < 0:
+                if end > i and not self._string_is_key:
+                    self.version += 1
+                self._end_string(text[i:end])
+                return end + 1
         n = len(text)
         while i < n:
             if self._escape:
@@ -244,8 +298,10 @@ class PartialJSONParser:
                 continue
             end = _STRING_RUN.match(text, i).end()  # type: ignore[union-attr]
             if end > i:
-                self._flush_surrogate(parts)
+                if self._high_surrogate:
+                    self._flush_surrogate(parts)
                 parts.append(text[i:end])
+                self._string_length += end - i
                 if not self._string_is_key:
                     self.version += 1
             if end >= n:
@@ -290,6 +346,7 @@ class PartialJSONParser:
             else:
                 self._flush_surrogate(parts)
                 parts.append(chr(code))
+        self._string_length += 1
         if not self._string_is_key:
             self.version += 1
         return i

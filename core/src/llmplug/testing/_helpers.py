@@ -131,7 +131,7 @@ def recording_hooks() -> Iterator[HookRecorder]:
 
 @dataclass(frozen=True)
 class FakeDistribution:
-    """A stand-in for ``importlib_metadata.Distribution`` (name and version)."""
+    """A stand-in for ``importlib.metadata.Distribution`` (name and version)."""
 
     name: str
     version: str = "1.0"
@@ -139,7 +139,7 @@ class FakeDistribution:
 
 @dataclass(frozen=True)
 class FakeEntryPoint:
-    """A stand-in for ``importlib_metadata.EntryPoint``.
+    """A stand-in for ``importlib.metadata.EntryPoint``.
 
     ``load()`` imports ``value`` (``module`` or ``module:attr``) unless ``target`` is
     given: an object to return, or an exception instance to raise.

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -46,6 +45,8 @@ from llmplug.types._messages import ChatMessage, MessageRole
 from llmplug.types._responses import ChatResponse, ChatResponseAsyncGen, ChatResponseGen
 
 if TYPE_CHECKING:
+    import logging
+
     from llmplug.tools._types import AgentChatResponse, BaseTool, ToolSelection
 
 __all__ = [
@@ -58,7 +59,12 @@ __all__ = [
     "tool_chat_messages",
 ]
 
-logger = logging.getLogger("llmplug")
+
+def _logger() -> logging.Logger:
+    # lazy for lightness: logging loads only when a warning is logged
+    import logging
+
+    return logging.getLogger("llmplug")
 
 
 class ToolChoice(NamedTuple):
@@ -263,7 +269,7 @@ class FunctionCallingLLM(LLM):
         calls = tool_calls_of(response.message)
         if len(calls) <= 1:
             return response
-        logger.warning(
+        _logger().warning(
             "%s: the model made %d tool calls with allow_parallel_tool_calls=False; "
             "only the first (%s) is kept",
             self.provider_label,
@@ -378,7 +384,7 @@ class FunctionCallingLLM(LLM):
             kwargs = {**kwargs, "tool_required": tool_required}
         elif tool_required:
             # as LlamaIndex: an integration written before tool_required still works
-            logger.warning(
+            _logger().warning(
                 "%s: tool_required=True is not supported by %s (its _prepare_chat_with_tools "
                 "does not take tool_required): the model may answer without calling a tool; "
                 "add tool_required to its parameters, or pass tool_choice",

@@ -141,7 +141,7 @@ class ToolOutput(Model):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    blocks: list[ContentBlock] = Field(default_factory=list)
+    blocks: list[ContentBlock] = Field(default=[])  # copied per instance (ChatMessage.blocks)
     tool_name: str
     raw_input: dict[str, Any] = Field(default_factory=dict)
     raw_output: Any = None

@@ -35,7 +35,7 @@ _LAZY: dict[str, str] = {
     # models, as providers list them
     "ModelInfo": "llmplug.types._model_info",
     # provider batch APIs
-    "BatchLimits": "llmplug.types._batch",
+    "BatchLimits": "llmplug.types._batch_limits",
     "BatchRequest": "llmplug.types._batch",
     "BatchResult": "llmplug.types._batch",
     "ProviderBatch": "llmplug.types._batch",
@@ -70,10 +70,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         attachment as attachment,
     )
     from llmplug.types._batch import (
-        BatchLimits as BatchLimits,
         BatchRequest as BatchRequest,
         BatchResult as BatchResult,
         ProviderBatch as ProviderBatch,
+    )
+    from llmplug.types._batch_limits import (
+        BatchLimits as BatchLimits,
     )
     from llmplug.types._blocks import (
         AudioBlock as AudioBlock,

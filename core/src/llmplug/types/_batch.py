@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from pydantic import Field
 
 from llmplug.errors import LLMError
 from llmplug.types._base_model import Model
+from llmplug.types._batch_limits import BatchLimits
 from llmplug.types._messages import ChatMessage
 from llmplug.types._responses import ChatResponse
 
@@ -36,19 +37,6 @@ class BatchRequest:
     custom_id: str
     messages: Sequence[ChatMessage]
     options: Mapping[str, Any] = field(default_factory=dict)
-
-
-class BatchLimits(NamedTuple):
-    """How large one provider batch may be.
-
-    Attributes:
-        max_requests: Requests per batch (OpenAI: 50,000; Anthropic: 100,000).
-        max_bytes: Bytes of the encoded requests per batch (OpenAI: 200 MB;
-            Anthropic: 256 MB).
-    """
-
-    max_requests: int
-    max_bytes: int
 
 
 class ProviderBatch(Model):

@@ -9,12 +9,15 @@ from __future__ import annotations
 import binascii
 import codecs
 import io
-import mimetypes
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from llmplug._version import __version__
 from llmplug.errors import APIConnectionError, APIStatusError, APITimeoutError
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 __all__ = [
     "EXT_MIMETYPES",
@@ -135,6 +138,13 @@ _EXT_TABLE = """
 EXT_MIMETYPES = dict(pair.split("=", 1) for pair in _EXT_TABLE.split())
 
 
+def _mimetypes() -> ModuleType:
+    # lazy for lightness: the stdlib's tables load only for a type ours does not know
+    import mimetypes
+
+    return mimetypes
+
+
 def location_type(path: Path | None, url: object) -> tuple[str, str] | None:
     """Guess ``(mimetype, extension)`` of a path or URL from its name alone (no I/O)."""
     if path is not None:
@@ -143,7 +153,7 @@ def location_type(path: Path | None, url: object) -> tuple[str, str] | None:
         text = str(url)
         if text.startswith("data:"):
             mime = text[5:].split(",", 1)[0].split(";", 1)[0].strip().lower()
-            ext = (mimetypes.guess_extension(mime, strict=False) or "").lstrip(".")
+            ext = (_mimetypes().guess_extension(mime, strict=False) or "").lstrip(".")
             return (mime, ext) if mime else None
         suffix = PurePosixPath(urlsplit(text).path).suffix
     else:
@@ -151,7 +161,7 @@ def location_type(path: Path | None, url: object) -> tuple[str, str] | None:
     ext = suffix[1:].lower()
     if not ext:
         return None
-    found = EXT_MIMETYPES.get(ext) or mimetypes.guess_type(f"x.{ext}", strict=False)[0]
+    found = EXT_MIMETYPES.get(ext) or _mimetypes().guess_type(f"x.{ext}", strict=False)[0]
     return (found, ext) if found else None
 
 

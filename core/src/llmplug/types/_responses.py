@@ -45,7 +45,7 @@ class LogProb(Model):
 
     token: str = ""
     logprob: float = 0.0
-    bytes: list[int] = Field(default_factory=list)
+    bytes: list[int] = Field(default=[])  # copied per instance (see ChatMessage.blocks)
 
 
 class Usage(Model):

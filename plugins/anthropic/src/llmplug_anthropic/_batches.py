@@ -25,15 +25,19 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llmplug.errors import APIError, InvalidOptionError, LLMError, UnsupportedFeatureError
 from llmplug.http import HTTPChatLLM, HTTPRequest, path_segment
-from llmplug.types import BatchLimits, BatchRequest, BatchResult, ProviderBatch
+from llmplug.types import BatchLimits
+
+if TYPE_CHECKING:
+    from llmplug.types import BatchRequest, BatchResult, ProviderBatch
 
 __all__ = ["AnthropicBatchAPI", "parse_batch"]
 
-_CUSTOM_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+# compiled on first use (and cached by re), so importing stays cheap
+_CUSTOM_ID = r"[a-zA-Z0-9_-]{1,64}"
 _NOT_RUN = {"expired": "expired", "canceled": "cancelled"}
 _DEFAULT_VERSION = "2023-06-01"
 
@@ -58,6 +62,9 @@ def parse_batch(data: Any, provider: str) -> ProviderBatch:
     Raises:
         APIError: The body is not a message batch.
     """
+    # lazy for lightness: the batch types load with the first batch call, not at load()
+    from llmplug.types import ProviderBatch
+
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         raise APIError(
             "the answer is not a message batch; is base_url Anthropic's API?",
@@ -110,7 +117,7 @@ class AnthropicBatchAPI(HTTPChatLLM):
         betas: list[str] = []
         items = []
         for request in requests:
-            if not _CUSTOM_ID.fullmatch(request.custom_id):
+            if not re.fullmatch(_CUSTOM_ID, request.custom_id):
                 raise InvalidOptionError(
                     f"custom_id {request.custom_id[:80]!r} is not 1 to 64 letters, digits, "
                     f"'_' or '-', which the Message Batches API requires",
@@ -151,6 +158,9 @@ class AnthropicBatchAPI(HTTPChatLLM):
 
     def batch_result(self, line: Any) -> BatchResult:
         """One line of the results file as a :class:`~llmplug.types.BatchResult`."""
+        # lazy for lightness: the batch types load with the first batch call, not at load()
+        from llmplug.types import BatchResult
+
         custom_id = str(line.get("custom_id") or "") if isinstance(line, dict) else ""
         result = line.get("result") if isinstance(line, dict) else None
         if not custom_id or not isinstance(result, dict):

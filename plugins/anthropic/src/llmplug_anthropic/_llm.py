@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
-from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata, ModelInfo as ListedModel
+from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata
 from llmplug.errors import ContextWindowExceededError, InvalidOptionError
 from llmplug.http import (
     STREAM_END,
@@ -24,19 +24,13 @@ from llmplug.http import (
 )
 from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
 from llmplug_anthropic._batches import AnthropicBatchAPI
-from llmplug_anthropic._listing import (
-    MAX_PAGES,
-    known_claude_models,
-    models_page_request,
-    parse_models_page,
-)
 from llmplug_anthropic._models import ModelInfo, default_max_tokens, model_info
 from llmplug_anthropic._parse import StreamState, parse_event_data, parse_message
-from llmplug_anthropic._schema import output_format
 from llmplug_anthropic._tools import tool_choice_to_wire, tool_definition, tool_definitions
 from llmplug_anthropic._wire import messages_to_wire
 
 if TYPE_CHECKING:
+    from llmplug import ModelInfo as ListedModel
     from llmplug.structured import OutputSchema
     from llmplug.tools import BaseTool
 
@@ -123,9 +117,9 @@ _PER_CALL = (
 )
 _SAMPLING = ("temperature", "top_p", "top_k")
 
-_CONTEXT_OVERFLOW = re.compile(
-    r"prompt is too long|exceeds? (the )?(model'?s? )?context|context (window|limit|length)",
-    re.IGNORECASE,
+# compiled on first use (and cached by re), so importing stays cheap
+_CONTEXT_OVERFLOW = (
+    r"(?i)prompt is too long|exceeds? (the )?(model'?s? )?context|context (window|limit|length)"
 )
 
 
@@ -203,7 +197,9 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
     tool_choice: ToolChoice = None
     user_id: str | None = None
     anthropic_version: str = ANTHROPIC_VERSION
-    betas: Betas = Field(default_factory=list)
+    # copied per instance; default_factory=list would cost ~2 ms at load (pydantic reads
+    # the factory's signature, and list's is parsed by the tokenize module)
+    betas: Betas = Field(default=[])
     extra_body: dict[str, Any] = Field(default_factory=dict)
     context_window: int | None = Field(default=None, gt=0)
 
@@ -238,6 +234,9 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
     @classmethod
     def known_models(cls) -> list[ListedModel]:
         """Claude models from the built-in table (families: ``claude-sonnet-4-5``...)."""
+        # lazy for lightness: the listing code loads when models are listed, not at load()
+        from llmplug_anthropic._listing import known_claude_models
+
         return known_claude_models()
 
     def list_models(self) -> list[ListedModel]:
@@ -247,6 +246,9 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
             MissingKeyError: No API key is set.
             APIError: The request failed, or the answer is not a page of models.
         """
+        # lazy for lightness: the listing code loads when models are listed, not at load()
+        from llmplug_anthropic._listing import MAX_PAGES, models_page_request, parse_models_page
+
         found: list[ListedModel] = []
         after: str | None = None
         for _ in range(MAX_PAGES):
@@ -259,6 +261,9 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
 
     async def alist_models(self) -> list[ListedModel]:
         """Async :meth:`list_models`."""
+        # lazy for lightness: the listing code loads when models are listed, not at load()
+        from llmplug_anthropic._listing import MAX_PAGES, models_page_request, parse_models_page
+
         found: list[ListedModel] = []
         after: str | None = None
         for _ in range(MAX_PAGES):
@@ -332,6 +337,9 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
         """
         if not model_info(self.model).structured_outputs:
             return None
+        # lazy for lightness: the schema conversion loads with the first structured call
+        from llmplug_anthropic._schema import output_format
+
         fmt = output_format(schema.strict_json_schema()[0])
         return None if fmt is None else {"output_format": fmt}
 
@@ -466,7 +474,7 @@ class AnthropicLLM(AnthropicBatchAPI, FunctionCallingLLM):
         The API says so only in the message of a 400 ``invalid_request_error``
         (``prompt is too long: 210000 tokens > 200000 maximum``).
         """
-        if status in (None, 400, 413) and _CONTEXT_OVERFLOW.search(message):
+        if status in (None, 400, 413) and re.search(_CONTEXT_OVERFLOW, message):
             return ContextWindowExceededError
         return None
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["TOOL_NAME", "tool_choice_to_wire", "tool_definition", "tool_definitions"]
 
 #: The names the API takes for a custom tool.
-TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+TOOL_NAME = r"[a-zA-Z0-9_-]{1,64}"  # compiled on first use (and cached by re)
 
 Wire = dict[str, Any]
 
@@ -47,7 +47,7 @@ def tool_definition(tool: BaseTool, *, provider: str | None) -> Wire:
     """
     metadata = tool.metadata
     name = metadata.name or ""
-    if not TOOL_NAME.fullmatch(name):
+    if not re.fullmatch(TOOL_NAME, name):
         raise InvalidOptionError(
             f"tool name {name!r} is not one {provider or 'anthropic'} takes: 1 to 64 "
             f"letters, digits, '_' or '-'; rename it (FunctionTool.from_defaults(fn, "

@@ -15,7 +15,6 @@ from llmplug import (
     ChatResponse,
     ChatResponseGen,
     LLMMetadata,
-    ModelInfo,
 )
 from llmplug_local._engine import Engine, LoadOptions, get_engine
 from llmplug_local._weights import (
@@ -29,6 +28,7 @@ from llmplug_local._weights import (
 from llmplug_local._wire import StreamState, build_request, parse_response
 
 if TYPE_CHECKING:
+    from llmplug import ModelInfo
     from llmplug.structured import OutputSchema
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "LocalLLM"]
@@ -144,6 +144,9 @@ class LocalLLM(ChatLLM):
     @classmethod
     def known_models(cls) -> list[ModelInfo]:
         """The bundled model (any GGUF file also runs: ``local:/path/model.gguf``)."""
+        # lazy for lightness: the listing type loads when models are listed, not at load()
+        from llmplug import ModelInfo
+
         return [
             ModelInfo(
                 id=BUNDLED_NAME,

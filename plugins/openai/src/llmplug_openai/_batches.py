@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from llmplug.errors import APIError, APITimeoutError, LLMError, UnsupportedFeatureError
 from llmplug.http import HTTPChatLLM, HTTPRequest, multipart_form, path_segment
-from llmplug.types import BatchLimits, BatchRequest, BatchResult, ProviderBatch
+from llmplug.types import BatchLimits
+
+if TYPE_CHECKING:
+    from llmplug.types import BatchRequest, BatchResult, ProviderBatch
 
 __all__ = ["ENDED", "OpenAIBatchAPI", "parse_batch"]
 
@@ -41,6 +44,9 @@ def parse_batch(data: Any, provider: str) -> ProviderBatch:
     Raises:
         APIError: The body is not a batch object.
     """
+    # lazy for lightness: the batch types load with the first batch call, not at load()
+    from llmplug.types import ProviderBatch
+
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         raise APIError(
             "the answer is not a batch object; is base_url OpenAI's API?",
@@ -165,6 +171,9 @@ class OpenAIBatchAPI(HTTPChatLLM):
 
     def batch_result(self, line: Any) -> BatchResult:
         """One line of a result or error file as a :class:`~llmplug.types.BatchResult`."""
+        # lazy for lightness: the batch types load with the first batch call, not at load()
+        from llmplug.types import BatchResult
+
         custom_id = str(line.get("custom_id") or "") if isinstance(line, dict) else ""
         if not custom_id:
             raise APIError(f"a batch result line without custom_id: {str(line)[:200]}")

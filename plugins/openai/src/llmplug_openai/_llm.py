@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata, MessageRole, ModelInfo
+from llmplug import Capabilities, ChatMessage, ChatResponse, LLMMetadata, MessageRole
 from llmplug.errors import ContentPolicyError, ContextWindowExceededError, InvalidOptionError
 from llmplug.http import (
     STREAM_END,
@@ -29,14 +29,14 @@ from llmplug.http import (
 )
 from llmplug.tools import FunctionCallingLLM, resolve_tool_choice, tool_chat_messages
 from llmplug_openai._batches import OpenAIBatchAPI
-from llmplug_openai._listing import known_openai_models, parse_model_list
-from llmplug_openai._models import model_info
 from llmplug_openai._parse import StreamState, parse_chunk, parse_completion
 from llmplug_openai._wire import messages_to_wire
 
 if TYPE_CHECKING:
+    from llmplug import ModelInfo
     from llmplug.structured import OutputSchema
     from llmplug.tools import BaseTool
+    from llmplug_openai._models import ModelInfo as ModelTraits
 
 __all__ = ["OPENAI_BASE_URL", "OpenAILLM"]
 
@@ -100,7 +100,16 @@ _PLAIN = (
     "user",
 )
 
-_TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+# patterns as text: compiled on first use (and cached by re), so importing stays cheap
+_TOOL_NAME = r"[a-zA-Z0-9_-]{1,64}"
+
+
+def model_info(model: str) -> ModelTraits:
+    """What is known about ``model`` (:func:`llmplug_openai._models.model_info`)."""
+    # lazy for lightness: the model table is read on the first call, not at load()
+    from llmplug_openai._models import model_info as lookup
+
+    return lookup(model)
 
 
 def _no_tool_options(tool_choice: Any, parallel_tool_calls: Any, provider: str) -> None:
@@ -122,9 +131,8 @@ def _no_tool_options(tool_choice: Any, parallel_tool_calls: Any, provider: str) 
         )
 
 
-_CONTEXT_OVERFLOW = re.compile(
-    r"context[ _-]?(length|window|size)|maximum context|exceeds? the (available )?context",
-    re.IGNORECASE,
+_CONTEXT_OVERFLOW = (
+    r"(?i)context[ _-]?(length|window|size)|maximum context|exceeds? the (available )?context"
 )
 # the error codes of a prompt refused by a content filter: Azure's, then OpenAI's
 _CONTENT_POLICY_CODES = frozenset({"content_filter", "content_policy_violation"})
@@ -269,6 +277,9 @@ class OpenAILLM(OpenAIBatchAPI, FunctionCallingLLM):
     @classmethod
     def known_models(cls) -> list[ModelInfo]:
         """OpenAI's chat models from the built-in table (families: ``gpt-4o``, ``o3``...)."""
+        # lazy for lightness: the model table's listing loads when models are listed
+        from llmplug_openai._listing import known_openai_models
+
         return known_openai_models()
 
     def models_request(self) -> HTTPRequest:
@@ -283,11 +294,17 @@ class OpenAILLM(OpenAIBatchAPI, FunctionCallingLLM):
             APIError: The request failed, or the answer is not a model list.
         """
         data = self.request_json(self.models_request())
+        # lazy for lightness: the model table's listing loads when models are listed
+        from llmplug_openai._listing import parse_model_list
+
         return parse_model_list(data, provider=self.provider_label)
 
     async def alist_models(self) -> list[ModelInfo]:
         """Async :meth:`list_models`."""
         data = await self.arequest_json(self.models_request())
+        # lazy for lightness: the model table's listing loads when models are listed
+        from llmplug_openai._listing import parse_model_list
+
         return parse_model_list(data, provider=self.provider_label)
 
     # -- tools -------------------------------------------------------------------------
@@ -329,7 +346,7 @@ class OpenAILLM(OpenAIBatchAPI, FunctionCallingLLM):
         limit on descriptions).
         """
         name = tool.metadata.get_name()
-        if not _TOOL_NAME.fullmatch(name):
+        if not re.fullmatch(_TOOL_NAME, name):
             raise InvalidOptionError(
                 f"tool name {name!r} is not one {self.provider_label} takes: up to 64 "
                 f"letters, digits, '_' or '-'; rename it (FunctionTool.from_defaults(fn, "
@@ -508,7 +525,7 @@ class OpenAILLM(OpenAIBatchAPI, FunctionCallingLLM):
             message = f"{inner} {message}" if isinstance(inner, str) else message
         elif isinstance(error, str):
             message = f"{error} {message}"
-        if status in (None, 400, 413) and _CONTEXT_OVERFLOW.search(message):
+        if status in (None, 400, 413) and re.search(_CONTEXT_OVERFLOW, message):
             return ContextWindowExceededError
         return None
 

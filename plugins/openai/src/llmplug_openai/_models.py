@@ -89,7 +89,7 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
 }
 
 # o-series names not in the table yet (o5, o3-pro...) are reasoning models too
-_REASONING_NAME = re.compile(r"^o\d")
+_REASONING_NAME = r"^o\d"  # compiled on first use
 
 
 @lru_cache(maxsize=256)
@@ -106,6 +106,6 @@ def model_info(model: str) -> ModelInfo:
             best = prefix
     if best:
         return KNOWN_MODELS[best]
-    if _REASONING_NAME.match(name):
+    if re.match(_REASONING_NAME, name):
         return ModelInfo(200_000, 100_000, reasoning=True)
     return UNKNOWN
