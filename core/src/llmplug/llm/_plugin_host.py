@@ -239,6 +239,8 @@ class PluginHost:
         for name in plugins.keys() - self._checked_setting_names:
             self._checked_setting_names.add(name)
             if name not in known:
+                import logging  # lazy for lightness: only when a setting names no plugin
+
                 logging.getLogger("llmplug").warning(
                     "plugins setting %r names no installed or registered plugin, so it does "
                     "nothing (known: %s); check its spelling, or install the plugin",
