@@ -92,14 +92,14 @@ ENDPOINTS = (
 
 
 def _args(impl: HookImpl, values: dict[str, Any]) -> list[Any]:
-    return [values[name] for name in impl.argnames]
+    return list(map(values.__getitem__, impl.argnames))  # no comprehension frame per call
 
 
 def _observe(impls: tuple[HookImpl, ...], hook: str, values: dict[str, Any]) -> None:
     """Run observer hooks; a failing observer is logged with its plugin's name."""
     for impl in impls:
         try:
-            impl.function(*[values[name] for name in impl.argnames])
+            impl.function(*map(values.__getitem__, impl.argnames))
         except Exception:
             import logging  # lazy for lightness: only when an observer fails
 
@@ -312,14 +312,15 @@ def instrument(endpoint: str, impl: F) -> F:
                 if hooks is None:
                     return impl(self, *args, **kwargs)
                 call, hooks = _context(self, endpoint, args, kwargs, settings, hooks)
-                answer = _before(hooks, call)
+                answer = _before(hooks, call) if hooks.before_call or hooks.answer_call else None
                 try:
                     if answer is not None:
                         result = answer
                     else:
                         current = _CALL.set(call)
                         try:
-                            result = impl(self, *_call_args(call, args[1:]), **call.kwargs)
+                            sent = call.messages if is_chat else call.prompt
+                            result = impl(self, sent, *args[1:], **call.kwargs)
                         finally:
                             _CALL.reset(current)
                 except BaseException as exc:
@@ -346,14 +347,15 @@ def instrument(endpoint: str, impl: F) -> F:
                 if hooks is None:
                     return await impl(self, *args, **kwargs)
                 call, hooks = _context(self, endpoint, args, kwargs, settings, hooks)
-                answer = _before(hooks, call)
+                answer = _before(hooks, call) if hooks.before_call or hooks.answer_call else None
                 try:
                     if answer is not None:
                         result = answer
                     else:
                         current = _CALL.set(call)
                         try:
-                            result = await impl(self, *_call_args(call, args[1:]), **call.kwargs)
+                            sent = call.messages if is_chat else call.prompt
+                            result = await impl(self, sent, *args[1:], **call.kwargs)
                         finally:
                             _CALL.reset(current)
                 except BaseException as exc:
