@@ -16,10 +16,18 @@ import llmplug
 import llmplug_log
 from llmplug import ChatMessage, ImageBlock, MockLLM, TextBlock
 from llmplug_log import CallLog, LogStore
-from llmplug_log._records import expand_message, message_json
+from llmplug_log._records import (
+    expand_message,
+    format_id,
+    id_number,
+    message_json,
+    new_id,
+    process_prefix,
+)
 from llmplug_log._staging import FORMAT, pack, pack_row, unpack
 from llmplug_log._store import COLUMNS, MIGRATIONS, connect
 
+PREFIX = marshal.dumps("0123456789")  # a batch's first object: its process's id prefix
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
@@ -106,9 +114,13 @@ def test_batches_staged_as_json_by_schema_version_2_are_still_read(path: Path) -
     ("form", "batch", "problem"),
     [
         pytest.param(FORMAT, b"\x00not marshal", "not a packed batch", id="garbage"),
-        pytest.param(FORMAT, marshal.dumps([1, 2]), "not 26 values", id="not-rows"),
+        pytest.param(FORMAT, marshal.dumps([1, 2]), "id prefix", id="no-prefix"),
+        pytest.param(FORMAT, PREFIX + marshal.dumps([1, 2]), "not 26 values", id="not-rows"),
         pytest.param(
-            FORMAT, marshal.dumps((*a_row("c", "p")[:-1], {1, 2})), "a set in column", id="set"
+            FORMAT,
+            PREFIX + marshal.dumps((*a_row("c", "p")[:-1], {1, 2})),
+            "a set in column",
+            id="set",
         ),
         pytest.param(FORMAT, "text", "not bytes", id="text"),
         pytest.param("zstd-9", b"...", "unknown to this llmplug-log", id="unknown-format"),
@@ -164,3 +176,26 @@ def test_options_follow_an_llm_that_does_not_validate_assignments(log: CallLog, 
     llm.chat(messages)
     log.flush()
     assert [json.loads(r["options"])["max_tokens"] for r in rows(path)] == [5, 7]
+
+
+def test_ids_kept_as_numbers_are_written_out_with_the_batchs_prefix() -> None:
+    number = id_number()
+    row = list(a_row("x", "p"))
+    row[COLUMNS.index("id")] = number
+    row[COLUMNS.index("conversation_id")] = None
+    (unpacked,) = unpack(pack([pack_row(tuple(row))]), len(COLUMNS))
+    call_id = unpacked[COLUMNS.index("id")]
+    assert call_id == format_id(number, process_prefix())
+    assert len(call_id) == 28
+    assert call_id[12:22] == process_prefix()
+    assert unpacked[COLUMNS.index("conversation_id")] == call_id  # its own conversation
+    assert new_id() > call_id  # ids sort by time, then by count
+
+
+def test_a_parent_call_id_given_out_as_text_is_the_id_its_row_has(log: CallLog, path: Path) -> None:
+    llmplug.load("fallback:mock").chat([ChatMessage(role="user", content="hi")])
+    log.flush()
+    member, route = rows(path)
+    assert member["parent_id"] == route["id"]
+    assert route["conversation_id"] == route["id"]
+    assert member["conversation_id"] == member["id"]

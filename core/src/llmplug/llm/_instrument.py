@@ -179,7 +179,8 @@ def _check_answer(call: CallContext, answer: Any, plugin: str) -> None:
 def _finish(hooks: HookSet, call: CallContext, response: Any) -> None:
     call.ended = time.perf_counter()
     call.response = response
-    _observe(hooks.after_call, "after_call", {"call": call, "response": response})
+    if hooks.after_call:
+        _observe(hooks.after_call, "after_call", {"call": call, "response": response})
 
 
 def _failed(hooks: HookSet, call: CallContext, error: BaseException) -> None:

@@ -24,7 +24,17 @@ from llmplug_log._json import encode_json
 if TYPE_CHECKING:
     from llmplug import CallContext
 
-__all__ = ["DATA_FIELDS", "STATE_KEY", "expand_message", "message_json", "new_id", "row"]
+__all__ = [
+    "DATA_FIELDS",
+    "STATE_KEY",
+    "expand_message",
+    "format_id",
+    "id_number",
+    "message_json",
+    "new_id",
+    "process_prefix",
+    "row",
+]
 
 #: Where this plugin keeps a call's log id in ``call.state``.
 STATE_KEY = "llmplug-log"
@@ -44,12 +54,31 @@ def _new_process() -> None:
 os.register_at_fork(after_in_child=_new_process)
 
 
+def process_prefix() -> str:
+    """This process's 40 random bits of every id, as hex (new in a forked child)."""
+    return _prefix
+
+
+def id_number() -> int:
+    """An id as a number: milliseconds since 1970, then a counter (24 bits).
+
+    A row keeps its id so, and the reader writes it out (:func:`format_id`): formatting
+    text would cost every call more than the rest of its id.
+    """
+    return (time.time_ns() // 1_000_000) << 24 | (next(_counter) & 0xFFFFFF)
+
+
+def format_id(number: int, prefix: str) -> str:
+    """The id ``number`` of a process whose random bits are ``prefix``, as text."""
+    return f"{number >> 24:012x}{prefix}{number & 0xFFFFFF:06x}"
+
+
 def new_id() -> str:
     """A unique id that sorts by time.
 
     Milliseconds since 1970, then this process's 40 random bits, then a counter.
     """
-    return f"{time.time_ns() // 1_000_000:012x}{_prefix}{next(_counter) & 0xFFFFFF:06x}"
+    return format_id(id_number(), _prefix)
 
 
 def _block(block: BaseModel) -> dict[str, Any]:
@@ -188,9 +217,8 @@ def row(call: CallContext, ended: float, response: Any) -> tuple[Any, ...]:
     they are in (:mod:`llmplug_log._staging`), and a reader stores each as JSON text.
     """
     state = call.state
-    call_id = state.get(STATE_KEY)
-    if call_id is None:
-        call_id = state[STATE_KEY] = new_id()
+    # the id as a number, unless a nested call asked for it as text (see _log_id)
+    call_id: str | int = state.get(STATE_KEY) or id_number()
     # a nested call (a route's model, a structured call's model) points at its parent,
     # whose id is made here if the parent has not ended yet (children end first)
     parent = call.parent
@@ -231,7 +259,7 @@ def row(call: CallContext, ended: float, response: Any) -> tuple[Any, ...]:
     return (
         call_id,
         parent_id,
-        call.conversation_id or call_id,
+        call.conversation_id,  # none: the call is its own conversation (the reader says so)
         ended - (latency or 0.0),
         call.provider,
         model,

@@ -24,21 +24,23 @@ from __future__ import annotations
 import io
 import json
 import marshal
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from llmplug_log._json import encode_json
-from llmplug_log._records import expand_message
+from llmplug_log._records import expand_message, format_id, process_prefix
 
 __all__ = ["FORMAT", "JSON_COLUMNS", "encode_json", "pack", "pack_row", "unpack"]
 
 #: The ``staged.format`` of batches this module writes.
-FORMAT = "marshal-4"
+FORMAT = "marshal-4-ids"  # marshal 4; ids as numbers, the batch saying their prefix
 _MARSHAL_VERSION = 4  # readable by every Python since 3.4
 
 #: The positions (in :data:`~llmplug_log._store.COLUMNS` order) of the JSON columns.
 JSON_COLUMNS = (7, 8, 11, 12)  # options, messages, tool_calls, structured
-_OPTIONS, _MESSAGES = 7, 8
+_ID, _CONVERSATION, _OPTIONS, _MESSAGES = 0, 2, 7, 8
+_PREFIX = re.compile(r"[0-9a-f]{10}")
 
 
 _SCALARS = (str, int, float, type(None))
@@ -58,8 +60,8 @@ def pack_row(row: tuple[Any, ...]) -> bytes:
 
 
 def pack(rows: Sequence[bytes]) -> bytes:
-    """A batch: packed rows one after the other."""
-    return b"".join(rows)
+    """A batch: this process's id prefix, then the packed rows one after the other."""
+    return marshal.dumps(process_prefix(), _MARSHAL_VERSION) + b"".join(rows)
 
 
 def unpack(blob: bytes, columns: int) -> list[tuple[Any, ...]]:
@@ -72,6 +74,12 @@ def unpack(blob: bytes, columns: int) -> list[tuple[Any, ...]]:
         raise ValueError(f"a staged batch is {type(blob).__name__}, not bytes")
     settled = []
     stream = io.BytesIO(blob)
+    try:
+        prefix = marshal.load(stream)
+    except (EOFError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a packed batch: {exc}") from exc
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+        raise ValueError("not a packed batch: it does not start with its process's id prefix")
     while stream.tell() < len(blob):
         try:
             row = marshal.load(stream)
@@ -90,5 +98,9 @@ def unpack(blob: bytes, columns: int) -> list[tuple[Any, ...]]:
                     values[i] = encode_json(value)
             elif not isinstance(value, _SCALARS):
                 raise ValueError(f"a packed batch holds a {type(value).__name__} in column {i}")
+        if isinstance(values[_ID], int):
+            values[_ID] = format_id(values[_ID], prefix)
+        if values[_CONVERSATION] is None:  # a call on its own is its own conversation
+            values[_CONVERSATION] = values[_ID]
         settled.append(tuple(values))
     return settled
