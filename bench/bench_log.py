@@ -31,7 +31,6 @@ waiting), so compare configurations of one run only.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import gc
 import os
 import statistics
@@ -53,30 +52,15 @@ import llmplug_cost
 from llmplug_log import CallLog
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+from bench_openai import Server  # noqa: E402 - bench/ is not a package
+
 MODEL = "gpt-4o-mini"
 CALLS = 300
 STREAMS = 12
 REPEATS = 15
 SHORT, LONG = 16, 256
-
-
-class Server:
-    """The stub in a child process, answering ``tokens`` tokens."""
-
-    def __init__(self, tokens: int) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "_stub_server.py"), "--tokens", str(tokens)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        atexit.register(self.stop)
-        assert self.proc.stdout is not None
-        self.base_url = f"http://127.0.0.1:{int(self.proc.stdout.readline())}/v1"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(5)
 
 
 class Buffer:

@@ -118,6 +118,10 @@ class Server:
             data = json.loads(response.read())
         return data["cpu"], data["requests"]
 
+    def requests(self) -> int:
+        """The chat requests served so far."""
+        return self.stats()[1]
+
     def stop(self) -> None:
         """Terminate the server (idempotent)."""
         if self.proc.poll() is None:

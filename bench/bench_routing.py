@@ -26,16 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
-import json
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import tomllib
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +40,10 @@ import llmplug
 from llmplug.routing import BalancedLLM, FallbackLLM, LimitedLLM, RoutingState, set_routing_state
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+from bench_openai import Server  # noqa: E402 - bench/ is not a package
+
 # Only this repository's provider plugins: hook plugins (the test fixtures', the call
 # log's) would run on every call.
 os.environ.setdefault(
@@ -61,40 +61,6 @@ USAGE = 12 + TOKENS  # the total tokens the stub reports for every call
 MESSAGES = [llmplug.ChatMessage("Tell me about foxes and dogs.")]
 TARGET_OVERHEAD = 0.03
 TARGET_RATE = 0.05
-
-
-class Server:
-    """The stub in a child process; terminated on exit whatever happens."""
-
-    def __init__(self, tokens: int) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "_stub_server.py"), "--tokens", str(tokens)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        atexit.register(self.stop)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            self.stop()
-            raise RuntimeError("the stub server did not start")
-        self.port = int(line)
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-
-    def requests(self) -> int:
-        """The chat requests served so far."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats") as response:
-            return int(json.loads(response.read())["requests"])
-
-    def stop(self) -> None:
-        """Terminate the server (idempotent)."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def provider(server: Server, model: str = "gpt-4o-mini") -> Any:
