@@ -55,6 +55,8 @@ _WRITE_TIMEOUT_MS = 30_000
 _READ_TIMEOUT_MS = 100
 # reading connections kept open between lookups
 _IDLE = 4
+# a batch that cannot be written is tried this many times in all, then dropped (said)
+_ATTEMPTS = 3
 _log = logging.getLogger("llmplug_cache")
 
 
@@ -123,6 +125,7 @@ class CacheStore:
         self._lock = threading.Lock()  # the idle connections and the queue
         self._flushing = threading.Lock()  # one batch at a time
         self._db: sqlite3.Connection | None = None  # the writer's
+        self._failures = 0  # batches in a row that could not be written
         self._writer = Writer(self.flush, interval=interval)
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _after_fork(ref))
@@ -188,8 +191,10 @@ class CacheStore:
     def flush(self) -> int:
         """Write what is queued now (and the noted uses); how many answers were written.
 
-        A batch that cannot be written is dropped and logged (logger ``llmplug_cache``):
-        a cache's loss only.
+        A batch that cannot be written (another process holding the file longer than
+        the writer waits, a full disk) stays queued, answering this process's calls, and
+        is tried again with the next batch; after three failures in a row it is dropped
+        and logged (logger ``llmplug_cache``): a cache's loss only.
         """
         with self._flushing:
             with self._lock:
@@ -200,6 +205,17 @@ class CacheStore:
             try:
                 self._write(batch, used)
             except Exception as exc:
+                self._failures += 1
+                if self._failures < _ATTEMPTS:
+                    _log.warning(
+                        "llmplug-cache: %d answer(s) not kept in %s yet (tried again with "
+                        "the next batch): %s: %s",
+                        len(batch),
+                        self.path,
+                        type(exc).__name__,
+                        exc,
+                    )
+                    return 0
                 _log.error(
                     "llmplug-cache: %d answer(s) not kept in %s: %s: %s",
                     len(batch),
@@ -207,11 +223,11 @@ class CacheStore:
                     type(exc).__name__,
                     exc,
                 )
-            finally:
-                with self._lock:
-                    for key, entry in batch.items():
-                        if self._queued.get(key) is entry:  # not queued again meanwhile
-                            del self._queued[key]
+            self._failures = 0
+            with self._lock:
+                for key, entry in batch.items():
+                    if self._queued.get(key) is entry:  # not queued again meanwhile
+                        del self._queued[key]
             return len(batch)
 
     def _write(self, batch: dict[str, _Entry], used: dict[str, float]) -> None:
