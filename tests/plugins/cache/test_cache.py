@@ -421,7 +421,10 @@ def test_processes_share_the_cache(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         asked.append(int(out))
-    assert all(n <= 30 for n in asked)
+    # each process asks for each of its 30 prompts once (120 of its 150 calls answered
+    # from the cache), but for the rare lookup that would have waited past 0.1 s on the
+    # other process opening the file, which is a miss by design (docs/plugins/cache.md)
+    assert all(n <= 35 for n in asked), asked
     with isolated_registry():
         again = ResponseCache(path)
         assert again.store.stats()[0] == 30
