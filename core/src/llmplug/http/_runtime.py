@@ -48,12 +48,28 @@ _loops: dict[str, Any] = {}
 _NO_CLIENTS: dict[str, Any] = {"_client": None, "_alast": None}
 
 
-def _system_clock() -> Clock:
-    # lazy for lightness: the retry machinery (its clock, its failure records) loads on
-    # the first call, not when a provider class is defined
-    from llmplug.http._retry import SYSTEM_CLOCK
+# what the first request imports, kept here: an import statement per call costs a call
+_lazy: dict[str, Any] = {}
 
-    return SYSTEM_CLOCK
+
+def _system_clock() -> Clock:
+    clock: Clock | None = _lazy.get("clock")
+    if clock is None:
+        # lazy for lightness: the retry machinery (its clock, its failure records) loads
+        # on the first call, not when a provider class is defined
+        from llmplug.http._retry import SYSTEM_CLOCK
+
+        clock = _lazy["clock"] = SYSTEM_CLOCK
+    return clock
+
+
+def _timeout_class() -> type[Timeout]:
+    cls: type[Timeout] | None = _lazy.get("Timeout")
+    if cls is None:
+        from llmplug.http._config import Timeout  # lazy for lightness (see _ConfigDefault)
+
+        cls = _lazy["Timeout"] = Timeout
+    return cls
 
 
 class _ConfigDefault:
@@ -301,8 +317,7 @@ class HTTPChatLLM(HTTPChatLLMBase):
 
     def _transport_options(self, options: dict[str, Any]) -> tuple[Timeout, int]:
         """Pop ``timeout`` and ``max_retries`` from a call's options, checked."""
-        from llmplug.http._config import Timeout  # lazy for lightness (see _ConfigDefault)
-
+        Timeout = _timeout_class()
         timeout = Timeout.coerce(self.timeout)
         if "timeout" in options:
             try:

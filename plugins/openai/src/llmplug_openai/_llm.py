@@ -10,7 +10,7 @@ variables: where the service differs from OpenAI, it says so there.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -106,10 +106,17 @@ _TOOL_NAME = r"[a-zA-Z0-9_-]{1,64}"
 
 def model_info(model: str) -> ModelTraits:
     """What is known about ``model`` (:func:`llmplug_openai._models.model_info`)."""
-    # lazy for lightness: the model table is read on the first call, not at load()
-    from llmplug_openai._models import model_info as lookup
+    lookup: Callable[[str], ModelTraits] | None = _lookup.get("model_info")
+    if lookup is None:
+        # lazy for lightness: the model table is read on the first call, not at load()
+        from llmplug_openai._models import model_info as found
 
+        lookup = _lookup["model_info"] = found
     return lookup(model)
+
+
+# what the first call imports, kept: an import statement per call costs a call
+_lookup: dict[str, Any] = {}
 
 
 def _no_tool_options(tool_choice: Any, parallel_tool_calls: Any, provider: str) -> None:
