@@ -88,7 +88,7 @@ def check_headers(headers: Mapping[str, str], provider: str, where: str) -> None
     """
     # one search over everything first: the per-call cost of a well-formed request
     names, values = "".join(headers), "".join(headers.values())
-    if re.fullmatch(_TOKEN, names) and not header_text_problem(values):
+    if _well_formed(names, values):
         return
     for name, value in headers.items():
         if not isinstance(name, str) or not re.fullmatch(_TOKEN, name):
@@ -105,6 +105,11 @@ def check_headers(headers: Mapping[str, str], provider: str, where: str) -> None
                 provider=provider,
                 option="extra_headers",
             )
+
+
+@lru_cache(maxsize=64)  # a provider sends the same headers on every call
+def _well_formed(names: str, values: str) -> bool:
+    return re.fullmatch(_TOKEN, names) is not None and header_text_problem(values) is None
 
 
 @lru_cache(maxsize=64)
