@@ -158,25 +158,24 @@ def _structured(raw: Any) -> Any:
 
 
 # the options of each LLM seen lately as JSON text (pydantic and redaction cost more than
-# the rest of a row), kept while the LLM's fields are unchanged: an LLM validating
-# assignments (as llmplug's LLM does) gets a new ``__dict__`` on each assignment, so the
-# one kept is compared by identity (and, kept, cannot be freed and its identity reused
-# by another LLM); otherwise a copy is kept and compared by value
+# the rest of a row), kept by the rule ``call.model`` follows in the core: an LLM
+# validating assignments (llmplug's do) gets a new ``__dict__`` on each one, so the text
+# is current while the ``__dict__`` kept (which cannot be freed, so its identity cannot
+# pass to another LLM's) is the LLM's; other LLMs are read on every call
 _options: dict[int, tuple[dict[str, Any], str]] = {}
 
 
 def _model_and_options(call: CallContext) -> tuple[str, dict[str, Any] | str]:
-    if call.kwargs:  # the call's own options over the model's: not kept
-        return call.model, call.options()
     llm = call.llm
+    if call.kwargs or not type(llm).model_config.get("validate_assignment"):
+        return call.model, call.options()  # the call's own options over the model's
     values = llm.__dict__
     kept = _options.get(id(llm))
-    replaces = type(llm).model_config.get("validate_assignment", False)
-    if kept is None or (kept[0] is not values if replaces else kept[0] != values):
+    if kept is None or kept[0] is not values:
         if len(_options) >= 256:
             _options.clear()
-        options = encode_json(call.options())  # packed as one string, stored as it is
-        kept = _options[id(llm)] = (values if replaces else dict(values), options)
+        # packed as one string, stored as it is
+        kept = _options[id(llm)] = (values, encode_json(call.options()))
     return call.model, kept[1]
 
 
