@@ -320,8 +320,7 @@ def instrument(endpoint: str, impl: F) -> F:
                     else:
                         current = _CALL.set(call)
                         try:
-                            sent = call.messages if is_chat else call.prompt
-                            result = impl(self, sent, *args[1:], **call.kwargs)
+                            result = impl(self, *_call_args(call, args[1:]), **call.kwargs)
                         finally:
                             _CALL.reset(current)
                 except BaseException as exc:
@@ -355,8 +354,7 @@ def instrument(endpoint: str, impl: F) -> F:
                     else:
                         current = _CALL.set(call)
                         try:
-                            sent = call.messages if is_chat else call.prompt
-                            result = await impl(self, sent, *args[1:], **call.kwargs)
+                            result = await impl(self, *_call_args(call, args[1:]), **call.kwargs)
                         finally:
                             _CALL.reset(current)
                 except BaseException as exc:
