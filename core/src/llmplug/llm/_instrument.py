@@ -313,7 +313,7 @@ def instrument(endpoint: str, impl: F) -> F:
                 if hooks is None:
                     return impl(self, *args, **kwargs)
                 call, hooks = _context(self, endpoint, args, kwargs, settings, hooks)
-                answer = _before(hooks, call) if hooks.before_call or hooks.answer_call else None
+                answer = _before(hooks, call)
                 try:
                     if answer is not None:
                         result = answer
@@ -347,7 +347,7 @@ def instrument(endpoint: str, impl: F) -> F:
                 if hooks is None:
                     return await impl(self, *args, **kwargs)
                 call, hooks = _context(self, endpoint, args, kwargs, settings, hooks)
-                answer = _before(hooks, call) if hooks.before_call or hooks.answer_call else None
+                answer = _before(hooks, call)
                 try:
                     if answer is not None:
                         result = answer
