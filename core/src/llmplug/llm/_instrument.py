@@ -99,7 +99,7 @@ def _observe(impls: tuple[HookImpl, ...], hook: str, values: dict[str, Any]) -> 
     """Run observer hooks; a failing observer is logged with its plugin's name."""
     for impl in impls:
         try:
-            impl.function(*map(values.__getitem__, impl.argnames))
+            impl.function(*_args(impl, values))
         except Exception:
             import logging  # lazy for lightness: only when an observer fails
 
