@@ -368,6 +368,16 @@ SENT = [
 ]
 
 
+def _texts(attributes: dict[str, Any]) -> list[str]:
+    """The text in span attributes (where message content goes): numbers, such as ids
+    and times, may hold any digits."""
+    texts: list[str] = []
+    for value in attributes.values():
+        values = value if isinstance(value, list | tuple) else [value]
+        texts += [item for item in values if isinstance(item, str)]
+    return texts
+
+
 @pytest.mark.parametrize("run", SENT)
 def test_the_span_shows_what_the_provider_was_sent(run: Any) -> None:
     """A redacting plugin registered before the tracing plugin: its before_call runs after."""
@@ -382,7 +392,7 @@ def test_the_span_shows_what_the_provider_was_sent(run: Any) -> None:
     assert llm.calls == [user("my card [CARD]")]
     (span,) = spans.get_finished_spans()
     attributes = dict(span.attributes or {})
-    assert "4111" not in json.dumps(attributes)
+    assert not [text for text in _texts(attributes) if "4111" in text]
     assert json.loads(attributes["gen_ai.input.messages"]) == [  # type: ignore[arg-type]
         {"role": "user", "parts": [{"type": "text", "content": "my card [CARD]"}]}
     ]
@@ -405,7 +415,7 @@ def test_a_refused_call_is_a_failed_span_without_the_unredacted_messages() -> No
     attributes = dict(span.attributes or {})
     assert attributes["error.type"] == "CallRefusedError"
     assert "gen_ai.input.messages" not in attributes
-    assert "4111" not in json.dumps(attributes)
+    assert not [text for text in _texts(attributes) if "4111" in text]
 
 
 def test_a_failed_provider_call_shows_what_was_sent(otel_content: Telemetry) -> None:
