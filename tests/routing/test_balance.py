@@ -72,7 +72,8 @@ def test_latency_prefers_the_fastest_and_measures_the_unmeasured_first(
     original = slow._reply
 
     def late(messages: Any, options: Any) -> ChatResponse:
-        time.sleep(0.03)
+        # well above a fast call's worst stall on a loaded CI machine (30 ms was not)
+        time.sleep(0.25)
         return original(messages, options)
 
     object.__setattr__(slow, "_reply", late)
